@@ -1,0 +1,14 @@
+/**
+ * @module The balancing policy contract: a pure choice among endpoints that are already usable.
+ *
+ * The pool filters out unavailable and already-tried endpoints before asking, so no policy ever
+ * re-checks health (Caddy's `Selector` + Pingora's `accept` split). Policies keep their own small
+ * state (counters, smooth-WRR weights) keyed by endpoint identity.
+ */
+import type { Endpoint } from '../upstream/endpoint.js'
+
+/** Picks one endpoint for a request that has no binding. */
+export interface BalancingPolicy {
+  /** One of `candidates` (never empty when called), chosen by this policy. */
+  pick(candidates: readonly Endpoint[]): Endpoint
+}

@@ -1,0 +1,31 @@
+/**
+ * @module `latch --help` text and the package version.
+ */
+import { readFileSync } from 'node:fs'
+
+/** The version from package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+export const USAGE = `latch — Layer-7 HTTP reverse proxy with sticky sessions
+
+Usage:
+  latch --config FILE              run from a YAML/JSON config file (or set LATCH_CONFIG)
+  latch check --config FILE        validate a config, print every problem, bind nothing
+  latch --upstream URL[,URL...]    quick mode: proxy to these endpoints, no file needed
+  latch --help | --version
+
+Quick-mode options:
+  -l, --listen ADDR[,ADDR...]      traffic address (default 127.0.0.1:8080)
+  -u, --upstream URL[,URL...]      endpoints, e.g. http://127.0.0.1:3001,http://127.0.0.1:3002
+  -b, --balance POLICY             round-robin (default) | least-request | random
+      --trust-proxy CIDR[,CIDR...] peers whose X-Forwarded-* headers are believed
+
+Options for every mode:
+      --access-log DEST            stdout (default) | stderr | off | FILE
+      --log-level LEVEL            fatal | error | warn | info (default) | debug | trace | silent
+
+Exit codes: 0 ok, 1 invalid config or start-up failure, 2 bad command line.
+Docs: README.md (configuration reference, error codes).`

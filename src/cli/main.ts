@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+/**
+ * @module The `latch` command: run a config file or quick mode, or check a config.
+ */
+import { loadConfigFile, type LoadedConfig } from '../config/load.js'
+import { ConfigError } from '../errors/config-error.js'
+import { StartupError } from '../errors/startup-error.js'
+import { createLogger } from '../observability/logger.js'
+import { startProxy } from '../proxy.js'
+import { parseCliArgs, UsageError, type CliArgs } from './args.js'
+import { packageVersion, USAGE } from './help.js'
+import { quickConfig } from './quick-config.js'
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args: CliArgs
+  try {
+    args = parseCliArgs(argv, process.env)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`latch: ${error.message}\nRun "latch --help" for usage.\n`)
+    return 2
+  }
+  if (args.command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return 0
+  }
+  if (args.command === 'version') {
+    process.stdout.write(`latch ${packageVersion()}\n`)
+    return 0
+  }
+  if (refuseInsecureParser()) return 1
+  let loaded: LoadedConfig
+  try {
+    loaded = loadFromArgs(args)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\n${args.command === 'check' ? '' : 'latch: refusing to start with an invalid config\n'}`)
+    return 1
+  }
+  if (args.command === 'check') {
+    const { config } = loaded
+    for (const warning of loaded.warnings) process.stdout.write(`warning: ${warning}\n`)
+    process.stdout.write(`${loaded.file}: ok (${config.pools.length} pool${config.pools.length === 1 ? '' : 's'}, ${config.listen.length} listener${config.listen.length === 1 ? '' : 's'})\n`)
+    return 0
+  }
+  return run(loaded, args)
+}
+
+function loadFromArgs(args: CliArgs): LoadedConfig {
+  if (args.config !== undefined) return loadConfigFile(args.config)
+  if (args.upstream !== undefined) return quickConfig(args)
+  throw new UsageError('nothing to proxy — give --config FILE (or LATCH_CONFIG), or --upstream URL[,URL...] for quick mode')
+}
+
+async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
+  const level = (args.logLevel ?? loaded.config.log.level) as Parameters<typeof createLogger>[0]
+  const logger = createLogger(level)
+  const accessOverride = args.accessLog
+  const effective = accessOverride === undefined ? loaded : { ...loaded, config: { ...loaded.config, log: { ...loaded.config.log, access: accessOverride } } }
+  let proxy
+  try {
+    proxy = await startProxy(effective, logger)
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error
+    logger.fatal({ code: error.code }, error.message)
+    return 1
+  }
+  return new Promise((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal, exiting now')
+        resolve(1)
+        return
+      }
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      void proxy.close().then(() => resolve(0))
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
+}
+
+/** The parser must stay strict: lenient parsing exposes upstreams to request smuggling. */
+function refuseInsecureParser(): boolean {
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
+  if (!flags.includes('--insecure-http-parser')) return false
+  process.stderr.write('latch: refusing to start with --insecure-http-parser (it allows request smuggling); remove it from the node flags or NODE_OPTIONS\n')
+  return true
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+    if (code !== 0 || process.listenerCount('SIGTERM') > 0) setImmediate(() => process.exit(code))
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`latch: ${error.message}\n`)
+      process.exit(2)
+    }
+    process.stderr.write(`latch: internal error: ${(error as Error).stack ?? String(error)}\n`)
+    process.exit(1)
+  },
+)

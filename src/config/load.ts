@@ -1,0 +1,135 @@
+/**
+ * @module Loads a config: read → parse YAML/JSON → `${VAR}` substitution → schema → routes → cross-checks.
+ *
+ * Every problem is collected and thrown at once as a ConfigError whose lines read
+ * `FILE: key.path: what is wrong, what is expected`; nothing is half-applied.
+ */
+import { dirname } from 'node:path'
+import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
+import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
+import { crossCheck, type PoolSummary } from './cross-checks.js'
+import { IngressSpec, type IngressSpecConfig } from './ingress-schema.js'
+import { substituteEnv, type MissingVariable } from './env-substitution.js'
+import { collectRouteSources, type RouteSource } from './route-sources.js'
+import { ConfigSchema, type Config } from './schema.js'
+import { toConfigIssues } from './schema-issues.js'
+import { formatKeyPath, isEmptyDocument, parseYamlDocuments, readText, type YamlDocument } from './yaml-source.js'
+
+/** A validated, frozen config with its compiled route table. */
+export interface LoadedConfig {
+  /** Label used in messages: the file path as given, or "command line". */
+  readonly file: string
+  readonly config: Config
+  readonly routeSources: readonly RouteSource[]
+  readonly routes: RouteTable
+  /** Things that are accepted but worth telling the operator (logged at start). */
+  readonly warnings: readonly string[]
+}
+
+/** Loads and validates a config file; throws ConfigError listing every problem. */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const read = readText(file, file)
+  if ('issue' in read) throw new ConfigError('CONFIG_UNREADABLE', [read.issue])
+  if (read.text.trim() === '') {
+    throw new ConfigError('CONFIG_INVALID', [{ file, path: '', message: 'file is empty — expected a YAML or JSON mapping with at least "pools"' }])
+  }
+  const parsed = parseYamlDocuments(read.text, file)
+  if ('issues' in parsed) throw new ConfigError('CONFIG_SYNTAX', parsed.issues)
+  if (parsed.documents.length !== 1) {
+    throw new ConfigError('CONFIG_SYNTAX', [{ file, path: '', message: `found ${parsed.documents.length} YAML documents — expected exactly one` }])
+  }
+  const doc = parsed.documents[0] as YamlDocument
+  if (isEmptyDocument(doc) || typeof doc.value !== 'object' || Array.isArray(doc.value)) {
+    throw new ConfigError('CONFIG_INVALID', [{ file, path: '', message: 'expected a mapping at the top level with at least "pools"' }])
+  }
+  return validateConfig(doc.value, { file, doc, baseDir: dirname(file), env })
+}
+
+/** Options for validating an already-parsed config value. */
+export interface ValidateOptions {
+  readonly file: string
+  readonly doc?: YamlDocument
+  /** Directory that relative manifest paths in `routes` are resolved against. */
+  readonly baseDir: string
+  readonly env?: NodeJS.ProcessEnv
+}
+
+/** Validates a parsed config value (from a file or built by quick mode). */
+export function validateConfig(value: unknown, options: ValidateOptions): LoadedConfig {
+  const { file, doc, baseDir } = options
+  const missing: MissingVariable[] = []
+  const substituted = substituteEnv(value, options.env ?? process.env, missing)
+  const issues: ConfigIssue[] = missing.map((variable) => envIssue(file, doc, variable))
+  const result = ConfigSchema.safeParse(substituted, { reportInput: true })
+  if (!result.success) issues.push(...toConfigIssues(result.error, ConfigSchema, { file, doc }))
+  // Cross-checks run even when the schema failed (on what can be read leniently), so a user
+  // sees every problem in one go instead of fixing them one run at a time.
+  const summary = result.success ? summarize(result.data) : summarizeLeniently(substituted)
+  const onlyPool = summary.pools.length === 1 ? (summary.pools[0] as PoolSummary).name : undefined
+  const routeEntries = summary.routes ?? (onlyPool === undefined ? [] : [{ defaultBackend: { service: { name: onlyPool } } }])
+  const sources = collectRouteSources(routeEntries, file, doc, issues, baseDir)
+  crossCheck({ pools: summary.pools, routesGiven: summary.routes !== undefined }, sources, { file, doc }, issues)
+  const routes = compileRouteTable(sources, issues)
+  if (issues.length > 0 || !result.success) throw new ConfigError(missing.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
+  return deepFreeze({ file, config: result.data, routeSources: sources, routes, warnings: collectWarnings(sources) })
+}
+
+type RouteEntries = readonly (string | IngressSpecConfig)[]
+
+function summarize(config: Config): { pools: PoolSummary[]; routes: RouteEntries | undefined } {
+  return { pools: config.pools.map((pool) => ({ name: pool.name, endpointUrls: pool.endpoints.map((endpoint) => endpoint.url) })), routes: config.routes }
+}
+
+/** Reads pool names, endpoint URLs and the route entries that are individually valid from raw input. */
+function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: RouteEntries | undefined } {
+  const value = raw as { pools?: unknown; routes?: unknown }
+  const pools: PoolSummary[] = []
+  for (const pool of Array.isArray(value.pools) ? value.pools : []) {
+    const { name, endpoints } = (pool ?? {}) as { name?: unknown; endpoints?: unknown }
+    if (typeof name !== 'string') continue
+    const urls = (Array.isArray(endpoints) ? endpoints : []).map((endpoint: unknown) => (typeof endpoint === 'string' ? endpoint : (endpoint as { url?: unknown } | null)?.url))
+    pools.push({ name, endpointUrls: urls.filter((url): url is string => typeof url === 'string') })
+  }
+  if (value.routes === undefined) return { pools, routes: undefined }
+  const entries = Array.isArray(value.routes) ? value.routes : [value.routes]
+  const routes: (string | IngressSpecConfig)[] = []
+  for (const entry of entries) {
+    if (typeof entry === 'string') routes.push(entry)
+    else {
+      const spec = IngressSpec.safeParse(entry)
+      if (spec.success) routes.push(spec.data)
+    }
+  }
+  return { pools, routes }
+}
+
+function envIssue(file: string, doc: YamlDocument | undefined, variable: MissingVariable): ConfigIssue {
+  const message = `environment variable ${variable.name} is not set — set it, or write \${${variable.name}:-default} to give a default`
+  const line = doc?.lineOf(variable.path)
+  const path = formatKeyPath(variable.path)
+  return line === undefined ? { file, path, message } : { file, path, message, line }
+}
+
+function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues
+    .map((issue, index) => ({ issue, index }))
+    .sort((a, b) => (a.issue.file === b.issue.file ? (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.index - b.index : 0))
+    .map((entry) => entry.issue)
+}
+
+function collectWarnings(sources: readonly RouteSource[]): string[] {
+  const warnings: string[] = []
+  for (const source of sources) {
+    const label = source.name === undefined ? source.file : `${source.file} (Ingress ${source.name})`
+    if (source.spec.tls !== undefined) warnings.push(`${label}: spec.tls is ignored — configure TLS certificates on Latch's listeners`)
+  }
+  return warnings
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value) && !(value instanceof RegExp) && !(value instanceof Map)) {
+    Object.freeze(value)
+    for (const item of Object.values(value)) deepFreeze(item)
+  }
+  return value
+}

@@ -1,0 +1,64 @@
+/**
+ * @module The one table of errors a client or operator can meet while a request is proxied.
+ *
+ * Every code is stable: tests, logs, metrics and the README match on it. The README's error table
+ * is checked against ERRORS by a test, so the two cannot drift.
+ */
+
+/** Where a failure came from; decides the log level and whether an endpoint is blamed. */
+export type ErrorSource = 'client' | 'upstream' | 'proxy'
+
+interface ErrorSpec {
+  readonly status: number
+  readonly source: ErrorSource
+  readonly summary: string
+}
+
+/** Every proxy error code with its HTTP status, source and a one-line summary (README table). */
+export const ERRORS = {
+  ERR_BAD_REQUEST: { status: 400, source: 'client', summary: 'malformed or ambiguous request (framing, duplicate Host, bad Transfer-Encoding, absolute-form mismatch)' },
+  ERR_BAD_PATH: { status: 400, source: 'client', summary: 'request path is ambiguous: encoded "/" or "\\", NUL, control characters or bad percent-encoding' },
+  ERR_NO_ROUTE: { status: 404, source: 'client', summary: 'no Ingress rule matches the host and path, and there is no defaultBackend' },
+  ERR_METHOD_NOT_ALLOWED: { status: 405, source: 'client', summary: 'CONNECT and other methods a reverse proxy does not serve' },
+  ERR_REQUEST_TIMEOUT: { status: 408, source: 'client', summary: 'the client did not send its headers or body in time' },
+  ERR_BODY_TOO_LARGE: { status: 413, source: 'client', summary: 'request body exceeds maxBodySize (checked on Content-Length and while streaming)' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, source: 'client', summary: 'request headers exceed maxHeaderSize or maxHeadersCount' },
+  ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },
+  ERR_INTERNAL: { status: 500, source: 'proxy', summary: 'a bug in Latch; the log line has the stack' },
+  ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', summary: 'could not connect to the endpoint (refused, reset, unreachable, DNS); retried on another endpoint' },
+  ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', summary: 'the endpoint closed or reset the connection after the request was sent' },
+  ERR_UPSTREAM_RESPONSE: { status: 502, source: 'upstream', summary: 'the endpoint sent an invalid or truncated response' },
+  ERR_NO_ENDPOINT: { status: 503, source: 'upstream', summary: 'the pool has no available endpoint (all down, draining, in maintenance or already tried)' },
+  ERR_QUEUE_FULL: { status: 503, source: 'upstream', summary: 'every endpoint is at its concurrency limit and the pending queue is full (Retry-After set)' },
+  ERR_QUEUE_TIMEOUT: { status: 503, source: 'upstream', summary: 'the request waited longer than queueTimeout for a free endpoint slot (Retry-After set)' },
+  ERR_SESSION_UNAVAILABLE: { status: 503, source: 'upstream', summary: 'the session\'s bound endpoint is unavailable and the pool is set to onUnavailable: fail (Retry-After set)' },
+  ERR_STORE_UNAVAILABLE: { status: 503, source: 'proxy', summary: 'the affinity store is unreachable and the store is set to failClosed (Retry-After set)' },
+  ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch is shutting down and this connection can take no new request' },
+  ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', summary: 'the endpoint did not connect, answer or send body data within its timeout' },
+} as const satisfies Record<string, ErrorSpec>
+
+/** A stable error code, e.g. `ERR_NO_ROUTE`. */
+export type ErrorCode = keyof typeof ERRORS
+
+/** A failure with a stable code and the HTTP status Latch answers with. */
+export class ProxyError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly source: ErrorSource
+  /** Seconds for a `Retry-After` header, when the client may simply try again later. */
+  readonly retryAfter: number | undefined
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retryAfter?: number }) {
+    super(message ?? ERRORS[code].summary, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'ProxyError'
+    this.code = code
+    this.status = ERRORS[code].status
+    this.source = ERRORS[code].source
+    this.retryAfter = options?.retryAfter
+  }
+}
+
+/** True for a value that is a ProxyError (also across module copies, by shape). */
+export function isProxyError(value: unknown): value is ProxyError {
+  return value instanceof ProxyError
+}

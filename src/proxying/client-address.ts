@@ -1,0 +1,71 @@
+/**
+ * @module Who the client is: the socket peer, or, behind trusted proxies, the address they report.
+ *
+ * Forwarded addresses are believed only from peers in `trustedProxies` and are read right to left:
+ * the right-most address that is not itself a trusted proxy is the client. The left-most entry of
+ * `X-Forwarded-For` is whatever the client wrote, so trusting it would let anyone pick their own
+ * identity (and, with IP affinity, their own backend).
+ */
+import { isIP, type BlockList } from 'node:net'
+
+/** Strips the IPv4-mapped prefix Node reports on dual-stack sockets (`::ffff:10.0.0.1`). */
+export function plainAddress(address: string | undefined): string {
+  if (address === undefined) return ''
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+/** True when `address` is inside the trusted CIDR list. */
+export function isTrusted(trusted: BlockList | undefined, address: string): boolean {
+  if (trusted === undefined || address === '') return false
+  const family = isIP(address)
+  return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4')
+}
+
+/**
+ * Resolves the client address from a trusted peer's `X-Forwarded-For` (or RFC 7239 `Forwarded`)
+ * chain, right to left. Returns `peer` itself when nothing trustworthy says otherwise.
+ */
+export function resolveClientAddress(peer: string, trusted: BlockList | undefined, xForwardedFor: string | undefined, forwarded: string | undefined): string {
+  if (!isTrusted(trusted, peer)) return peer
+  const chain = xForwardedFor !== undefined ? splitList(xForwardedFor) : forwarded !== undefined ? forwardedFor(forwarded) : []
+  let client = peer
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const address = stripPort(chain[i] as string)
+    if (isIP(address) === 0) break
+    client = address
+    if (!isTrusted(trusted, address)) break
+  }
+  return client
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+/** The `for=` values of an RFC 7239 `Forwarded` header, in order. */
+export function forwardedFor(value: string): string[] {
+  const out: string[] = []
+  for (const element of value.split(',')) {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue
+      out.push(pair.slice(eq + 1).trim().replace(/^"|"$/g, ''))
+    }
+  }
+  return out
+}
+
+/** `1.2.3.4:5678` → `1.2.3.4`; `[2001:db8::1]:80` → `2001:db8::1`; bare addresses unchanged. */
+function stripPort(value: string): string {
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']')
+    return close === -1 ? value : value.slice(1, close)
+  }
+  const colon = value.indexOf(':')
+  return colon !== -1 && value.indexOf(':', colon + 1) === -1 ? value.slice(0, colon) : value
+}
+
+/** Formats a node for RFC 7239: IPv6 in quotes and brackets. */
+export function forwardedNode(address: string): string {
+  return isIP(address) === 6 ? `"[${address}]"` : address
+}

@@ -1,0 +1,27 @@
+/**
+ * @module Writes Latch's own error responses: status, stable code and request id, as short JSON.
+ */
+import type { ServerResponse } from 'node:http'
+import type { ProxyError } from '../errors/proxy-error.js'
+
+/** Sends `error` as a complete response. `close` asks the client to open a new connection. */
+export function sendError(res: ServerResponse, error: ProxyError, requestIdHeader: string, requestId: string, close = false): void {
+  const body = `${JSON.stringify({ error: error.code, status: error.status, message: error.message, requestId })}\n`
+  const headers: string[] = [
+    'content-type', 'application/json; charset=utf-8',
+    'content-length', String(Buffer.byteLength(body)),
+    'cache-control', 'no-store',
+    'x-latch-error', error.code,
+    requestIdHeader, requestId,
+  ]
+  if (error.retryAfter !== undefined) headers.push('retry-after', String(error.retryAfter))
+  if (close) headers.push('connection', 'close')
+  res.writeHead(error.status, headers)
+  res.end(body)
+}
+
+/** The same response as raw bytes, for sockets that never became a request (clientError, upgrade). */
+export function rawErrorResponse(status: number, reason: string, code: string, message: string, requestId?: string): string {
+  const body = `${JSON.stringify({ error: code, status, message, ...(requestId === undefined ? {} : { requestId }) })}\n`
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Latch-Error: ${code}\r\nConnection: close\r\n\r\n${body}`
+}

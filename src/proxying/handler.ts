@@ -1,0 +1,43 @@
+/**
+ * @module The request pipeline, in order: check headers → parse target → route → body limits → forward.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ProxyError } from '../errors/proxy-error.js'
+import { limitBody } from './body-limit.js'
+import { Exchange } from './exchange.js'
+import { prepareRequestHeaders } from './request-headers.js'
+import { parseRequestTarget } from './request-target.js'
+import type { ProxyRuntime } from './runtime.js'
+
+/** Holds the current runtime; a reload replaces `runtime`. */
+export interface RuntimeHolder {
+  runtime: ProxyRuntime
+}
+
+/** Handles one request; `expectsContinue` is set for `Expect: 100-continue` requests. */
+export function handleRequest(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime, expectsContinue: boolean): void {
+  const exchange = new Exchange(req, res, runtime)
+  const refused = prepareRequestHeaders(req, runtime.headerRules, exchange)
+  if (refused !== undefined) return exchange.fail(refused)
+  const parsed = parseRequestTarget(req.url ?? '/', exchange.hostHeader)
+  if (parsed instanceof ProxyError) {
+    exchange.logPath = (req.url ?? '').slice(0, 200)
+    return exchange.fail(parsed)
+  }
+  exchange.logPath = parsed.path
+  exchange.target = parsed.target
+  const route = runtime.router.match(parsed.host, parsed.path)
+  if (route === undefined) {
+    return exchange.fail(new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`))
+  }
+  exchange.routeDescription = route.description
+  const pool = route.pool
+  const limit = route.maxBodySize ?? pool.config.limits.maxBodySize ?? runtime.maxBodySize
+  if (exchange.contentLength > limit) {
+    return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))
+  }
+  if (exchange.chunked) exchange.body = limitBody(req, limit)
+  else if (exchange.contentLength > 0) exchange.body = req
+  if (expectsContinue) res.writeContinue()
+  exchange.dispatch(pool)
+}

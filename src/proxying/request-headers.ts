@@ -1,0 +1,183 @@
+/**
+ * @module Checks a client request's headers and builds the headers sent upstream, in one pass.
+ *
+ * Node's parser (llhttp, strict mode) already refuses bad chunking, obs-fold, bare CR, conflicting
+ * Content-Length/Transfer-Encoding and duplicate Content-Length. What it lets through and we refuse
+ * (RFC 9112 §6.1, §6.3; see reference/reliability.md §2.1): a duplicate Host, Transfer-Encoding other
+ * than exactly `chunked`, Transfer-Encoding on HTTP/1.0, and more headers than maxHeadersCount (Node
+ * would silently truncate the list instead).
+ *
+ * The upstream never receives hop-by-hop headers, `Expect` (answered by Latch), or forwarding headers
+ * from an untrusted peer: those are replaced with what Latch itself saw.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { BlockList } from 'node:net'
+import { nextRequestId } from '../observability/request-id.js'
+import { ProxyError } from '../errors/proxy-error.js'
+import { forwardedNode, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
+import { connectionListed } from './hop-by-hop.js'
+
+/** Header rules compiled once from the config. */
+export interface HeaderRules {
+  readonly trusted: BlockList | undefined
+  readonly xForwarded: boolean
+  readonly forwarded: boolean
+  readonly via: boolean
+  /** Lower-case name of the request-id header. */
+  readonly requestIdHeader: string
+  readonly maxHeadersCount: number
+}
+
+/** What the pass learns about the request; the exchange holds these fields. */
+export interface PreparedRequest {
+  /** Flat [name, value, ...] list for undici; index 0-1 is Host (patched per attempt if needed). */
+  upstreamHeaders: string[]
+  /** The client's Host header as sent (with port), or '' for HTTP/1.0 without one. */
+  hostHeader: string
+  clientIp: string
+  requestId: string
+  /** Declared Content-Length, or -1 when absent. */
+  contentLength: number
+  chunked: boolean
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/
+
+/** Fills `out` from `req`; returns a ProxyError for a request that must be refused. */
+export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, out: PreparedRequest): ProxyError | undefined {
+  const raw = req.rawHeaders
+  if (raw.length > rules.maxHeadersCount * 2) return new ProxyError('ERR_HEADERS_TOO_LARGE', `more than ${rules.maxHeadersCount} request headers`)
+  const headers: string[] = ['host', '']
+  let hosts = 0
+  let transferEncoding: string | undefined
+  let transferEncodings = 0
+  let contentLength: string | undefined
+  let xForwardedFor: string | undefined
+  let xForwardedProto: string | undefined
+  let xForwardedHost: string | undefined
+  let xForwardedPort: string | undefined
+  let forwarded: string | undefined
+  let requestId: string | undefined
+  let connection: string | undefined
+  let via: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    const value = raw[i + 1] as string
+    const lower = interesting(name, rules.requestIdHeader.length)
+    if (lower === undefined) {
+      headers.push(name, value)
+      continue
+    }
+    switch (lower) {
+      case 'host':
+        hosts++
+        out.hostHeader = value
+        break
+      case 'content-length':
+        contentLength = value
+        headers.push(name, value)
+        break
+      case 'transfer-encoding':
+        transferEncodings++
+        transferEncoding = value
+        break
+      case 'x-forwarded-for':
+        xForwardedFor = xForwardedFor === undefined ? value : `${xForwardedFor}, ${value}`
+        break
+      case 'x-forwarded-proto':
+        xForwardedProto ??= value
+        break
+      case 'x-forwarded-host':
+        xForwardedHost ??= value
+        break
+      case 'x-forwarded-port':
+        xForwardedPort ??= value
+        break
+      case 'forwarded':
+        forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`
+        break
+      case 'via':
+        via = via === undefined ? value : `${via}, ${value}`
+        break
+      case 'connection':
+        connection = connection === undefined ? value : `${connection}, ${value}`
+        break
+      case 'te': case 'keep-alive': case 'upgrade': case 'proxy-connection': case 'proxy-authorization': case 'expect':
+        break
+      default:
+        if (lower === rules.requestIdHeader) requestId ??= value
+        else headers.push(name, value)
+    }
+  }
+  if (hosts > 1) return new ProxyError('ERR_BAD_REQUEST', 'duplicate Host header')
+  if (transferEncoding !== undefined) {
+    if (transferEncodings > 1 || transferEncoding.trim().toLowerCase() !== 'chunked') {
+      return new ProxyError('ERR_BAD_REQUEST', 'Transfer-Encoding must be exactly "chunked"')
+    }
+    if (req.httpVersionMinor === 0) return new ProxyError('ERR_BAD_REQUEST', 'Transfer-Encoding is not allowed in HTTP/1.0')
+  }
+  out.chunked = transferEncoding !== undefined
+  out.contentLength = contentLength === undefined ? -1 : Number(contentLength)
+  const peer = plainAddress(req.socket.remoteAddress)
+  const trustedPeer = isTrusted(rules.trusted, peer)
+  out.clientIp = trustedPeer ? resolveClientAddress(peer, rules.trusted, xForwardedFor, forwarded) : peer
+  out.requestId = requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : nextRequestId()
+  const ownStart = headers.length
+  headers.push(rules.requestIdHeader, out.requestId)
+  if (rules.xForwarded) {
+    const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+    headers.push(
+      'x-forwarded-for', trustedPeer && xForwardedFor !== undefined ? `${xForwardedFor}, ${peer}` : peer,
+      'x-forwarded-proto', trustedPeer && xForwardedProto !== undefined ? xForwardedProto : proto,
+      'x-forwarded-host', trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader,
+      'x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''),
+    )
+  } else {
+    passThrough(headers, xForwardedFor, xForwardedProto, xForwardedHost, xForwardedPort)
+  }
+  if (rules.forwarded) headers.push('forwarded', forwardedValue(trustedPeer ? forwarded : undefined, peer, req, out.hostHeader))
+  else if (forwarded !== undefined && trustedPeer) headers.push('forwarded', forwarded)
+  if (rules.via) headers.push('via', via === undefined ? `1.${req.httpVersionMinor} latch` : `${via}, 1.${req.httpVersionMinor} latch`)
+  else if (via !== undefined) headers.push('via', via)
+  out.upstreamHeaders = connection === undefined ? headers : dropConnectionListed(headers, connection, ownStart)
+  return undefined
+}
+
+/** Lower-case name when its length matches a header the pass treats specially; undefined otherwise. */
+function interesting(name: string, requestIdLength: number): string | undefined {
+  switch (name.length) {
+    case 2: case 3: case 4: case 6: case 7: case 9: case 10: case 14: case 15: case 16: case 17: case 19:
+      return name.toLowerCase()
+    default:
+      return name.length === requestIdLength ? name.toLowerCase() : undefined
+  }
+}
+
+function passThrough(headers: string[], xff?: string, proto?: string, host?: string, port?: string): void {
+  if (xff !== undefined) headers.push('x-forwarded-for', xff)
+  if (proto !== undefined) headers.push('x-forwarded-proto', proto)
+  if (host !== undefined) headers.push('x-forwarded-host', host)
+  if (port !== undefined) headers.push('x-forwarded-port', port)
+}
+
+function forwardedValue(incoming: string | undefined, peer: string, req: IncomingMessage, host: string): string {
+  const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+  const hostPart = host === '' ? '' : `;host="${host.replace(/["\\]/g, '')}"`
+  const own = `for=${forwardedNode(peer)};proto=${proto}${hostPart}`
+  return incoming === undefined ? own : `${incoming}, ${own}`
+}
+
+/**
+ * Removes client headers that the client's Connection header names (RFC 9110 §7.6.1). Headers Latch
+ * set itself (from `ownStart` on: forwarding, request id, Via) and Host cannot be removed this way.
+ */
+function dropConnectionListed(headers: string[], connection: string, ownStart: number): string[] {
+  const listed = connectionListed(connection)
+  if (listed === undefined) return headers
+  const kept: string[] = []
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i] as string
+    if (i < 2 || i >= ownStart || !listed.has(name.toLowerCase())) kept.push(name, headers[i + 1] as string)
+  }
+  return kept
+}

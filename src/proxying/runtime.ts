@@ -1,0 +1,46 @@
+/**
+ * @module The compiled, per-config state every request reads: router, pools and header rules.
+ *
+ * Built once per (re)load. Requests read it through a holder, so a reload swaps one reference and
+ * requests already in flight finish on the runtime they started with.
+ */
+import type { LoadedConfig } from '../config/load.js'
+import { buildCidrList } from '../net/address.js'
+import type { AccessLog } from '../observability/access-log.js'
+import type { Logger } from '../observability/logger.js'
+import { Router } from '../routing/router.js'
+import { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { HeaderRules } from './request-headers.js'
+
+/** Everything the request path needs, compiled from one config. */
+export interface ProxyRuntime {
+  readonly loaded: LoadedConfig
+  readonly router: Router<UpstreamPool>
+  readonly pools: ReadonlyMap<string, UpstreamPool>
+  readonly headerRules: HeaderRules
+  /** Server-wide default request body limit, in bytes. */
+  readonly maxBodySize: number
+  readonly accessLog: AccessLog
+  readonly logger: Logger
+}
+
+/** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
+export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger: Logger): ProxyRuntime {
+  const { config } = loaded
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool)]))
+  const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
+  const headerRules: HeaderRules = {
+    trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
+    xForwarded: config.headers.xForwarded,
+    forwarded: config.headers.forwarded,
+    via: config.headers.via,
+    requestIdHeader: config.headers.requestId.toLowerCase(),
+    maxHeadersCount: config.server.maxHeadersCount,
+  }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger }
+}
+
+/** Closes every pool's upstream connections. */
+export async function closeRuntime(runtime: ProxyRuntime): Promise<void> {
+  await Promise.all([...runtime.pools.values()].map((pool) => pool.close()))
+}

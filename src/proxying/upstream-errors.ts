@@ -1,0 +1,39 @@
+/**
+ * @module The one place that reads undici and system error codes and turns them into ProxyErrors.
+ */
+import { ProxyError } from '../errors/proxy-error.js'
+
+/** How far an attempt got before it failed. */
+export const AttemptPhase = {
+  /** Not yet written to a connection: connecting, or queued for one. Nothing reached the endpoint. */
+  Connecting: 0,
+  /** The request was (being) written; no response headers yet. */
+  Sent: 1,
+  /** Response headers were relayed to the client. */
+  Responding: 2,
+} as const
+export type AttemptPhase = (typeof AttemptPhase)[keyof typeof AttemptPhase]
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'SELF_SIGNED_CERT_IN_CHAIN'])
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
+/** Maps an error from undici (or from our own body streams) to the error the client will see. */
+export function fromUpstreamError(error: unknown, phase: AttemptPhase, endpointId: string): ProxyError {
+  if (error instanceof ProxyError) return error
+  const code = (error as { code?: unknown }).code
+  const text = typeof code === 'string' ? code : 'unknown'
+  const message = (error as Error).message ?? String(error)
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `connect to ${endpointId} timed out`, { cause: error })
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} sent no response headers in time`, { cause: error })
+  if (code === 'UND_ERR_BODY_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} stalled while sending the response body`, { cause: error })
+  if (phase === AttemptPhase.Connecting && CONNECT_CODES.has(text)) {
+    return new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpointId}: ${text} ${message}`, { cause: error })
+  }
+  if (RESET_CODES.has(text)) return new ProxyError('ERR_UPSTREAM_RESET', `${endpointId} closed the connection: ${message}`, { cause: error })
+  return new ProxyError('ERR_UPSTREAM_RESPONSE', `invalid response from ${endpointId}: ${text} ${message}`, { cause: error })
+}
+
+/** True for a failure where nothing reached the endpoint, so any method may be retried elsewhere. */
+export function isConnectFailure(error: ProxyError, phase: AttemptPhase): boolean {
+  return phase === AttemptPhase.Connecting && (error.code === 'ERR_UPSTREAM_CONNECT' || error.code === 'ERR_UPSTREAM_TIMEOUT')
+}

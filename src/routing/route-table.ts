@@ -1,0 +1,146 @@
+/**
+ * @module Compiles Ingress specs into a route table, once, at config load.
+ *
+ * Precedence (Kubernetes Ingress, checked against kubernetes-sigs/ingress-controller-conformance):
+ * 1. Host: an exact host beats a wildcard; `*.example.com` matches exactly one extra label; rules
+ *    without a host match any host. The most specific host group is chosen first and only its paths
+ *    are tried (as ingress-nginx and Envoy-based controllers do: no fall-through to another host).
+ * 2. Path, within that host: the longest rule path wins (a trailing "/" in a Prefix rule is ignored);
+ *    on equal length Exact beats Prefix, which beats ImplementationSpecific; then declaration order.
+ *    `Exact` is a case-sensitive string match; `Prefix` matches whole "/"-separated elements;
+ *    `ImplementationSpecific` is a regular expression anchored at the start of the path.
+ * 3. No match: `defaultBackend`, else 404.
+ */
+import type { ConfigIssue } from '../errors/config-error.js'
+import type { PathType } from '../config/ingress-schema.js'
+import type { RouteSource } from '../config/route-sources.js'
+import { formatKeyPath, type KeyPath } from '../config/yaml-source.js'
+
+/** A compiled path rule, naming its pool. */
+export interface PathRule {
+  readonly pathType: PathType
+  /** Exact: the path; Prefix: the path without trailing "/"; ImplementationSpecific: the regex source. */
+  readonly path: string
+  readonly regex: RegExp | undefined
+  readonly pool: string
+  readonly maxBodySize: number | undefined
+  /** Human description for logs and 404 diagnostics, e.g. `app.example.com /api Prefix`. */
+  readonly description: string
+  /** The Ingress source, for annotations (ingress-nginx compatibility). */
+  readonly source: RouteSource
+}
+
+/** Path rules for one host group, sorted by precedence. */
+export interface HostRules {
+  readonly rules: readonly PathRule[]
+}
+
+/** The whole compiled table, still naming pools by name. */
+export interface RouteTable {
+  readonly exactHosts: ReadonlyMap<string, HostRules>
+  /** Keyed by the wildcard's suffix: `*.example.com` → `example.com`. */
+  readonly wildcardHosts: ReadonlyMap<string, HostRules>
+  readonly anyHost: HostRules | undefined
+  readonly defaultBackend: { readonly pool: string; readonly description: string } | undefined
+}
+
+const TYPE_ORDER: Readonly<Record<PathType, number>> = { Exact: 0, Prefix: 1, ImplementationSpecific: 2 }
+
+interface Located {
+  readonly source: RouteSource
+  readonly path: KeyPath
+}
+
+/** Compiles route sources; problems (duplicates, bad regex, missing path) are added to `issues`. */
+export function compileRouteTable(sources: readonly RouteSource[], issues: ConfigIssue[]): RouteTable {
+  const groups = new Map<string, { rules: PathRule[]; seen: Map<string, Located> }>()
+  let defaultBackend: (RouteTable['defaultBackend'] & { at: Located }) | undefined
+  for (const source of sources) {
+    const spec = source.spec
+    if (spec.defaultBackend !== undefined) {
+      const at: Located = { source, path: [...source.basePath, 'defaultBackend'] }
+      if (defaultBackend !== undefined) {
+        issues.push(issueAt(at, `a second defaultBackend — only one is allowed (the first is ${where(defaultBackend.at)})`))
+      } else {
+        defaultBackend = { pool: spec.defaultBackend.service.name, description: 'defaultBackend', at }
+      }
+    }
+    ;(spec.rules ?? []).forEach((rule, ruleIndex) => {
+      const host = rule.host?.toLowerCase() ?? ''
+      const group = groups.get(host) ?? { rules: [] as PathRule[], seen: new Map<string, Located>() }
+      groups.set(host, group)
+      ;(rule.http?.paths ?? []).forEach((entry, pathIndex) => {
+        const at: Located = { source, path: [...source.basePath, 'rules', ruleIndex, 'http', 'paths', pathIndex] }
+        const compiled = compilePath(entry.path, entry.pathType, at, issues)
+        if (compiled === undefined) return
+        const key = `${entry.pathType} ${compiled.path}`
+        const earlier = group.seen.get(key)
+        if (earlier !== undefined) {
+          issues.push(issueAt(at, `duplicate ${entry.pathType} path ${JSON.stringify(entry.path)} for host ${JSON.stringify(host || '*')} — already defined at ${where(earlier)}`))
+          return
+        }
+        group.seen.set(key, at)
+        const description = `${host === '' ? '*' : host} ${entry.path ?? ''} ${entry.pathType}`
+        group.rules.push({ ...compiled, pathType: entry.pathType, pool: entry.backend.service.name, maxBodySize: entry.maxBodySize, description, source })
+      })
+    })
+  }
+  const exactHosts = new Map<string, HostRules>()
+  const wildcardHosts = new Map<string, HostRules>()
+  let anyHost: HostRules | undefined
+  for (const [host, group] of groups) {
+    const rules = { rules: group.rules.sort(byPrecedence) }
+    if (host === '') anyHost = rules
+    else if (host.startsWith('*.')) wildcardHosts.set(host.slice(2), rules)
+    else exactHosts.set(host, rules)
+  }
+  const fallback = defaultBackend === undefined ? undefined : { pool: defaultBackend.pool, description: defaultBackend.description }
+  return { exactHosts, wildcardHosts, anyHost, defaultBackend: fallback }
+}
+
+function compilePath(path: string | undefined, pathType: PathType, at: Located, issues: ConfigIssue[]): { path: string; regex: RegExp | undefined } | undefined {
+  if (pathType === 'ImplementationSpecific') {
+    const source = path ?? '/'
+    try {
+      return { path: source, regex: new RegExp(source.startsWith('^') ? source : `^(?:${source})`) }
+    } catch (error) {
+      issues.push(issueAt({ ...at, path: [...at.path, 'path'] }, `invalid regular expression ${JSON.stringify(source)}: ${(error as Error).message.replace(/^Invalid regular expression: /, '')} — ImplementationSpecific paths are JavaScript regular expressions anchored at the start`))
+      return undefined
+    }
+  }
+  if (path === undefined || !path.startsWith('/')) {
+    issues.push(issueAt({ ...at, path: [...at.path, 'path'] }, `${pathType} paths must start with "/", got ${JSON.stringify(path ?? '')} — expected a path such as /api`))
+    return undefined
+  }
+  if (pathType === 'Prefix' && path.length > 1 && path.endsWith('/')) return { path: path.replace(/\/+$/, '') || '/', regex: undefined }
+  return { path, regex: undefined }
+}
+
+function byPrecedence(a: PathRule, b: PathRule): number {
+  return b.path.length - a.path.length || TYPE_ORDER[a.pathType] - TYPE_ORDER[b.pathType]
+}
+
+function where(at: Located): string {
+  return `${at.source.file}: ${at.source.displayPrefix}${formatKeyPath(at.path)}`
+}
+
+/** An issue located at a key path inside a route source. */
+export function issueAt(at: Located, message: string): ConfigIssue {
+  const line = at.source.doc?.lineOf(at.path)
+  const path = at.source.displayPrefix + formatKeyPath(at.path)
+  return line === undefined ? { file: at.source.file, path, message } : { file: at.source.file, path, message, line }
+}
+
+/** Every pool name a table refers to, with where, for the unknown-pool check. */
+export function* poolReferences(sources: readonly RouteSource[]): Generator<{ pool: string; at: Located }> {
+  for (const source of sources) {
+    if (source.spec.defaultBackend !== undefined) {
+      yield { pool: source.spec.defaultBackend.service.name, at: { source, path: [...source.basePath, 'defaultBackend', 'service', 'name'] } }
+    }
+    for (const [ruleIndex, rule] of (source.spec.rules ?? []).entries()) {
+      for (const [pathIndex, entry] of (rule.http?.paths ?? []).entries()) {
+        yield { pool: entry.backend.service.name, at: { source, path: [...source.basePath, 'rules', ruleIndex, 'http', 'paths', pathIndex, 'backend', 'service', 'name'] } }
+      }
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * @module Runs the real `latch` CLI (dist/cli/main.js) as a child process, as a user would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { stringify } from 'yaml'
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli/main.js')
+
+/** A log line from the process (JSON), or the raw text when it was not JSON. */
+export type LogLine = Record<string, unknown> & { msg?: string; raw?: string }
+
+/** A running latch process. */
+export interface LatchProcess {
+  readonly child: ChildProcess
+  /** Bound traffic addresses, e.g. `http://127.0.0.1:45123`. */
+  readonly urls: string[]
+  readonly url: string
+  readonly port: number
+  readonly logs: LogLine[]
+  readonly stderr: () => string
+  readonly configFile: string | undefined
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** Resolves with the exit code once the process ends. */
+  exited: Promise<number | null>
+}
+
+/** Writes `config` (an object, or YAML text) to a temp file; returns its path. */
+export function writeConfig(config: object | string, name = 'latch.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'latch-test-'))
+  const file = join(dir, name)
+  writeFileSync(file, typeof config === 'string' ? config : stringify(config))
+  return file
+}
+
+/** Runs the CLI to completion (for `check`, `--help`, bad configs); returns code and output. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`latch ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolveRun({ code, stdout, stderr })
+    })
+  })
+}
+
+/** Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves. */
+export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<LatchProcess> {
+  const configFile = options.config === undefined ? undefined : writeConfig(options.config)
+  const args = [...(configFile === undefined ? [] : ['--config', configFile]), ...(options.args ?? [])]
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const logs: LogLine[] = []
+  let stderr = ''
+  let buffered = ''
+  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)))
+  const ready = new Promise<string[]>((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`latch did not start within ${options.timeoutMs ?? 10_000} ms\nstdout: ${JSON.stringify(logs)}\nstderr: ${stderr}`)), options.timeoutMs ?? 10_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString()
+      let newline
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        let parsed: LogLine
+        try {
+          parsed = JSON.parse(line) as LogLine
+        } catch {
+          parsed = { raw: line }
+        }
+        logs.push(parsed)
+        if (parsed.msg === 'latch is serving') {
+          clearTimeout(timer)
+          resolveReady((parsed.listen as string[]).map((address) => `http://${address}`))
+        }
+      }
+    })
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`latch exited with ${code} before serving\nstdout: ${JSON.stringify(logs)}\nstderr: ${stderr}`))
+    })
+  })
+  const urls = await ready
+  const url = urls[0] as string
+  return {
+    child,
+    urls,
+    url,
+    port: Number(new URL(url).port),
+    logs,
+    stderr: () => stderr,
+    configFile,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode
+      child.kill(signal)
+      return exited
+    },
+  }
+}
+
+/** Access-log lines (one per request) seen so far. */
+export function accessLines(latch: LatchProcess): LogLine[] {
+  return latch.logs.filter((line) => line.log === 'access')
+}
