@@ -18,6 +18,7 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { plainAddress } from './client-address.js'
 import { sendError } from './error-response.js'
@@ -37,7 +38,7 @@ function onResponseClose(this: ServerResponse): void {
 const CLIENT_ABORT = new Error('client closed the connection')
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -70,6 +71,8 @@ export class Exchange implements PreparedRequest, AccessRecord {
   #abort: ((error?: Error) => void) | undefined
   #resume: (() => void) | undefined
   #clientGone = false
+  #queued = false
+  #discarding = false
   #logged = false
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
@@ -93,14 +96,29 @@ export class Exchange implements PreparedRequest, AccessRecord {
     return this.endpoint?.id
   }
 
-  /** Starts (or, after a retryable failure, restarts) the upstream attempt. */
+  /** Starts proxying to `pool` (counts the request in the pool's retry budget). */
   dispatch(pool: UpstreamPool): void {
     this.pool = pool
-    const endpoint = pool.pick(this.#tried)
-    if (endpoint === undefined) {
+    pool.retryBudget.recordRequest(this.startedAt)
+    this.#attempt()
+  }
+
+  /** One attempt: an endpoint with a free slot now, a place in the pending queue, or an error. */
+  #attempt(): void {
+    const pool = this.pool as UpstreamPool
+    const picked = pool.pick(this.#tried)
+    if (picked === undefined) {
       this.fail(new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${pool.name}"`, { retryAfter: 1 }))
-      return
+    } else if (picked !== 'full') {
+      this.#send(picked)
+    } else if (pool.waitForSlot(this)) {
+      this.#queued = true
+    } else {
+      this.fail(new ProxyError('ERR_QUEUE_FULL', `every endpoint of pool "${pool.name}" is at its request limit and the pending queue is full`, { retryAfter: 1 }))
     }
+  }
+
+  #send(endpoint: Endpoint): void {
     this.endpoint = endpoint
     this.attempts++
     this.#phase = AttemptPhase.Connecting
@@ -108,8 +126,25 @@ export class Exchange implements PreparedRequest, AccessRecord {
     this.#inflight = true
     endpoint.inflight++
     endpoint.total++
-    this.upstreamHeaders[1] = pool.hostFor(this.hostHeader, endpoint)
+    this.upstreamHeaders[1] = (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
     endpoint.dispatcher.dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
+  }
+
+  // ---- pending-queue waiter ------------------------------------------------------------------
+
+  accepts(endpoint: Endpoint): boolean {
+    return (this.pool as UpstreamPool).isUsable(endpoint) && this.#tried?.includes(endpoint) !== true
+  }
+
+  grant(endpoint: Endpoint): void {
+    this.#queued = false
+    if (this.#clientGone) (this.pool as UpstreamPool).slotFreed(endpoint)
+    else this.#send(endpoint)
+  }
+
+  reject(error: ProxyError): void {
+    this.#queued = false
+    this.fail(error)
   }
 
   /** Answers with Latch's own error response (or cuts the connection if a response already started). */
@@ -143,6 +178,15 @@ export class Exchange implements PreparedRequest, AccessRecord {
       if (statusCode === 103) this.#earlyHints(rawHeaders)
       return true
     }
+    const pool = this.pool as UpstreamPool
+    const endpoint = this.endpoint as Endpoint
+    if (statusCode >= 500) pool.outliers.recordFailure(endpoint, '5xx')
+    else pool.outliers.recordSuccess(endpoint)
+    if (this.#mayRetryStatus(statusCode)) {
+      // Read and drop this answer (the connection stays reusable), then try another endpoint.
+      this.#discarding = true
+      return true
+    }
     this.#resume = resume
     this.status = statusCode
     const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
@@ -158,6 +202,7 @@ export class Exchange implements PreparedRequest, AccessRecord {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#discarding) return true
     this.bytesOut += chunk.length
     if (this.res.write(chunk)) return true
     this.res.once('drain', this.#onDrain)
@@ -166,6 +211,7 @@ export class Exchange implements PreparedRequest, AccessRecord {
 
   onComplete(trailers: string[] | Buffer[] | null): void {
     this.#settle()
+    if (this.#discarding) return this.#retry()
     if (trailers !== null && trailers.length > 0) this.res.addTrailers(trailerPairs(trailers))
     this.res.end()
   }
@@ -177,31 +223,55 @@ export class Exchange implements PreparedRequest, AccessRecord {
       this.#clientGone = true
       return
     }
+    if (this.#discarding) return this.#retry()
     const failure = fromUpstreamError(error, phase, this.endpoint?.id ?? '?')
-    if (!this.res.headersSent && this.#mayRetry(failure, phase)) {
-      ;(this.#tried ??= []).push(this.endpoint as Endpoint)
-      this.dispatch(this.pool as UpstreamPool)
-      return
-    }
+    this.#reportFailure(failure)
+    if (!this.res.headersSent && this.#mayRetry(failure, phase)) return this.#retry()
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message }, 'upstream request failed')
     this.fail(failure)
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
-  #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
-    if (this.attempts > (this.pool as UpstreamPool).config.retries) return false
-    // A body stream that was started cannot be replayed.
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
-    if (isConnectFailure(failure, phase)) return true
-    return phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method)
+  #retry(): void {
+    this.#discarding = false
+    ;(this.pool as UpstreamPool).retries++
+    ;(this.#tried ??= []).push(this.endpoint as Endpoint)
+    this.#attempt()
   }
 
-  /** Ends the accounting of the current attempt (exactly once per attempt). */
+  #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
+    const pool = this.pool as UpstreamPool
+    if (this.attempts > pool.config.retry.attempts) return false
+    // A body stream that was started cannot be replayed.
+    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
+    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
+    return safe && pool.retryBudget.tryRetry(performance.now())
+  }
+
+  #mayRetryStatus(status: number): boolean {
+    const pool = this.pool as UpstreamPool
+    const retry = pool.config.retry
+    if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
+    return pool.retryBudget.tryRetry(performance.now())
+  }
+
+  /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
+  #reportFailure(failure: ProxyError): void {
+    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
+    const endpoint = this.endpoint as Endpoint
+    endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
+    if (kind !== undefined) (this.pool as UpstreamPool).outliers.recordFailure(endpoint, kind)
+  }
+
+  /** Ends the accounting of the current attempt (exactly once per attempt) and frees its slot. */
   #settle(): void {
     if (!this.#inflight) return
     this.#inflight = false
-    ;(this.endpoint as Endpoint).inflight--
+    const endpoint = this.endpoint as Endpoint
+    endpoint.inflight--
+    ;(this.pool as UpstreamPool).slotFreed(endpoint)
   }
 
   #earlyHints(rawHeaders: Buffer[]): void {
@@ -218,6 +288,7 @@ export class Exchange implements PreparedRequest, AccessRecord {
     if (!this.res.writableFinished) {
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
+      if (this.#queued) (this.pool as UpstreamPool).queue.remove(this)
       if (this.errorCode === undefined) this.errorCode = 'ERR_CLIENT_ABORTED'
       if (!this.res.headersSent) this.status = 499
       this.#abort?.(CLIENT_ABORT)
@@ -229,5 +300,6 @@ export class Exchange implements PreparedRequest, AccessRecord {
     if (this.#logged) return
     this.#logged = true
     if (this.runtime.accessLog.enabled) this.runtime.accessLog.write(this)
+    this.runtime.requests?.requestFinished(this)
   }
 }

@@ -6,11 +6,24 @@
  */
 import type { LoadedConfig } from '../config/load.js'
 import { buildCidrList } from '../net/address.js'
-import type { AccessLog } from '../observability/access-log.js'
+import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
+import { poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
+import type { Endpoint } from '../upstream/endpoint.js'
 import { UpstreamPool } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
+
+/** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
+export interface RequestObserver {
+  requestFinished(exchange: FinishedRequest): void
+}
+
+/** What a finished request exposes to observers. */
+export interface FinishedRequest extends AccessRecord {
+  readonly pool: UpstreamPool | undefined
+  readonly endpoint: Endpoint | undefined
+}
 
 /** Everything the request path needs, compiled from one config. */
 export interface ProxyRuntime {
@@ -22,12 +35,15 @@ export interface ProxyRuntime {
   readonly maxBodySize: number
   readonly accessLog: AccessLog
   readonly logger: Logger
+  /** Metrics; `undefined` when nothing observes requests. */
+  readonly requests: RequestObserver | undefined
 }
 
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
 export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger: Logger): ProxyRuntime {
   const { config } = loaded
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool)]))
+  const observer = poolLogObserver(logger)
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer)]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -37,7 +53,7 @@ export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger:
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: undefined }
 }
 
 /** Closes every pool's upstream connections. */
