@@ -24,6 +24,11 @@ const PER_RUN_OVERHEAD_S = 60
 
 let scratch
 let keepScratch = false
+/** Set by SIGINT/SIGTERM: the run stops after the current measurement and reports nothing. */
+let interrupted = false
+
+/** Ends the run quietly after a signal; the signal handler does the cleanup and the exit. */
+class Interrupted extends Error {}
 
 async function cleanup() {
   await stopAll()
@@ -32,6 +37,7 @@ async function cleanup() {
 
 function installCleanup() {
   const onSignal = (signal, code) => () => {
+    interrupted = true
     process.stderr.write(`\nbench: ${signal}, stopping everything it started\n`)
     void cleanup().finally(() => process.exit(code))
   }
@@ -68,6 +74,7 @@ async function runAll(env, opts) {
   const shapes = [...new Set(opts.scenarios.map((name) => SCENARIOS[name].shape))]
   const records = []
   const add = (record) => {
+    if (interrupted) throw new Interrupted()
     records.push(record)
     progress(record)
   }
@@ -86,7 +93,7 @@ function report(opts, env, records, meta) {
   process.stdout.write(`\nLatch bench — ${opts.loadgen}, ${opts.connections} connections, ${opts.duration} s × ${opts.repeat}, warm-up ${opts.warmup} s, ${opts.upstream} upstreams\n`)
   process.stdout.write(`pinning: ${env.pinned ? `Latch on CPU ${opts.proxyCpu}; load generator and upstreams on CPU ${opts.loadgenCpu}` : `off (${env.pinReason})`}\n\n`)
   process.stdout.write(`${formatTable(rows)}\n\n`)
-  process.stdout.write('× direct: per repeat, Latch req/s ÷ direct req/s of the same repeat; median. × baseline likewise against the named scenario.\n')
+  process.stdout.write('× direct: per repeat, Latch req/s ÷ direct req/s of the same repeat; median (min–max over repeats). × baseline likewise against the named scenario.\n')
   for (const [name, args] of Object.entries(latchCommands)) {
     if (args !== undefined) process.stdout.write(`latch (${name}): ${shellLine([...pin(opts.proxyCpu), 'node', 'dist/cli/main.js', ...args])}\n`)
   }
@@ -141,6 +148,7 @@ async function main() {
 main().then(
   (code) => process.exit(code),
   (error) => {
+    if (error instanceof Interrupted) return
     process.stderr.write(error instanceof UsageError ? `bench: ${error.message}\nRun "node bench/run.mjs --help" for usage.\n` : `bench: ${error.stack ?? error}\n`)
     void cleanup().finally(() => process.exit(error instanceof UsageError ? 2 : 1))
   },

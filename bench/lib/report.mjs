@@ -57,6 +57,12 @@ export function summarize(records, scenarios, scenarioTable) {
 
 const fmt = (value, digits = 0) => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits))
 
+/** A ratio's median, with the per-repeat range when there is more than one repeat. */
+function fmtRatio({ median: mid, perRepeat }) {
+  const values = perRepeat.map((r) => r.ratio)
+  return values.length > 1 ? `${fmt(mid, 3)} (${fmt(Math.min(...values), 2)}–${fmt(Math.max(...values), 2)})` : fmt(mid, 3)
+}
+
 function cells(row) {
   if (row.runs === 0) return [row.label, '(no successful run)', '', '', '', '', '', '', '', '', '']
   const range = row.runs > 1 ? ` (${fmt(row.rps.min)}–${fmt(row.rps.max)})` : ''
@@ -64,8 +70,8 @@ function cells(row) {
   return [
     row.label,
     `${fmt(row.rps.median)}${range}`,
-    row.vsDirect === undefined ? '' : fmt(row.vsDirect.median, 3),
-    row.vsBaseline === undefined ? '' : `${fmt(row.vsBaseline.median, 3)} ÷ ${row.vsBaseline.of}`,
+    row.vsDirect === undefined ? '' : fmtRatio(row.vsDirect),
+    row.vsBaseline === undefined ? '' : `${fmtRatio(row.vsBaseline)} ÷ ${row.vsBaseline.of}`,
     fmt(row.p50Ms, 2),
     fmt(row.p99Ms, 2),
     `${row.errors} / ${row.non2xx}`,
