@@ -2,6 +2,7 @@
  * @module Composition root: builds the runtime, the traffic servers and the upgrade tunnel from a config.
  */
 import type { Server } from 'node:http'
+import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
 import { formatAddress, parseListenAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
@@ -11,6 +12,7 @@ import { buildRuntime, closeRuntime, type ProxyRuntime } from './proxying/runtim
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
 import { bind, unbind } from './server/bind.js'
 import { createTrafficServer } from './server/traffic-server.js'
+import { MemoryAffinityStore } from './stores/memory-store.js'
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -26,7 +28,10 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
   const { config } = loaded
   for (const warning of loaded.warnings) logger.warn(warning)
   const accessLog = new AccessLog(config.log.access)
-  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, accessLog, logger) }
+  const ring = new SecretRing(config.sessionSecrets)
+  const store = new MemoryAffinityStore()
+  warnAboutGeneratedSecret(loaded, ring, logger)
+  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, { accessLog, logger, ring, store }) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
   const onUpgrade = createUpgradeHandler(holder, logger, tunnels)
   const servers: Server[] = []
@@ -40,6 +45,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
   } catch (error) {
     await Promise.all(servers.map(unbind))
     await closeRuntime(holder.runtime)
+    await store.close()
     throw error
   }
   logger.info({ listen: addresses.map(formatAddress), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
@@ -60,7 +66,17 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
       await closing
       clearTimeout(deadline)
       await closeRuntime(holder.runtime)
+      await store.close()
       accessLog.flush()
     },
+  }
+}
+
+/** Signed-token modes with a generated secret work, but replicas will not recognise each other's tokens. */
+function warnAboutGeneratedSecret(loaded: LoadedConfig, ring: SecretRing, logger: Logger): void {
+  if (!ring.generated) return
+  const pools = loaded.config.pools.filter((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header').map((pool) => pool.name)
+  if (pools.length > 0) {
+    logger.warn({ pools }, 'no sessionSecrets configured: generated a random secret; sessions will not be shared by other Latch replicas and will reset on restart')
   }
 }

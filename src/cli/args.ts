@@ -10,6 +10,7 @@ export interface CliArgs {
   readonly listen: string | undefined
   readonly upstream: string | undefined
   readonly balance: string | undefined
+  readonly affinity: string | undefined
   readonly trustProxy: string | undefined
   readonly accessLog: string | undefined
   readonly logLevel: string | undefined
@@ -25,6 +26,7 @@ const OPTIONS = {
   listen: { type: 'string', short: 'l' },
   upstream: { type: 'string', short: 'u' },
   balance: { type: 'string', short: 'b' },
+  affinity: { type: 'string', short: 'a' },
   'trust-proxy': { type: 'string' },
   'access-log': { type: 'string' },
   'log-level': { type: 'string' },
@@ -55,6 +57,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     listen: values.listen,
     upstream: values.upstream,
     balance: values.balance,
+    affinity: values.affinity,
     trustProxy: values['trust-proxy'],
     accessLog: values['access-log'],
     logLevel: values['log-level'],

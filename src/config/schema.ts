@@ -7,10 +7,11 @@
 import { z } from 'zod'
 import { IngressSpec } from './ingress-schema.js'
 import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
+import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, parseListenAddress } from '../net/address.js'
 
-export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random'] as const
+export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random', 'least-sessions'] as const
 export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -59,11 +60,12 @@ const Pool = z.strictObject({
     .regex(POOL_NAME, { error: 'invalid pool name — expected letters, digits, ".", "_" or "-", starting and ending with a letter or digit' })
     .meta({ description: 'Unique name; Ingress backends refer to it as `backend.service.name`.' }),
   endpoints: z.array(Endpoint, { error: 'expected a list of endpoint URLs' }).default([]).meta({ description: 'Static endpoints: URL strings or `{ url, weight }` objects.' }),
-  balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices) or weighted `random`.' }),
+  balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
   hostHeader: z.string({ error: 'expected "preserve", "endpoint" or a host name' }).min(1).default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
   retry: Retry.prefault({}),
   timeouts: PoolTimeouts.prefault({}),
   limits: PoolLimits.prefault({}),
+  affinity: Affinity.prefault({}),
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),
   passiveHealth: PassiveHealth.prefault({}),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
@@ -108,6 +110,7 @@ const Log = z.strictObject({
 /** The whole config file. */
 export const ConfigSchema = z.strictObject({
   listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address }` objects.' }),
+  sessionSecrets: SessionSecrets,
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),
   server: ServerLimits.prefault({}),
   headers: HeaderPolicy.prefault({}),

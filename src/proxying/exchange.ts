@@ -18,6 +18,7 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { plainAddress } from './client-address.js'
@@ -38,7 +39,7 @@ function onResponseClose(this: ServerResponse): void {
 const CLIENT_ABORT = new Error('client closed the connection')
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord, Waiter {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter, AffinityRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -46,6 +47,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   requestId = ''
   contentLength = -1
   chunked = false
+  cookieHeader: string | undefined = undefined
+  cookieIndex = -1
+  secure = false
 
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -64,6 +68,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   bytesOut = 0
   errorCode: ErrorCode | undefined
   body: Readable | null = null
+  /** The request's session (pools with affinity only). */
+  session: SessionLookup | undefined
+  affinityOutcome: AffinityOutcome | undefined
 
   #tried: Endpoint[] | undefined
   #phase: AttemptPhase = AttemptPhase.Connecting
@@ -73,6 +80,11 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   #clientGone = false
   #queued = false
   #discarding = false
+  /** When queued for a session's own endpoint: the only endpoint this request may use. */
+  #required: Endpoint | undefined
+  #rebinding = false
+  /** Learn mode wants the first body chunk: the response's raw headers, kept until it arrives. */
+  #learnHeaders: Buffer[] | undefined
   #logged = false
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
@@ -100,7 +112,39 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   dispatch(pool: UpstreamPool): void {
     this.pool = pool
     pool.retryBudget.recordRequest(this.startedAt)
+    const affinity = pool.affinity
+    if (affinity === undefined) return this.#attempt()
+    const lookup = affinity.lookup(this)
+    if (lookup instanceof Promise) lookup.then((found) => this.#withSession(found), (error: unknown) => this.#storeFailed(error))
+    else this.#withSession(lookup)
+  }
+
+  /** Sends to the session's endpoint when it can serve, else rebinds, fails or balances anew. */
+  #withSession(lookup: SessionLookup): void {
+    if (this.#clientGone) return
+    this.session = lookup
+    const bound = lookup.bound
+    if (bound !== undefined && bound.servesBoundSessions) {
+      this.affinityOutcome = 'hit'
+      return this.#use(bound, true)
+    }
+    if (bound !== undefined || lookup.boundGone) {
+      const pool = this.pool as UpstreamPool
+      if (pool.config.affinity.onUnavailable === 'fail') {
+        return this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 }))
+      }
+      this.affinityOutcome = 'rebound'
+      this.#rebinding = true
+    } else {
+      this.affinityOutcome = lookup.problem ?? (lookup.bindable ? 'new' : undefined)
+    }
     this.#attempt()
+  }
+
+  /** The store failed (it normally degrades by itself): serve without affinity rather than fail. */
+  #storeFailed(error: unknown): void {
+    this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, err: (error as Error).message }, 'affinity store failed; balancing without affinity')
+    this.#withSession(noSession(false))
   }
 
   /** One attempt: an endpoint with a free slot now, a place in the pending queue, or an error. */
@@ -110,12 +154,34 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
     if (picked === undefined) {
       this.fail(new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${pool.name}"`, { retryAfter: 1 }))
     } else if (picked !== 'full') {
-      this.#send(picked)
-    } else if (pool.waitForSlot(this)) {
-      this.#queued = true
+      this.#bindAndSend(picked)
     } else {
-      this.fail(new ProxyError('ERR_QUEUE_FULL', `every endpoint of pool "${pool.name}" is at its request limit and the pending queue is full`, { retryAfter: 1 }))
+      this.#queue(undefined)
     }
+  }
+
+  /** Records a new binding for the session (a racing replica may have won) and sends. */
+  #bindAndSend(picked: Endpoint): void {
+    const session = this.session
+    const affinity = (this.pool as UpstreamPool).affinity
+    if (session === undefined || affinity === undefined || !session.bindable) return this.#send(picked)
+    const bound = affinity.bind(session, picked, this, this.#rebinding)
+    if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), () => this.#send(picked))
+    else this.#use(bound, bound !== picked)
+  }
+
+  /** Sends to `endpoint`, or waits for one of its slots when it is full. */
+  #use(endpoint: Endpoint, required: boolean): void {
+    if (this.#clientGone) return
+    if (!endpoint.full) return this.#send(endpoint)
+    this.#queue(required ? endpoint : undefined)
+  }
+
+  #queue(required: Endpoint | undefined): void {
+    const pool = this.pool as UpstreamPool
+    this.#required = required
+    if (pool.waitForSlot(this)) this.#queued = true
+    else this.fail(new ProxyError('ERR_QUEUE_FULL', `every endpoint of pool "${pool.name}" is at its request limit and the pending queue is full`, { retryAfter: 1 }))
   }
 
   #send(endpoint: Endpoint): void {
@@ -130,16 +196,29 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
     endpoint.dispatcher.dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
   }
 
+  /** Replaces (or, with undefined, removes) the Cookie header sent upstream. */
+  setUpstreamCookie(value: string | undefined): void {
+    if (this.cookieIndex === -1) return
+    if (value !== undefined) {
+      this.upstreamHeaders[this.cookieIndex] = value
+      return
+    }
+    this.upstreamHeaders.splice(this.cookieIndex - 1, 2)
+    this.cookieIndex = -1
+  }
+
   // ---- pending-queue waiter ------------------------------------------------------------------
 
   accepts(endpoint: Endpoint): boolean {
+    if (this.#required !== undefined) return endpoint === this.#required
     return (this.pool as UpstreamPool).isUsable(endpoint) && this.#tried?.includes(endpoint) !== true
   }
 
   grant(endpoint: Endpoint): void {
     this.#queued = false
     if (this.#clientGone) (this.pool as UpstreamPool).slotFreed(endpoint)
-    else this.#send(endpoint)
+    else if (this.#required !== undefined) this.#send(endpoint)
+    else this.#bindAndSend(endpoint)
   }
 
   reject(error: ProxyError): void {
@@ -190,6 +269,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
     this.#resume = resume
     this.status = statusCode
     const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
+    if (this.session !== undefined) this.#commitSession(rawHeaders, headers)
     try {
       this.res.writeHead(statusCode, statusText === '' ? undefined : statusText, headers)
     } catch (error) {
@@ -203,6 +283,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
 
   onData(chunk: Buffer): boolean {
     if (this.#discarding) return true
+    if (this.#learnHeaders !== undefined) this.#learn(chunk)
     this.bytesOut += chunk.length
     if (this.res.write(chunk)) return true
     this.res.once('drain', this.#onDrain)
@@ -212,6 +293,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
   onComplete(trailers: string[] | Buffer[] | null): void {
     this.#settle()
     if (this.#discarding) return this.#retry()
+    if (this.#learnHeaders !== undefined) this.#learn(undefined)
     if (trailers !== null && trailers.length > 0) this.res.addTrailers(trailerPairs(trailers))
     this.res.end()
   }
@@ -235,9 +317,33 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter {
 
   #retry(): void {
     this.#discarding = false
+    this.#required = undefined
     ;(this.pool as UpstreamPool).retries++
     ;(this.#tried ??= []).push(this.endpoint as Endpoint)
+    if (this.session?.bindable === true && this.affinityOutcome !== undefined && this.affinityOutcome !== 'rebound') {
+      // The session's endpoint failed this request: it moves, once, to wherever the retry lands.
+      this.#rebinding = this.affinityOutcome === 'hit'
+      if (this.#rebinding) this.affinityOutcome = 'rebound'
+    }
     this.#attempt()
+  }
+
+  /** Adds the session's response headers and lets learn mode see the response. */
+  #commitSession(rawHeaders: Buffer[], headers: string[]): void {
+    const pool = this.pool as UpstreamPool
+    const affinity = pool.affinity as SessionAffinity
+    const endpoint = this.endpoint as Endpoint
+    affinity.commit(this.session as SessionLookup, endpoint, this.affinityOutcome, this, headers)
+    if (pool.config.affinity.responseHeader && this.affinityOutcome !== undefined) headers.push('x-latch-affinity', this.affinityOutcome)
+    if (affinity.learn === undefined) return
+    if (affinity.wantsFirstChunk?.(this) === true) this.#learnHeaders = rawHeaders
+    else affinity.learn(rawHeaders, undefined, endpoint, this)
+  }
+
+  #learn(firstChunk: Buffer | undefined): void {
+    const rawHeaders = this.#learnHeaders as Buffer[]
+    this.#learnHeaders = undefined
+    ;(this.pool as UpstreamPool).affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
   }
 
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {

@@ -4,7 +4,9 @@
  * Built once per (re)load. Requests read it through a holder, so a reload swaps one reference and
  * requests already in flight finish on the runtime they started with.
  */
+import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
+import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
@@ -39,11 +41,22 @@ export interface ProxyRuntime {
   readonly requests: RequestObserver | undefined
 }
 
+/** Process-wide services a runtime uses; they outlive any one config (reloads keep them). */
+export interface RuntimeServices {
+  readonly accessLog: AccessLog
+  readonly logger: Logger
+  /** Secrets signing affinity tokens. */
+  readonly ring: SecretRing
+  /** Where affinity bindings and live sessions are kept. */
+  readonly store: AffinityStore
+}
+
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
-export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger: Logger): ProxyRuntime {
+export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): ProxyRuntime {
   const { config } = loaded
+  const { accessLog, logger, ring, store } = services
   const observer = poolLogObserver(logger)
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer)]))
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),

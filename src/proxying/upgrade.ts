@@ -67,7 +67,7 @@ interface RoutedUpgrade {
 }
 
 function routeUpgrade(req: IncomingMessage, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
-  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false }
+  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
   const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
   if (refused !== undefined) return refused
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)

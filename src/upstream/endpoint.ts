@@ -11,6 +11,7 @@
  */
 import { Pool } from 'undici'
 import type { PoolConfig } from '../config/schema.js'
+import { hashString } from '../affinity/rendezvous.js'
 import { endpointIdOf } from './endpoint-id.js'
 
 export type EndpointState = 'healthy' | 'unhealthy' | 'draining' | 'maintenance'
@@ -40,6 +41,8 @@ export class Endpoint {
   readonly weight: number
   readonly maxRequests: number
   readonly dispatcher: Pool
+  /** Hash of the id, for rendezvous hashing. */
+  readonly hash: number
   /** Where the endpoint came from: the config file or DNS discovery. */
   readonly source: 'static' | 'discovery'
 
@@ -70,6 +73,7 @@ export class Endpoint {
   constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
     this.id = endpointIdOf(this.url)
+    this.hash = hashString(this.id)
     this.authority = this.url.host
     this.weight = config.weight
     this.source = source

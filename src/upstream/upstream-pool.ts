@@ -5,7 +5,10 @@
  * filtering per request. When fewer than `panicThreshold` % of the pool is healthy, every endpoint
  * not disabled by an operator becomes usable again (panic mode) rather than failing everything.
  */
+import { createAffinity, type AffinityDeps } from '../affinity/create-affinity.js'
+import type { SessionAffinity } from '../affinity/session-affinity.js'
 import { createPolicy } from '../balancing/create-policy.js'
+import { LeastSessions } from '../balancing/least-sessions.js'
 import type { BalancingPolicy } from '../balancing/policy.js'
 import type { PoolConfig } from '../config/schema.js'
 import { OutlierDetector } from '../health/outlier-detector.js'
@@ -47,6 +50,8 @@ export class UpstreamPool {
   readonly queue: PendingQueue
   /** Retries made since start (metrics). */
   retries = 0
+  /** Incremented whenever endpoints are added or removed (indexes keyed on the set rebuild). */
+  generation = 0
   #endpoints: Endpoint[] = []
   #usable: readonly Endpoint[] = []
   #panic = false
@@ -54,7 +59,10 @@ export class UpstreamPool {
   readonly #observer: PoolObserver
   readonly #removals = new Map<Endpoint, NodeJS.Timeout>()
 
-  constructor(config: PoolConfig, observer: PoolObserver, watcher?: (pool: UpstreamPool) => EndpointWatcher) {
+  /** Sticky sessions of this pool, when its affinity mode is not `none`. */
+  readonly affinity: SessionAffinity | undefined
+
+  constructor(config: PoolConfig, observer: PoolObserver, options: { watcher?: (pool: UpstreamPool) => EndpointWatcher; affinity?: AffinityDeps } = {}) {
     this.name = config.name
     this.config = config
     this.#observer = observer
@@ -65,8 +73,13 @@ export class UpstreamPool {
       ejected: (endpoint, duration) => observer.endpointEjected(this, endpoint, duration),
       ejectionSkipped: (endpoint) => observer.ejectionSkipped(this, endpoint),
     })
-    this.#watcher = watcher?.(this)
+    this.#watcher = options.watcher?.(this)
     this.setEndpoints('static', config.endpoints, false)
+    this.affinity = options.affinity === undefined ? undefined : createAffinity(this, config.affinity, options.affinity)
+    if (this.policy instanceof LeastSessions) {
+      const affinity = this.affinity
+      this.policy.counts = () => affinity?.sessionCounts() ?? new Map()
+    }
   }
 
   /** Every endpoint, draining ones included. */
@@ -95,6 +108,11 @@ export class UpstreamPool {
       if (!candidate.full && (best === undefined || candidate.inflight / candidate.weight < best.inflight / best.weight)) best = candidate
     }
     return best ?? 'full'
+  }
+
+  /** Endpoints new requests may use (all eligible ones in panic mode). */
+  get usableEndpoints(): readonly Endpoint[] {
+    return this.#usable
   }
 
   /** True when `endpoint` is among those new requests may use. */
@@ -164,7 +182,8 @@ export class UpstreamPool {
       if (from !== to) this.#observer.endpointStateChanged(this, changed, from, to, reason)
       this.#refresh()
     })
-    this.#endpoints.push(endpoint)
+    this.#endpoints = [...this.#endpoints, endpoint]
+    this.generation++
     this.#observer.endpointAdded(this, endpoint)
     this.#watcher?.watch(endpoint)
   }
@@ -186,6 +205,7 @@ export class UpstreamPool {
     this.#removals.delete(endpoint)
     this.#watcher?.unwatch(endpoint)
     this.#endpoints = this.#endpoints.filter((candidate) => candidate !== endpoint)
+    this.generation++
     this.#refresh()
     this.#observer.endpointRemoved(this, endpoint)
     void endpoint.close()
