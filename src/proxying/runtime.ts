@@ -10,10 +10,10 @@ import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
-import { poolLogObserver } from '../observability/pool-log.js'
+import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { UpstreamPool } from '../upstream/upstream-pool.js'
+import { UpstreamPool, type PoolObserver } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -49,13 +49,15 @@ export interface RuntimeServices {
   readonly ring: SecretRing
   /** Where affinity bindings and live sessions are kept. */
   readonly store: AffinityStore
+  /** Metrics: see every finished request and every pool event; undefined when disabled. */
+  readonly metrics?: (RequestObserver & PoolObserver) | undefined
 }
 
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
 export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): ProxyRuntime {
   const { config } = loaded
-  const { accessLog, logger, ring, store } = services
-  const observer = poolLogObserver(logger)
+  const { accessLog, logger, ring, store, metrics } = services
+  const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
   const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
@@ -66,7 +68,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: undefined }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics }
 }
 
 /** Closes every pool's upstream connections. */
