@@ -11,6 +11,7 @@ export interface CliArgs {
   readonly upstream: string | undefined
   readonly balance: string | undefined
   readonly affinity: string | undefined
+  readonly admin: string | undefined
   readonly trustProxy: string | undefined
   readonly accessLog: string | undefined
   readonly logLevel: string | undefined
@@ -27,6 +28,7 @@ const OPTIONS = {
   upstream: { type: 'string', short: 'u' },
   balance: { type: 'string', short: 'b' },
   affinity: { type: 'string', short: 'a' },
+  admin: { type: 'string' },
   'trust-proxy': { type: 'string' },
   'access-log': { type: 'string' },
   'log-level': { type: 'string' },
@@ -58,6 +60,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     upstream: values.upstream,
     balance: values.balance,
     affinity: values.affinity,
+    admin: values.admin,
     trustProxy: values['trust-proxy'],
     accessLog: values['access-log'],
     logLevel: values['log-level'],

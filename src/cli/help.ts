@@ -24,6 +24,7 @@ Quick-mode options:
   -a, --affinity MODE              none (default) | cookie | header | client-ip | hash | learn
                                    (sticky sessions; adds X-Latch-Affinity to responses)
       --trust-proxy CIDR[,CIDR...] peers whose X-Forwarded-* headers are believed
+      --admin ADDR|off             admin API and /metrics listener (quick mode default: off)
 
 Options for every mode:
       --access-log DEST            stdout (default) | stderr | off | FILE

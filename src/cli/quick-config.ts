@@ -16,6 +16,8 @@ export function quickConfig(args: CliArgs): LoadedConfig {
     listen: split(args.listen ?? '127.0.0.1:8080'),
     trustedProxies: split(args.trustProxy),
     log: { level: args.logLevel ?? 'info', access: args.accessLog ?? 'stdout' },
+    // Quick mode is for local use, where several proxies may run at once: no admin port unless asked.
+    admin: { listen: args.admin === undefined || args.admin === 'off' ? false : args.admin },
     pools: [
       {
         name: 'default',
@@ -41,6 +43,7 @@ const FLAGS: readonly [RegExp, string][] = [
   [/^pools\[0\]\.affinity/, '--affinity'],
   [/^log\.access/, '--access-log'],
   [/^log\.level/, '--log-level'],
+  [/^admin\.listen/, '--admin'],
 ]
 
 function toFlagIssue(issue: ConfigIssue): ConfigIssue {
