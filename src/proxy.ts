@@ -6,6 +6,9 @@ import { startAdmin, type AdminListener } from './admin/admin-listener.js'
 import { Readiness } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
+import type { ShutdownConfig } from './config/schema.js'
+import { drain, type DrainOutcome } from './lifecycle/graceful-shutdown.js'
+import { newTrafficState } from './lifecycle/traffic-state.js'
 import { formatAddress, parseListenAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import type { Logger } from './observability/logger.js'
@@ -28,8 +31,12 @@ export interface RunningProxy {
   readonly readiness: Readiness
   /** This instance's metrics; undefined when the admin listener (which serves them) is disabled. */
   readonly metrics: Metrics | undefined
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
-  close(graceMs?: number): Promise<void>
+  /**
+   * Graceful shutdown (see lifecycle/graceful-shutdown.ts): fail readiness, keep accepting for
+   * drainDelay, stop accepting, let in-flight work finish for drainTimeout, close everything.
+   * `timing` overrides the configured delays (tests, second stage of a signal).
+   */
+  close(timing?: Partial<ShutdownConfig>): Promise<DrainOutcome>
 }
 
 /** Starts serving `loaded`; rejects with a StartupError if a listener cannot be bound. */
@@ -43,7 +50,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
   const readiness = new Readiness()
   // Metrics read the current pools only at scrape time, through the holder.
   const metrics = config.admin.listen === false ? undefined : new Metrics(() => holder.runtime.pools.values())
-  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, { accessLog, logger, ring, store, metrics }) }
+  const traffic = newTrafficState()
+  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, { accessLog, logger, ring, store, metrics, traffic }) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
   const onUpgrade = createUpgradeHandler(holder, logger, tunnels)
   const servers: Server[] = []
@@ -76,22 +84,17 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
     },
     readiness,
     metrics,
-    async close(graceMs = 5000) {
-      readiness.setShuttingDown()
-      const closing = Promise.all(servers.map(unbind))
-      for (const server of servers) server.closeIdleConnections()
-      const deadline = setTimeout(() => {
-        for (const server of servers) server.closeAllConnections()
-        for (const socket of tunnels.sockets) socket.destroy()
-      }, graceMs)
-      for (const socket of tunnels.sockets) socket.end()
-      await closing
-      clearTimeout(deadline)
-      // The admin listener goes last, so /readyz reports "shutting down" while requests drain.
+    async close(timing) {
+      const outcome = await drain({ servers, tunnels, traffic, readiness, logger }, { ...holder.runtime.loaded.config.shutdown, ...timing })
+      const pools = [...holder.runtime.pools.values()]
+      if (outcome === 'deadline') await Promise.all(pools.map((pool) => pool.destroy()))
+      // The admin listener goes last, so /readyz reports "shutting down" until the very end.
       await admin?.close()
       await closeRuntime(holder.runtime)
       await store.close()
       accessLog.flush()
+      logger.info({ outcome }, 'latch stopped')
+      return outcome
     },
   }
 }

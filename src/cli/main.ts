@@ -6,7 +6,7 @@ import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import { ConfigError } from '../errors/config-error.js'
 import { StartupError } from '../errors/startup-error.js'
 import { createLogger } from '../observability/logger.js'
-import { startProxy } from '../proxy.js'
+import { startProxy, type RunningProxy } from '../proxy.js'
 import { parseCliArgs, UsageError, type CliArgs } from './args.js'
 import { packageVersion, USAGE } from './help.js'
 import { quickConfig } from './quick-config.js'
@@ -57,7 +57,24 @@ async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
   const logger = createLogger(level)
   const accessOverride = args.accessLog
   const effective = accessOverride === undefined ? loaded : { ...loaded, config: { ...loaded.config, log: { ...loaded.config.log, access: accessOverride } } }
-  let proxy
+  // Signals are handled from before the listeners open: a SIGTERM that lands during start-up is a
+  // graceful stop right after it, never Node's default (instant death).
+  let proxy: RunningProxy | undefined
+  let signalled = false
+  let exit!: (code: number) => void
+  const exited = new Promise<number>((resolve) => (exit = resolve))
+  const stop = (signal: string): void => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting now without draining')
+      exit(1)
+      return
+    }
+    signalled = true
+    logger.info({ signal }, 'shutting down gracefully')
+    if (proxy !== undefined) void proxy.close().then(() => exit(0))
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
   try {
     proxy = await startProxy(effective, logger)
   } catch (error) {
@@ -65,21 +82,8 @@ async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
     logger.fatal({ code: error.code }, error.message)
     return 1
   }
-  return new Promise((resolve) => {
-    let stopping = false
-    const stop = (signal: string): void => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal, exiting now')
-        resolve(1)
-        return
-      }
-      stopping = true
-      logger.info({ signal }, 'shutting down')
-      void proxy.close().then(() => resolve(0))
-    }
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGINT', () => stop('SIGINT'))
-  })
+  if (signalled) void proxy.close().then(() => exit(0))
+  return exited
 }
 
 /** The parser must stay strict: lenient parsing exposes upstreams to request smuggling. */

@@ -18,6 +18,8 @@ export function quickConfig(args: CliArgs): LoadedConfig {
     log: { level: args.logLevel ?? 'info', access: args.accessLog ?? 'stdout' },
     // Quick mode is for local use, where several proxies may run at once: no admin port unless asked.
     admin: { listen: args.admin === undefined || args.admin === 'off' ? false : args.admin },
+    // No load balancer to wait for in local use: Ctrl-C stops at once, in-flight requests still finish.
+    shutdown: { drainDelay: '0s', drainTimeout: '5s' },
     pools: [
       {
         name: 'default',

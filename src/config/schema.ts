@@ -102,6 +102,11 @@ const Admin = z.strictObject({
   }
 })
 
+const Shutdown = z.strictObject({
+  drainDelay: duration().prefault('5s').meta({ description: 'After SIGTERM/SIGINT, `/readyz` fails at once but listeners keep accepting this long (responses carry `Connection: close`), so Kubernetes and load balancers stop sending first.' }),
+  drainTimeout: duration().prefault('20s').meta({ description: 'Then in-flight requests and upgraded connections get this long to finish before they are closed and Latch exits 0. drainDelay + drainTimeout should stay below the Pod\'s terminationGracePeriodSeconds (30 s by default).' }),
+})
+
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
   access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended, written asynchronously).' }),
@@ -116,6 +121,7 @@ export const ConfigSchema = z.strictObject({
   headers: HeaderPolicy.prefault({}),
   log: Log.prefault({}),
   admin: Admin.prefault({}),
+  shutdown: Shutdown.prefault({}),
   pools: z.array(Pool, { error: 'expected a list of pools' }).min(1, { error: 'expected at least one pool' }).meta({ description: 'Named upstream pools.' }),
   routes: oneOrMany(z.union([z.string().min(1), IngressSpec]))
     .optional()
@@ -129,6 +135,7 @@ export type EndpointConfig = PoolConfig['endpoints'][number]
 export type ServerConfig = Config['server']
 export type HeaderPolicyConfig = Config['headers']
 export type AdminConfig = Config['admin']
+export type ShutdownConfig = Config['shutdown']
 export type ActiveHealthCheckConfig = NonNullable<PoolConfig['healthCheck']>
 export type PassiveHealthConfig = PoolConfig['passiveHealth']
 export type DiscoveryConfig = NonNullable<PoolConfig['discovery']>

@@ -92,6 +92,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.res = res
     this.runtime = runtime
     this.method = req.method ?? 'GET'
+    runtime.traffic.inflight++
+    runtime.traffic.lastRequestAt = this.startedAt
     ;(res as ResponseWithExchange)[EXCHANGE] = this
     res.on('close', onResponseClose)
   }
@@ -237,7 +239,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     }
     this.status = error.status
     // A request whose body was not (fully) read cannot leave the connection reusable.
-    const close = this.body !== null || error.status === 400 || error.status === 413 || error.status === 431
+    const close = this.body !== null || error.status === 400 || error.status === 413 || error.status === 431 || this.runtime.traffic.draining
     sendError(this.res, error, this.runtime.headerRules.requestIdHeader, this.requestId, close)
   }
 
@@ -270,6 +272,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.status = statusCode
     const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
     if (this.session !== undefined) this.#commitSession(rawHeaders, headers)
+    // Draining: ask keep-alive clients to reconnect (to another replica) after this response.
+    if (this.runtime.traffic.draining) headers.push('connection', 'close')
     try {
       this.res.writeHead(statusCode, statusText === '' ? undefined : statusText, headers)
     } catch (error) {
@@ -405,6 +409,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #log(): void {
     if (this.#logged) return
     this.#logged = true
+    this.runtime.traffic.inflight--
     if (this.runtime.accessLog.enabled) this.runtime.accessLog.write(this)
     this.runtime.requests?.requestFinished(this)
   }

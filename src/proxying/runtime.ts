@@ -6,6 +6,7 @@
  */
 import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
+import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
@@ -39,6 +40,7 @@ export interface ProxyRuntime {
   readonly logger: Logger
   /** Metrics; `undefined` when nothing observes requests. */
   readonly requests: RequestObserver | undefined
+  readonly traffic: TrafficState
 }
 
 /** Process-wide services a runtime uses; they outlive any one config (reloads keep them). */
@@ -49,6 +51,8 @@ export interface RuntimeServices {
   readonly ring: SecretRing
   /** Where affinity bindings and live sessions are kept. */
   readonly store: AffinityStore
+  /** Draining flag and in-flight count, shared by every runtime of the process. */
+  readonly traffic: TrafficState
   /** Metrics: see every finished request and every pool event; undefined when disabled. */
   readonly metrics?: (RequestObserver & PoolObserver) | undefined
 }
@@ -56,7 +60,7 @@ export interface RuntimeServices {
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
 export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): ProxyRuntime {
   const { config } = loaded
-  const { accessLog, logger, ring, store, metrics } = services
+  const { accessLog, logger, ring, store, metrics, traffic } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
   const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
@@ -68,7 +72,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic }
 }
 
 /** Closes every pool's upstream connections. */

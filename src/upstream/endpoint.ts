@@ -161,14 +161,14 @@ export class Endpoint {
     this.#change(reason, () => (this.#removalDeadline = 0))
   }
 
-  /** Closes idle connections and waits for in-flight requests on them. */
-  close(): Promise<void> {
-    return this.dispatcher.close()
+  /** Closes idle connections and waits for in-flight requests on them (no-op once destroyed). */
+  async close(): Promise<void> {
+    if (!this.dispatcher.destroyed) await this.dispatcher.close()
   }
 
   /** Destroys every connection at once (shutdown deadline). */
-  destroy(): Promise<void> {
-    return this.dispatcher.destroy()
+  async destroy(): Promise<void> {
+    if (!this.dispatcher.destroyed) await this.dispatcher.destroy()
   }
 
   #derive(): EndpointState {

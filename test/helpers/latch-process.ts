@@ -60,10 +60,10 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
 /**
  * Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves. An object
  * config without `admin` gets `admin.listen: 127.0.0.1:0`, so test processes never compete for the
- * default admin port.
+ * default admin port, and without `shutdown` a short drain (no drainDelay), so stopping is quick.
  */
 export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<LatchProcess> {
-  const config = typeof options.config === 'object' && !('admin' in options.config) ? { ...options.config, admin: { listen: '127.0.0.1:0' } } : options.config
+  const config = typeof options.config === 'object' ? withTestDefaults(options.config) : options.config
   const configFile = config === undefined ? undefined : writeConfig(config)
   const args = [...(configFile === undefined ? [] : ['--config', configFile]), ...(options.args ?? [])]
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -117,6 +117,14 @@ export async function startLatch(options: { config?: object | string; args?: rea
       child.kill(signal)
       return exited
     },
+  }
+}
+
+function withTestDefaults(config: object): object {
+  return {
+    ...('admin' in config ? {} : { admin: { listen: '127.0.0.1:0' } }),
+    ...('shutdown' in config ? {} : { shutdown: { drainDelay: '0s', drainTimeout: '3s' } }),
+    ...config,
   }
 }
 
