@@ -28,7 +28,8 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
   const server = createServer(
     {
       insecureHTTPParser: false,
-      requireHostHeader: true,
+      // Checked by prepareRequestHeaders instead, so the 400 is Latch's own (JSON, code, request id).
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       maxHeaderSize: config.maxHeaderSize,
       headersTimeout: config.headersTimeout,
