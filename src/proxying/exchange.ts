@@ -218,8 +218,12 @@ export class Exchange implements PreparedRequest, AccessRecord {
     if (!this.res.writableFinished) {
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
-      if (this.errorCode === undefined) this.errorCode = 'ERR_CLIENT_ABORTED'
-      if (!this.res.headersSent) this.status = 499
+      // Logged as 499 (the ERRORS table's status) even when headers went out: nothing was delivered
+      // in full. An upstream failure that cut the response keeps its own code and status.
+      if (this.errorCode === undefined) {
+        this.errorCode = 'ERR_CLIENT_ABORTED'
+        this.status = 499
+      }
       this.#abort?.(CLIENT_ABORT)
     }
     this.#log()
