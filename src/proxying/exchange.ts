@@ -173,7 +173,9 @@ export class Exchange implements PreparedRequest, AccessRecord {
   onError(error: Error): void {
     const phase = this.#phase
     this.#settle()
-    if (this.#clientGone || this.req.socket.destroyed) {
+    // undici destroys a request body it was given when the attempt fails, and Node then drops
+    // `req.socket` (null) even though the client is still connected and waiting for an answer.
+    if (this.#clientGone || this.req.socket?.destroyed === true) {
       this.#clientGone = true
       return
     }
