@@ -16,15 +16,24 @@ let latch: LatchProcess
 let ok: TestUpstream
 let reset: TestUpstream
 let hang: TestUpstream
-let garbage: RawUpstream
-let badHeader: RawUpstream
+let broken: RawUpstream
+
+/** Invalid responses by request path: each must become ERR_UPSTREAM_RESPONSE, never reach the client. */
+const INVALID_RESPONSES: Readonly<Record<string, string>> = {
+  '/broken/garbage': 'this is not HTTP at all\r\n\r\n',
+  '/broken/header-name': 'HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 2\r\n\r\nok',
+  '/broken/header-value': 'HTTP/1.1 200 OK\r\nX-Bad: a\x7fb\r\nContent-Length: 2\r\n\r\nok',
+  '/broken/obs-fold': 'HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 2\r\n\r\nok',
+  '/broken/cl-and-te': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n',
+  '/broken/two-cl': 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!',
+  '/broken/lf-only': 'HTTP/1.1 200 OK\nContent-Length: 2\n\nok',
+}
 
 const route = (path: string, pool: string, extra: object = {}) => ({ path, pathType: 'Prefix', backend: { service: { name: pool } }, ...extra })
 
 beforeAll(async () => {
   ;[ok, reset, hang] = await Promise.all([startUpstream('ok'), startUpstream('reset', { mode: { kind: 'reset' } }), startUpstream('hang', { mode: { kind: 'hang' } })])
-  garbage = await startRawUpstream('this is not HTTP at all\r\n\r\n')
-  badHeader = await startRawUpstream('HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 2\r\n\r\nok')
+  broken = await startRawUpstream((socket, head) => socket.end(INVALID_RESPONSES[head.split(' ')[1] ?? ''] ?? 'HTTP/1.1 500 Unscripted\r\n\r\n'))
   const [refusedA, refusedB] = await Promise.all([refusedUrl(), refusedUrl()])
   const fast = { connect: '500ms', responseHeaders: '300ms', bodyIdle: '300ms' }
   latch = await startLatch({
@@ -36,8 +45,7 @@ beforeAll(async () => {
         { name: 'connect', endpoints: [refusedA], retries: 0, timeouts: fast },
         { name: 'noendpoint', endpoints: [refusedB], retries: 1, timeouts: fast },
         { name: 'reset', endpoints: [reset.url], retries: 0, timeouts: fast },
-        { name: 'garbage', endpoints: [garbage.url], retries: 0, timeouts: fast },
-        { name: 'badheader', endpoints: [badHeader.url], retries: 0, timeouts: fast },
+        { name: 'broken', endpoints: [broken.url], retries: 0, timeouts: fast },
         { name: 'slow', endpoints: [hang.url], retries: 0, timeouts: fast },
       ],
       routes: {
@@ -51,8 +59,7 @@ beforeAll(async () => {
                 route('/connect', 'connect'),
                 route('/noendpoint', 'noendpoint'),
                 route('/reset', 'reset'),
-                route('/garbage', 'garbage'),
-                route('/badheader', 'badheader'),
+                route('/broken', 'broken'),
                 route('/timeout', 'slow'),
               ],
             },
@@ -65,7 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await latch.stop()
-  await Promise.all([ok.stop(), reset.stop(), hang.stop(), garbage.stop(), badHeader.stop()])
+  await Promise.all([ok.stop(), reset.stop(), hang.stop(), broken.stop()])
 })
 
 /** Asserts Latch's error response shape; returns the request id. */
@@ -97,8 +104,6 @@ describe('error codes', () => {
     ['ERR_UPSTREAM_CONNECT', 502, () => get('/connect')],
     ['ERR_NO_ENDPOINT', 503, () => get('/noendpoint')],
     ['ERR_UPSTREAM_RESET', 502, () => get('/reset')],
-    ['ERR_UPSTREAM_RESPONSE', 502, () => get('/garbage')],
-    ['ERR_UPSTREAM_RESPONSE', 502, () => get('/badheader')],
     ['ERR_UPSTREAM_TIMEOUT', 504, () => get('/timeout')],
     ['ERR_BAD_PATH', 400, () => get('/ok/a%2Fb')],
     ['ERR_BAD_REQUEST', 400, () => send({ port: latch.port, path: '/ok', headers: ['Host', HOST, 'Host', 'evil.test'] })],
@@ -108,6 +113,11 @@ describe('error codes', () => {
   ])('%s → %i (case %#)', async (code, status, act) => {
     const requestId = expectLatchError(await act(), code, status)
     await expectLogged(requestId, status, code)
+  })
+
+  it.each(Object.keys(INVALID_RESPONSES))('ERR_UPSTREAM_RESPONSE → 502 for an invalid response (%s)', async (path) => {
+    const requestId = expectLatchError(await get(path), 'ERR_UPSTREAM_RESPONSE', 502)
+    await expectLogged(requestId, 502, 'ERR_UPSTREAM_RESPONSE')
   })
 
   it('ERR_NO_ENDPOINT carries Retry-After', async () => {
@@ -127,6 +137,27 @@ describe('error codes', () => {
     await expectLogged(requestId, 431, 'ERR_HEADERS_TOO_LARGE')
   })
 
+  it.each([
+    [20, 200],
+    [21, 431],
+  ])('maxHeadersCount 20: a request with exactly %i headers → %i', async (count, status) => {
+    const extra = Array.from({ length: count - 2 }, (_, i) => `X-H${i}: ${i}\r\n`).join('')
+    const raw = await rawRequest(latch.port, `GET /ok HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n${extra}\r\n`)
+    expect(raw.status).toBe(status)
+  })
+
+  it.each([
+    [1024, 'content-length', 200],
+    [1025, 'content-length', 413],
+    [1024, 'chunked', 200],
+    [1025, 'chunked', 413],
+  ])('maxBodySize 1KiB: a %i-byte body (%s) → %i', async (bytes, framing, status) => {
+    const headers = framing === 'chunked' ? { host: HOST, 'transfer-encoding': 'chunked' } : { host: HOST }
+    const response = await get('/small', { method: 'POST', headers, body: 'y'.repeat(bytes) })
+    expect(response.status).toBe(status)
+    if (status === 200) expect(ok.arrivals.at(-1)?.bodyBytes).toBe(bytes)
+  })
+
   it('ERR_METHOD_NOT_ALLOWED 405 for CONNECT', async () => {
     const raw = await rawRequest(latch.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`)
     const response = parseRawResponse(raw.text)
@@ -135,6 +166,6 @@ describe('error codes', () => {
   })
 
   it('no error reached an endpoint it should not have', () => {
-    expect(ok.arrivals.filter((arrival) => arrival.url !== '/ok')).toEqual([])
+    expect(ok.arrivals.filter((arrival) => arrival.url !== '/ok' && !(arrival.url === '/small' && arrival.bodyBytes <= 1024))).toEqual([])
   })
 })

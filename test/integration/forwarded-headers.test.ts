@@ -7,10 +7,11 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../helpers/http-client.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { parseRawResponse, rawRequest } from '../helpers/raw-http.js'
 import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait.js'
 
 /** Everything a client might send that must not (or not as sent) reach the upstream, plus two that must. */
 const CLIENT_HEADERS = [
@@ -145,6 +146,11 @@ describe('request headers, untrusted peer (no trustedProxies)', () => {
     ])
   })
 
+  it('the access log names the socket peer, not the claimed X-Forwarded-For', async () => {
+    const line = await waitFor(() => accessLines(latch).find((entry) => entry.path === '/golden'), 5000, 20, 'access line')
+    expect(line.clientIp).toBe('127.0.0.1')
+  })
+
   it('a minimal request gets generated forwarding headers, Via and a request id echoed to the client', async () => {
     const response = await send({ port: latch.port, path: '/plain', headers: { host: 'plain.test' } })
     const requestId = response.headers['x-request-id'] as string
@@ -202,6 +208,11 @@ describe('request headers, trusted peer (trustedProxies: 127.0.0.1/32, headers.f
       'forwarded', 'for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host="App.Example.com:8080"',
       'via', '1.1 edge, 1.1 latch',
     ])
+  })
+
+  it('the access log names the client from the trusted chain', async () => {
+    const line = await waitFor(() => accessLines(latch).find((entry) => entry.path === '/golden'), 5000, 20, 'access line')
+    expect(line.clientIp).toBe('203.0.113.7')
   })
 
   it('Forwarded is generated when the client sent none', async () => {

@@ -72,10 +72,18 @@ const MALFORMED: readonly [string, string, number][] = [
 ]
 
 describe('malformed requests over a raw socket', () => {
-  it('control: a well-formed request on the same setup reaches an upstream', async () => {
-    const result = await rawRequest(latch.port, `GET /x HTTP/1.1\r\n${H}Connection: close\r\n\r\n`)
+  // Controls: close relatives of the malformed requests that are valid and must get through.
+  it.each([
+    ['a plain request', `GET /x HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, '/x'],
+    ['absolute-form whose authority equals Host (sent on in origin form)', `GET http://app.test/x?q=1 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, '/x?q=1'],
+    ['absolute-form with Host differing only in case', `GET http://APP.test/x HTTP/1.1\r\n${H}Connection: close\r\n\r\n`, '/x'],
+    ['HTTP/1.0 without Host', 'GET /x HTTP/1.0\r\n\r\n', '/x'],
+    ['a valid chunked body with an extension', `POST /x HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;name=value\r\nhello\r\n0\r\n\r\n`, '/x'],
+    ['Transfer-Encoding: Chunked (case-insensitive)', `POST /x HTTP/1.1\r\n${H}Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`, '/x'],
+  ])('control: %s → 200 and reaches an upstream', async (_name, bytes, url) => {
+    const result = await rawRequest(latch.port, bytes)
     expect(result.status).toBe(200)
-    expect(upstreams.flatMap((upstream) => upstream.heads)).toHaveLength(1)
+    expect(upstreams.flatMap((upstream) => upstream.arrivals).map((arrival) => arrival.url)).toEqual([url])
   })
 
   it.each(MALFORMED)('%s → %s, connection closed, upstreams receive nothing', async (_name, bytes, status) => {
