@@ -95,25 +95,17 @@ describe('client abort', () => {
     await expectAbortLogged('/wait')
   })
 
-  it('mid-upload (chunked): the upstream sees the request closed before its body ended', async () => {
+  it.each([
+    ['chunked', '/upload', 'POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'u'.repeat(1024) + '\r\n', 1024],
+    ['Content-Length', '/upload-fixed', 'PUT /upload-fixed HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000\r\n\r\n' + 'u'.repeat(2048), 2048],
+  ])('mid-upload (%s): the upstream sees the request closed before its body ended', async (_framing, path, bytes, sentBytes) => {
     const socket = connect(latch.port, '127.0.0.1')
-    socket.write('POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'u'.repeat(1024) + '\r\n')
-    await waitFor(() => seen.find((item) => item.url === '/upload')?.bodyBytes === 1024, BOUND_MS, 20, 'upstream to receive the first chunk')
+    socket.write(bytes)
+    await waitFor(() => seen.find((item) => item.url === path)?.bodyBytes === sentBytes, BOUND_MS, 20, 'upstream to receive the first bytes')
     const abortedAt = Date.now()
     socket.destroy()
-    const entry = await upstreamClosed('/upload', () => abortedAt)
+    const entry = await upstreamClosed(path, () => abortedAt)
     expect(entry.completed).toBe(false)
-    await expectAbortLogged('/upload')
-  })
-
-  it('mid-upload (Content-Length): the upstream sees the request closed before its body ended', async () => {
-    const socket = connect(latch.port, '127.0.0.1')
-    socket.write('PUT /upload-fixed HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000\r\n\r\n' + 'u'.repeat(2048))
-    await waitFor(() => seen.find((item) => item.url === '/upload-fixed')?.bodyBytes === 2048, BOUND_MS, 20, 'upstream to receive the first bytes')
-    const abortedAt = Date.now()
-    socket.destroy()
-    const entry = await upstreamClosed('/upload-fixed', () => abortedAt)
-    expect(entry.completed).toBe(false)
-    await expectAbortLogged('/upload-fixed')
+    await expectAbortLogged(path)
   })
 })
