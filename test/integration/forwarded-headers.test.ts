@@ -4,8 +4,9 @@
  * Forwarded) and what the client receives back (hop-by-hop removed, Set-Cookie kept separate,
  * trailers, bodiless HEAD/204/304, 103 Early Hints).
  */
-import { request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CLIENT_HEADERS, HOP_RESPONSE, PASSED_ON, respond } from '../helpers/header-fixtures.js'
 import { send } from '../helpers/http-client.js'
 import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { parseRawResponse, rawRequest } from '../helpers/raw-http.js'
@@ -13,88 +14,9 @@ import { startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
-/** Everything a client might send that must not (or not as sent) reach the upstream, plus two that must. */
-const CLIENT_HEADERS = [
-  'Host', 'App.Example.com:8080',
-  'Connection', 'keep-alive, X-Drop-Me',
-  'X-Drop-Me', 'secret',
-  'Keep-Alive', 'timeout=5',
-  'TE', 'trailers',
-  'Proxy-Connection', 'keep-alive',
-  'Proxy-Authorization', 'Basic eA==',
-  'Upgrade', 'h2c',
-  'X-Forwarded-For', '203.0.113.7',
-  'X-Forwarded-Proto', 'https',
-  'X-Forwarded-Host', 'public.example',
-  'X-Forwarded-Port', '443',
-  'Forwarded', 'for=203.0.113.7;proto=https',
-  'Via', '1.1 edge',
-  'X-Request-Id', 'abc-123',
-  'X-Custom', 'kept',
-  'Cookie', 'a=1',
-  'Cookie', 'b=2',
-]
-
-/** What of CLIENT_HEADERS reaches the upstream as sent, in order (undici adds its own Connection). */
-const PASSED_ON = [
-  'host', 'App.Example.com:8080',
-  'connection', 'keep-alive',
-  'X-Custom', 'kept',
-  'Cookie', 'a=1',
-  'Cookie', 'b=2',
-  'x-request-id', 'abc-123',
-]
-
 let web: TestUpstream
 let custom: TestUpstream
 let hop: RawUpstream
-
-/** Upstream behaviours for the response-side tests, by path. */
-function respond(req: IncomingMessage, res: ServerResponse): void {
-  switch (req.url) {
-    case '/r/trailers':
-      res.writeHead(200, { 'content-type': 'text/plain', trailer: 'X-Checksum' })
-      res.write('abc')
-      res.addTrailers({ 'X-Checksum': 'sha-xyz' })
-      res.end()
-      return
-    case '/r/head':
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '1234' })
-      res.end()
-      return
-    case '/r/no-content':
-      res.writeHead(204, { 'x-kind': 'no-content' })
-      res.end()
-      return
-    case '/r/not-modified':
-      res.writeHead(304, { etag: '"v1"' })
-      res.end()
-      return
-    case '/r/hints':
-      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
-      setTimeout(() => res.end('after hints'), 20)
-      return
-    default:
-      res.writeHead(404)
-      res.end()
-  }
-}
-
-const HOP_RESPONSE = [
-  'HTTP/1.1 200 OK',
-  'Connection: keep-alive, X-Secret-Hop',
-  'X-Secret-Hop: must-not-pass',
-  'Keep-Alive: timeout=5',
-  'Proxy-Authenticate: Basic realm="x"',
-  'Proxy-Connection: keep-alive',
-  'Upgrade: h2c',
-  'Set-Cookie: a=1; Path=/',
-  'Set-Cookie: b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT',
-  'X-Kept: yes',
-  'Content-Length: 2',
-  '',
-  'ok',
-].join('\r\n')
 
 beforeAll(async () => {
   web = await startUpstream('web')
