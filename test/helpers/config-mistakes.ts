@@ -20,6 +20,7 @@ export interface ConfigMistake {
 const URL_EXPECTED = 'expected http://host:port or https://host:port'
 const POOL_KEYS = 'expected one of: name, endpoints, balance, hostHeader, retries, timeouts, limits'
 
+/** One fixture per class of mistake (plus a combined one), with the exact lines Latch prints. */
 export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
   { name: 'YAML syntax error', file: 'yaml-syntax.yaml', code: 'CONFIG_SYNTAX', lines: (f) => [`${f}: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ] (line 4)`] },
   { name: 'unknown key, with did-you-mean', file: 'unknown-key.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: pools[0].balanse: unknown key "balanse" (did you mean "balance"?) — ${POOL_KEYS} (line 4)`] },

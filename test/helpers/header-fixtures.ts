@@ -68,6 +68,7 @@ export function respond(req: IncomingMessage, res: ServerResponse): void {
   }
 }
 
+/** A raw upstream response full of hop-by-hop headers, with two Set-Cookie lines and one header that must pass. */
 export const HOP_RESPONSE = [
   'HTTP/1.1 200 OK',
   'Connection: keep-alive, X-Secret-Hop',
