@@ -3,6 +3,7 @@
  */
 import type { BalancePolicyName } from '../config/schema.js'
 import { LeastRequest } from './least-request.js'
+import { LeastSessions } from './least-sessions.js'
 import type { BalancingPolicy } from './policy.js'
 import { SmoothWeightedRoundRobin } from './smooth-weighted-round-robin.js'
 import { WeightedRandom } from './weighted-random.js'
@@ -16,5 +17,7 @@ export function createPolicy(name: BalancePolicyName): BalancingPolicy {
       return new LeastRequest()
     case 'random':
       return new WeightedRandom()
+    case 'least-sessions':
+      return new LeastSessions()
   }
 }

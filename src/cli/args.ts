@@ -10,6 +10,8 @@ export interface CliArgs {
   readonly listen: string | undefined
   readonly upstream: string | undefined
   readonly balance: string | undefined
+  readonly affinity: string | undefined
+  readonly admin: string | undefined
   readonly trustProxy: string | undefined
   readonly accessLog: string | undefined
   readonly logLevel: string | undefined
@@ -25,6 +27,8 @@ const OPTIONS = {
   listen: { type: 'string', short: 'l' },
   upstream: { type: 'string', short: 'u' },
   balance: { type: 'string', short: 'b' },
+  affinity: { type: 'string', short: 'a' },
+  admin: { type: 'string' },
   'trust-proxy': { type: 'string' },
   'access-log': { type: 'string' },
   'log-level': { type: 'string' },
@@ -55,6 +59,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     listen: values.listen,
     upstream: values.upstream,
     balance: values.balance,
+    affinity: values.affinity,
+    admin: values.admin,
     trustProxy: values['trust-proxy'],
     accessLog: values['access-log'],
     logLevel: values['log-level'],

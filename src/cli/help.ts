@@ -20,8 +20,11 @@ Usage:
 Quick-mode options:
   -l, --listen ADDR[,ADDR...]      traffic address (default 127.0.0.1:8080)
   -u, --upstream URL[,URL...]      endpoints, e.g. http://127.0.0.1:3001,http://127.0.0.1:3002
-  -b, --balance POLICY             round-robin (default) | least-request | random
+  -b, --balance POLICY             round-robin (default) | least-request | random | least-sessions
+  -a, --affinity MODE              none (default) | cookie | header | client-ip | hash | learn
+                                   (sticky sessions; adds X-Latch-Affinity to responses)
       --trust-proxy CIDR[,CIDR...] peers whose X-Forwarded-* headers are believed
+      --admin ADDR|off             admin API and /metrics listener (quick mode default: off)
 
 Options for every mode:
       --access-log DEST            stdout (default) | stderr | off | FILE

@@ -6,6 +6,8 @@ import { validateConfig, type LoadedConfig } from '../config/load.js'
 import type { CliArgs } from './args.js'
 
 const LABEL = 'command line'
+/** Names other tools use for the same modes (the shared benchmark harness says rr and ip). */
+const AFFINITY_ALIASES: Readonly<Record<string, string>> = { rr: 'none', ip: 'client-ip' }
 
 /** Builds and validates the quick-mode config; errors name the flag, not a config key. */
 export function quickConfig(args: CliArgs): LoadedConfig {
@@ -14,7 +16,16 @@ export function quickConfig(args: CliArgs): LoadedConfig {
     listen: split(args.listen ?? '127.0.0.1:8080'),
     trustedProxies: split(args.trustProxy),
     log: { level: args.logLevel ?? 'info', access: args.accessLog ?? 'stdout' },
-    pools: [{ name: 'default', endpoints: split(args.upstream), ...(args.balance === undefined ? {} : { balance: args.balance }) }],
+    // Quick mode is for local use, where several proxies may run at once: no admin port unless asked.
+    admin: { listen: args.admin === undefined || args.admin === 'off' ? false : args.admin },
+    pools: [
+      {
+        name: 'default',
+        endpoints: split(args.upstream),
+        ...(args.balance === undefined ? {} : { balance: args.balance }),
+        ...(args.affinity === undefined ? {} : { affinity: { mode: AFFINITY_ALIASES[args.affinity] ?? args.affinity, responseHeader: true } }),
+      },
+    ],
   }
   try {
     return validateConfig(raw, { file: LABEL, baseDir: process.cwd() })
@@ -29,8 +40,10 @@ const FLAGS: readonly [RegExp, string][] = [
   [/^trustedProxies(\[(\d+)\])?/, '--trust-proxy'],
   [/^pools\[0\]\.endpoints(\[(\d+)\])?/, '--upstream'],
   [/^pools\[0\]\.balance/, '--balance'],
+  [/^pools\[0\]\.affinity/, '--affinity'],
   [/^log\.access/, '--access-log'],
   [/^log\.level/, '--log-level'],
+  [/^admin\.listen/, '--admin'],
 ]
 
 function toFlagIssue(issue: ConfigIssue): ConfigIssue {

@@ -17,6 +17,7 @@ export interface MainLocation {
 export interface PoolSummary {
   readonly name: string
   readonly endpointUrls: readonly string[]
+  readonly hasDiscovery: boolean
 }
 
 /** The parts of a config the cross-checks look at. */
@@ -52,7 +53,7 @@ export function crossCheck(config: CrossCheckInput, sources: readonly RouteSourc
 
 function checkEndpoints(pool: PoolSummary, poolIndex: number, at: (path: (string | number)[], message: string) => ConfigIssue, issues: ConfigIssue[]): void {
   if (pool.endpointUrls.length === 0) {
-    issues.push(at(['pools', poolIndex, 'endpoints'], `pool ${JSON.stringify(pool.name)} has no endpoints — expected at least one endpoint URL such as http://10.0.0.1:8080`))
+    if (!pool.hasDiscovery) issues.push(at(['pools', poolIndex, 'endpoints'], `pool ${JSON.stringify(pool.name)} has no endpoints — expected at least one endpoint URL such as http://10.0.0.1:8080, or a discovery section`))
     return
   }
   const seen = new Map<string, number>()

@@ -84,7 +84,7 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
 type RouteEntries = readonly (string | IngressSpecConfig)[]
 
 function summarize(config: Config): { pools: PoolSummary[]; routes: RouteEntries | undefined } {
-  return { pools: config.pools.map((pool) => ({ name: pool.name, endpointUrls: pool.endpoints.map((endpoint) => endpoint.url) })), routes: config.routes }
+  return { pools: config.pools.map((pool) => ({ name: pool.name, endpointUrls: pool.endpoints.map((endpoint) => endpoint.url), hasDiscovery: pool.discovery !== undefined })), routes: config.routes }
 }
 
 /** Reads pool names, endpoint URLs and the route entries that are individually valid from raw input. */
@@ -92,10 +92,10 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
   const value = raw as { pools?: unknown; routes?: unknown }
   const pools: PoolSummary[] = []
   for (const pool of Array.isArray(value.pools) ? value.pools : []) {
-    const { name, endpoints } = (pool ?? {}) as { name?: unknown; endpoints?: unknown }
+    const { name, endpoints, discovery } = (pool ?? {}) as { name?: unknown; endpoints?: unknown; discovery?: unknown }
     if (typeof name !== 'string') continue
     const urls = (Array.isArray(endpoints) ? endpoints : []).map((endpoint: unknown) => (typeof endpoint === 'string' ? endpoint : (endpoint as { url?: unknown } | null)?.url))
-    pools.push({ name, endpointUrls: urls.filter((url): url is string => typeof url === 'string') })
+    pools.push({ name, endpointUrls: urls.filter((url): url is string => typeof url === 'string'), hasDiscovery: discovery !== undefined })
   }
   if (value.routes === undefined) return { pools, routes: undefined }
   const entries = Array.isArray(value.routes) ? value.routes : [value.routes]

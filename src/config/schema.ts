@@ -6,9 +6,12 @@
  */
 import { z } from 'zod'
 import { IngressSpec } from './ingress-schema.js'
-import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, shorthand, size } from './schema-types.js'
+import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
+import { Affinity, SessionSecrets } from './affinity-schema.js'
+import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
+import { isLoopbackHost, parseListenAddress } from '../net/address.js'
 
-export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random'] as const
+export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random', 'least-sessions'] as const
 export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -38,8 +41,17 @@ const PoolTimeouts = z.strictObject({
 })
 
 const PoolLimits = z.strictObject({
-  maxConnectionsPerEndpoint: count(1, 65_535).default(128).meta({ description: 'Upper bound of TCP connections Latch opens to one endpoint.' }),
+  maxRequestsPerEndpoint: count(1, 65_535).default(128).meta({ description: 'Most requests in flight to one endpoint (also its most open connections). Further requests wait in the pending queue.' }),
+  maxPending: count(0, 1_000_000).default(1024).meta({ description: 'Most requests of this pool waiting for a free endpoint slot; beyond it they get 503 with Retry-After at once.' }),
+  queueTimeout: duration().prefault('3s').meta({ description: 'Longest wait in the pending queue before 503 with Retry-After.' }),
   maxBodySize: size().optional().meta({ description: 'Request body limit for routes to this pool (overrides `server.maxBodySize`).' }),
+})
+
+const Retry = z.strictObject({
+  attempts: count(0, 5).default(1).meta({ description: 'Extra attempts on another endpoint after a failure that is safe to retry: a connect failure (any method), a reset before any response byte (GET/HEAD/OPTIONS/TRACE without body), or a status in `onStatus` (bodiless safe methods). Never after response bytes reached the client.' }),
+  onStatus: z.array(z.int().min(500).max(599), { error: 'expected a list of 5xx status codes' }).default([]).meta({ description: 'Upstream statuses that are retried like a reset, e.g. `[502, 503, 504]`.' }),
+  budget: ratio().default(0.2).meta({ description: 'Retries may add at most this share of the requests of the last 10 s (Linkerd-style retry budget), so a failing pool cannot multiply its load.' }),
+  minRetriesPerSecond: count(0, 10_000).default(10).meta({ description: 'Retries always allowed per second regardless of the budget (keeps retries working at low traffic).' }),
 })
 
 const Pool = z.strictObject({
@@ -48,11 +60,16 @@ const Pool = z.strictObject({
     .regex(POOL_NAME, { error: 'invalid pool name — expected letters, digits, ".", "_" or "-", starting and ending with a letter or digit' })
     .meta({ description: 'Unique name; Ingress backends refer to it as `backend.service.name`.' }),
   endpoints: z.array(Endpoint, { error: 'expected a list of endpoint URLs' }).default([]).meta({ description: 'Static endpoints: URL strings or `{ url, weight }` objects.' }),
-  balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices) or weighted `random`.' }),
+  balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
   hostHeader: z.string({ error: 'expected "preserve", "endpoint" or a host name' }).min(1).default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
-  retries: count(0, 5).default(1).meta({ description: 'Extra attempts on another endpoint after a failure that is safe to retry (connect failures for any method; nothing after response bytes reached the client).' }),
+  retry: Retry.prefault({}),
   timeouts: PoolTimeouts.prefault({}),
   limits: PoolLimits.prefault({}),
+  affinity: Affinity.prefault({}),
+  healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),
+  passiveHealth: PassiveHealth.prefault({}),
+  discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
+  drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
 
 const ServerLimits = z.strictObject({
@@ -74,6 +91,17 @@ const HeaderPolicy = z.strictObject({
   requestId: z.string().regex(/^[A-Za-z0-9-]+$/, { error: 'expected a header name such as x-request-id' }).default('x-request-id').meta({ description: 'Header carrying the request id: propagated when the client sends a well-formed one, generated otherwise, and returned on the response.' }),
 })
 
+const Admin = z.strictObject({
+  listen: z.union([listenAddress(), z.literal(false)], { error: 'expected an address such as 127.0.0.1:9901, or false to disable the admin listener' }).default('127.0.0.1:9901').meta({ description: 'Admin API and `/metrics` listener (never the traffic port); `false` disables it.' }),
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional().meta({ description: 'Bearer token required by mutating admin calls when the admin listener is not on loopback (then it is mandatory). Use `${ADMIN_TOKEN}`.' }),
+}).superRefine((admin, ctx) => {
+  if (admin.listen === false || admin.token !== undefined) return
+  const parsed = parseListenAddress(admin.listen)
+  if (typeof parsed !== 'string' && !isLoopbackHost(parsed.host)) {
+    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
+  }
+})
+
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
   access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended, written asynchronously).' }),
@@ -82,10 +110,12 @@ const Log = z.strictObject({
 /** The whole config file. */
 export const ConfigSchema = z.strictObject({
   listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address }` objects.' }),
+  sessionSecrets: SessionSecrets,
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),
   server: ServerLimits.prefault({}),
   headers: HeaderPolicy.prefault({}),
   log: Log.prefault({}),
+  admin: Admin.prefault({}),
   pools: z.array(Pool, { error: 'expected a list of pools' }).min(1, { error: 'expected at least one pool' }).meta({ description: 'Named upstream pools.' }),
   routes: oneOrMany(z.union([z.string().min(1), IngressSpec]))
     .optional()
@@ -98,3 +128,7 @@ export type PoolConfig = Config['pools'][number]
 export type EndpointConfig = PoolConfig['endpoints'][number]
 export type ServerConfig = Config['server']
 export type HeaderPolicyConfig = Config['headers']
+export type AdminConfig = Config['admin']
+export type ActiveHealthCheckConfig = NonNullable<PoolConfig['healthCheck']>
+export type PassiveHealthConfig = PoolConfig['passiveHealth']
+export type DiscoveryConfig = NonNullable<PoolConfig['discovery']>

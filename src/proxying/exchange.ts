@@ -18,6 +18,8 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
+import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { plainAddress } from './client-address.js'
 import { sendError } from './error-response.js'
@@ -37,7 +39,7 @@ function onResponseClose(this: ServerResponse): void {
 const CLIENT_ABORT = new Error('client closed the connection')
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter, AffinityRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -45,6 +47,9 @@ export class Exchange implements PreparedRequest, AccessRecord {
   requestId = ''
   contentLength = -1
   chunked = false
+  cookieHeader: string | undefined = undefined
+  cookieIndex = -1
+  secure = false
 
   readonly req: IncomingMessage
   readonly res: ServerResponse
@@ -63,6 +68,9 @@ export class Exchange implements PreparedRequest, AccessRecord {
   bytesOut = 0
   errorCode: ErrorCode | undefined
   body: Readable | null = null
+  /** The request's session (pools with affinity only). */
+  session: SessionLookup | undefined
+  affinityOutcome: AffinityOutcome | undefined
 
   #tried: Endpoint[] | undefined
   #phase: AttemptPhase = AttemptPhase.Connecting
@@ -70,6 +78,13 @@ export class Exchange implements PreparedRequest, AccessRecord {
   #abort: ((error?: Error) => void) | undefined
   #resume: (() => void) | undefined
   #clientGone = false
+  #queued = false
+  #discarding = false
+  /** When queued for a session's own endpoint: the only endpoint this request may use. */
+  #required: Endpoint | undefined
+  #rebinding = false
+  /** Learn mode wants the first body chunk: the response's raw headers, kept until it arrives. */
+  #learnHeaders: Buffer[] | undefined
   #logged = false
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
@@ -93,14 +108,83 @@ export class Exchange implements PreparedRequest, AccessRecord {
     return this.endpoint?.id
   }
 
-  /** Starts (or, after a retryable failure, restarts) the upstream attempt. */
+  /** Starts proxying to `pool` (counts the request in the pool's retry budget). */
   dispatch(pool: UpstreamPool): void {
     this.pool = pool
-    const endpoint = pool.pick(this.#tried)
-    if (endpoint === undefined) {
-      this.fail(new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${pool.name}"`, { retryAfter: 1 }))
-      return
+    pool.retryBudget.recordRequest(this.startedAt)
+    const affinity = pool.affinity
+    if (affinity === undefined) return this.#attempt()
+    const lookup = affinity.lookup(this)
+    if (lookup instanceof Promise) lookup.then((found) => this.#withSession(found), (error: unknown) => this.#storeFailed(error))
+    else this.#withSession(lookup)
+  }
+
+  /** Sends to the session's endpoint when it can serve, else rebinds, fails or balances anew. */
+  #withSession(lookup: SessionLookup): void {
+    if (this.#clientGone) return
+    this.session = lookup
+    const bound = lookup.bound
+    if (bound !== undefined && bound.servesBoundSessions) {
+      this.affinityOutcome = 'hit'
+      return this.#use(bound, true)
     }
+    if (bound !== undefined || lookup.boundGone) {
+      const pool = this.pool as UpstreamPool
+      if (pool.config.affinity.onUnavailable === 'fail') {
+        return this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 }))
+      }
+      this.affinityOutcome = 'rebound'
+      this.#rebinding = true
+    } else {
+      this.affinityOutcome = lookup.problem ?? (lookup.bindable ? 'new' : undefined)
+    }
+    this.#attempt()
+  }
+
+  /** The store failed (it normally degrades by itself): serve without affinity rather than fail. */
+  #storeFailed(error: unknown): void {
+    this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, err: (error as Error).message }, 'affinity store failed; balancing without affinity')
+    this.#withSession(noSession(false))
+  }
+
+  /** One attempt: an endpoint with a free slot now, a place in the pending queue, or an error. */
+  #attempt(): void {
+    const pool = this.pool as UpstreamPool
+    const picked = pool.pick(this.#tried)
+    if (picked === undefined) {
+      this.fail(new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${pool.name}"`, { retryAfter: 1 }))
+    } else if (picked !== 'full') {
+      this.#bindAndSend(picked)
+    } else {
+      this.#queue(undefined)
+    }
+  }
+
+  /** Records a new binding for the session (a racing replica may have won) and sends. */
+  #bindAndSend(picked: Endpoint): void {
+    const session = this.session
+    const affinity = (this.pool as UpstreamPool).affinity
+    if (session === undefined || affinity === undefined || !session.bindable) return this.#send(picked)
+    const bound = affinity.bind(session, picked, this, this.#rebinding)
+    if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), () => this.#send(picked))
+    else this.#use(bound, bound !== picked)
+  }
+
+  /** Sends to `endpoint`, or waits for one of its slots when it is full. */
+  #use(endpoint: Endpoint, required: boolean): void {
+    if (this.#clientGone) return
+    if (!endpoint.full) return this.#send(endpoint)
+    this.#queue(required ? endpoint : undefined)
+  }
+
+  #queue(required: Endpoint | undefined): void {
+    const pool = this.pool as UpstreamPool
+    this.#required = required
+    if (pool.waitForSlot(this)) this.#queued = true
+    else this.fail(new ProxyError('ERR_QUEUE_FULL', `every endpoint of pool "${pool.name}" is at its request limit and the pending queue is full`, { retryAfter: 1 }))
+  }
+
+  #send(endpoint: Endpoint): void {
     this.endpoint = endpoint
     this.attempts++
     this.#phase = AttemptPhase.Connecting
@@ -108,8 +192,38 @@ export class Exchange implements PreparedRequest, AccessRecord {
     this.#inflight = true
     endpoint.inflight++
     endpoint.total++
-    this.upstreamHeaders[1] = pool.hostFor(this.hostHeader, endpoint)
+    this.upstreamHeaders[1] = (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
     endpoint.dispatcher.dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
+  }
+
+  /** Replaces (or, with undefined, removes) the Cookie header sent upstream. */
+  setUpstreamCookie(value: string | undefined): void {
+    if (this.cookieIndex === -1) return
+    if (value !== undefined) {
+      this.upstreamHeaders[this.cookieIndex] = value
+      return
+    }
+    this.upstreamHeaders.splice(this.cookieIndex - 1, 2)
+    this.cookieIndex = -1
+  }
+
+  // ---- pending-queue waiter ------------------------------------------------------------------
+
+  accepts(endpoint: Endpoint): boolean {
+    if (this.#required !== undefined) return endpoint === this.#required
+    return (this.pool as UpstreamPool).isUsable(endpoint) && this.#tried?.includes(endpoint) !== true
+  }
+
+  grant(endpoint: Endpoint): void {
+    this.#queued = false
+    if (this.#clientGone) (this.pool as UpstreamPool).slotFreed(endpoint)
+    else if (this.#required !== undefined) this.#send(endpoint)
+    else this.#bindAndSend(endpoint)
+  }
+
+  reject(error: ProxyError): void {
+    this.#queued = false
+    this.fail(error)
   }
 
   /** Answers with Latch's own error response (or cuts the connection if a response already started). */
@@ -143,9 +257,19 @@ export class Exchange implements PreparedRequest, AccessRecord {
       if (statusCode === 103) this.#earlyHints(rawHeaders)
       return true
     }
+    const pool = this.pool as UpstreamPool
+    const endpoint = this.endpoint as Endpoint
+    if (statusCode >= 500) pool.outliers.recordFailure(endpoint, '5xx')
+    else pool.outliers.recordSuccess(endpoint)
+    if (this.#mayRetryStatus(statusCode)) {
+      // Read and drop this answer (the connection stays reusable), then try another endpoint.
+      this.#discarding = true
+      return true
+    }
     this.#resume = resume
     this.status = statusCode
     const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
+    if (this.session !== undefined) this.#commitSession(rawHeaders, headers)
     try {
       this.res.writeHead(statusCode, statusText === '' ? undefined : statusText, headers)
     } catch (error) {
@@ -158,6 +282,8 @@ export class Exchange implements PreparedRequest, AccessRecord {
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.#discarding) return true
+    if (this.#learnHeaders !== undefined) this.#learn(chunk)
     this.bytesOut += chunk.length
     if (this.res.write(chunk)) return true
     this.res.once('drain', this.#onDrain)
@@ -166,6 +292,8 @@ export class Exchange implements PreparedRequest, AccessRecord {
 
   onComplete(trailers: string[] | Buffer[] | null): void {
     this.#settle()
+    if (this.#discarding) return this.#retry()
+    if (this.#learnHeaders !== undefined) this.#learn(undefined)
     if (trailers !== null && trailers.length > 0) this.res.addTrailers(trailerPairs(trailers))
     this.res.end()
   }
@@ -179,31 +307,79 @@ export class Exchange implements PreparedRequest, AccessRecord {
       this.#clientGone = true
       return
     }
+    if (this.#discarding) return this.#retry()
     const failure = fromUpstreamError(error, phase, this.endpoint?.id ?? '?')
-    if (!this.res.headersSent && this.#mayRetry(failure, phase)) {
-      ;(this.#tried ??= []).push(this.endpoint as Endpoint)
-      this.dispatch(this.pool as UpstreamPool)
-      return
-    }
+    this.#reportFailure(failure)
+    if (!this.res.headersSent && this.#mayRetry(failure, phase)) return this.#retry()
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message }, 'upstream request failed')
     this.fail(failure)
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
-  #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
-    if (this.attempts > (this.pool as UpstreamPool).config.retries) return false
-    // A body stream that was started cannot be replayed.
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
-    if (isConnectFailure(failure, phase)) return true
-    return phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method)
+  #retry(): void {
+    this.#discarding = false
+    this.#required = undefined
+    ;(this.pool as UpstreamPool).retries++
+    ;(this.#tried ??= []).push(this.endpoint as Endpoint)
+    if (this.session?.bindable === true && this.affinityOutcome !== undefined && this.affinityOutcome !== 'rebound') {
+      // The session's endpoint failed this request: it moves, once, to wherever the retry lands.
+      this.#rebinding = this.affinityOutcome === 'hit'
+      if (this.#rebinding) this.affinityOutcome = 'rebound'
+    }
+    this.#attempt()
   }
 
-  /** Ends the accounting of the current attempt (exactly once per attempt). */
+  /** Adds the session's response headers and lets learn mode see the response. */
+  #commitSession(rawHeaders: Buffer[], headers: string[]): void {
+    const pool = this.pool as UpstreamPool
+    const affinity = pool.affinity as SessionAffinity
+    const endpoint = this.endpoint as Endpoint
+    affinity.commit(this.session as SessionLookup, endpoint, this.affinityOutcome, this, headers)
+    if (pool.config.affinity.responseHeader && this.affinityOutcome !== undefined) headers.push('x-latch-affinity', this.affinityOutcome)
+    if (affinity.learn === undefined) return
+    if (affinity.wantsFirstChunk?.(this) === true) this.#learnHeaders = rawHeaders
+    else affinity.learn(rawHeaders, undefined, endpoint, this)
+  }
+
+  #learn(firstChunk: Buffer | undefined): void {
+    const rawHeaders = this.#learnHeaders as Buffer[]
+    this.#learnHeaders = undefined
+    ;(this.pool as UpstreamPool).affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
+  }
+
+  #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
+    const pool = this.pool as UpstreamPool
+    if (this.attempts > pool.config.retry.attempts) return false
+    // A body stream that was started cannot be replayed.
+    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
+    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
+    return safe && pool.retryBudget.tryRetry(performance.now())
+  }
+
+  #mayRetryStatus(status: number): boolean {
+    const pool = this.pool as UpstreamPool
+    const retry = pool.config.retry
+    if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
+    return pool.retryBudget.tryRetry(performance.now())
+  }
+
+  /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
+  #reportFailure(failure: ProxyError): void {
+    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
+    const endpoint = this.endpoint as Endpoint
+    endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
+    if (kind !== undefined) (this.pool as UpstreamPool).outliers.recordFailure(endpoint, kind)
+  }
+
+  /** Ends the accounting of the current attempt (exactly once per attempt) and frees its slot. */
   #settle(): void {
     if (!this.#inflight) return
     this.#inflight = false
-    ;(this.endpoint as Endpoint).inflight--
+    const endpoint = this.endpoint as Endpoint
+    endpoint.inflight--
+    ;(this.pool as UpstreamPool).slotFreed(endpoint)
   }
 
   #earlyHints(rawHeaders: Buffer[]): void {
@@ -220,6 +396,7 @@ export class Exchange implements PreparedRequest, AccessRecord {
     if (!this.res.writableFinished) {
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
+      if (this.#queued) (this.pool as UpstreamPool).queue.remove(this)
       // Logged as 499 (the ERRORS table's status) even when headers went out: nothing was delivered
       // in full. An upstream failure that cut the response keeps its own code and status.
       if (this.errorCode === undefined) {
@@ -235,5 +412,6 @@ export class Exchange implements PreparedRequest, AccessRecord {
     if (this.#logged) return
     this.#logged = true
     if (this.runtime.accessLog.enabled) this.runtime.accessLog.write(this)
+    this.runtime.requests?.requestFinished(this)
   }
 }

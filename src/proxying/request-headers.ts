@@ -40,6 +40,12 @@ export interface PreparedRequest {
   /** Declared Content-Length, or -1 when absent. */
   contentLength: number
   chunked: boolean
+  /** The client's Cookie headers joined with "; " (RFC 6265 §5.4), sent upstream as one header. */
+  cookieHeader: string | undefined
+  /** Index of the Cookie entry in `upstreamHeaders`, or -1. */
+  cookieIndex: number
+  /** TLS, or `X-Forwarded-Proto: https` from a trusted peer. */
+  secure: boolean
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/
@@ -105,6 +111,16 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
         break
       case 'te': case 'keep-alive': case 'upgrade': case 'proxy-connection': case 'proxy-authorization': case 'expect':
         break
+      case 'cookie':
+        if (out.cookieHeader === undefined) {
+          out.cookieIndex = headers.length + 1
+          out.cookieHeader = value
+          headers.push(name, value)
+        } else {
+          out.cookieHeader = `${out.cookieHeader}; ${value}`
+          headers[out.cookieIndex] = out.cookieHeader
+        }
+        break
       default:
         if (lower === rules.requestIdHeader) requestId ??= value
         else headers.push(name, value)
@@ -124,12 +140,14 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   out.contentLength = contentLength === undefined ? -1 : Number(contentLength)
   const peer = plainAddress(req.socket.remoteAddress)
   const trustedPeer = isTrusted(rules.trusted, peer)
+  const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
+  out.secure = encrypted || (trustedPeer && xForwardedProto !== undefined && xForwardedProto.trim().toLowerCase() === 'https')
   out.clientIp = trustedPeer ? resolveClientAddress(peer, rules.trusted, xForwardedFor, forwarded) : peer
   out.requestId = requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : nextRequestId()
   const ownStart = headers.length
   headers.push(rules.requestIdHeader, out.requestId)
   if (rules.xForwarded) {
-    const proto = (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+    const proto = encrypted ? 'https' : 'http'
     headers.push(
       'x-forwarded-for', trustedPeer && xForwardedFor !== undefined ? `${xForwardedFor}, ${peer}` : peer,
       'x-forwarded-proto', trustedPeer && xForwardedProto !== undefined ? xForwardedProto : proto,

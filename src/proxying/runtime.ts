@@ -4,13 +4,28 @@
  * Built once per (re)load. Requests read it through a holder, so a reload swaps one reference and
  * requests already in flight finish on the runtime they started with.
  */
+import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
+import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
-import type { AccessLog } from '../observability/access-log.js'
+import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
+import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
-import { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import { UpstreamPool, type PoolObserver } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
+
+/** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
+export interface RequestObserver {
+  requestFinished(exchange: FinishedRequest): void
+}
+
+/** What a finished request exposes to observers. */
+export interface FinishedRequest extends AccessRecord {
+  readonly pool: UpstreamPool | undefined
+  readonly endpoint: Endpoint | undefined
+}
 
 /** Everything the request path needs, compiled from one config. */
 export interface ProxyRuntime {
@@ -22,12 +37,28 @@ export interface ProxyRuntime {
   readonly maxBodySize: number
   readonly accessLog: AccessLog
   readonly logger: Logger
+  /** Metrics; `undefined` when nothing observes requests. */
+  readonly requests: RequestObserver | undefined
+}
+
+/** Process-wide services a runtime uses; they outlive any one config (reloads keep them). */
+export interface RuntimeServices {
+  readonly accessLog: AccessLog
+  readonly logger: Logger
+  /** Secrets signing affinity tokens. */
+  readonly ring: SecretRing
+  /** Where affinity bindings and live sessions are kept. */
+  readonly store: AffinityStore
+  /** Metrics: see every finished request and every pool event; undefined when disabled. */
+  readonly metrics?: (RequestObserver & PoolObserver) | undefined
 }
 
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
-export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger: Logger): ProxyRuntime {
+export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): ProxyRuntime {
   const { config } = loaded
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool)]))
+  const { accessLog, logger, ring, store, metrics } = services
+  const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -37,7 +68,7 @@ export function buildRuntime(loaded: LoadedConfig, accessLog: AccessLog, logger:
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics }
 }
 
 /** Closes every pool's upstream connections. */

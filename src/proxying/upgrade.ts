@@ -67,14 +67,15 @@ interface RoutedUpgrade {
 }
 
 function routeUpgrade(req: IncomingMessage, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
-  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false }
+  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
   const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
   if (refused !== undefined) return refused
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)
   if (parsed instanceof ProxyError) return parsed
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
-  const endpoint = route.pool.pick(undefined)
+  // Tunnels do not take request slots, so request limits do not apply to them.
+  const endpoint = route.pool.pick(undefined, true) as Endpoint | undefined
   if (endpoint === undefined) return new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${route.pool.name}"`)
   prepared.upstreamHeaders[1] = route.pool.hostFor(prepared.hostHeader, endpoint)
   return { endpoint, prepared, target: parsed.target }

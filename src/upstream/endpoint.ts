@@ -1,9 +1,35 @@
 /**
- * @module One upstream endpoint: its identity, its keep-alive connection pool and its live counters.
+ * @module One upstream endpoint: identity, keep-alive connection pool, live counters and health state.
+ *
+ * An endpoint's state is derived from independent inputs, so no input can overwrite another's:
+ * - the operator (admin API): active, draining or maintenance;
+ * - removal from the config or from discovery: draining until its deadline;
+ * - active health checks: unknown, pending (new endpoint not yet checked), healthy or unhealthy;
+ * - passive health: ejected until a time.
+ * Precedence: maintenance > draining > unhealthy > healthy. Whenever the derived state changes, the
+ * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
 import { Pool } from 'undici'
-import type { EndpointConfig, PoolConfig } from '../config/schema.js'
+import type { PoolConfig } from '../config/schema.js'
+import { hashString } from '../affinity/rendezvous.js'
 import { endpointIdOf } from './endpoint-id.js'
+
+export type EndpointState = 'healthy' | 'unhealthy' | 'draining' | 'maintenance'
+export type AdminState = 'active' | 'draining' | 'maintenance'
+/** `unknown`: no active checks, or not checked yet at start; `pending`: added later, not yet checked. */
+export type CheckState = 'unknown' | 'pending' | 'healthy' | 'unhealthy'
+
+/** The result of the last active probe, for the admin API. */
+export interface ProbeResult {
+  readonly ok: boolean
+  readonly at: number
+  readonly status?: number
+  readonly error?: string
+  readonly durationMs: number
+}
+
+/** Receives derived state changes (the pool). */
+export type StateListener = (endpoint: Endpoint, from: EndpointState, to: EndpointState, reason: string) => void
 
 /** An endpoint of a pool; owns one undici Pool (keep-alive connections to its origin). */
 export class Endpoint {
@@ -13,22 +39,50 @@ export class Endpoint {
   /** `host:port` as sent in `Host` when the pool rewrites it to the endpoint. */
   readonly authority: string
   readonly weight: number
+  readonly maxRequests: number
   readonly dispatcher: Pool
-  /** Requests currently being proxied to this endpoint (read by least-request). */
+  /** Hash of the id, for rendezvous hashing. */
+  readonly hash: number
+  /** Where the endpoint came from: the config file or DNS discovery. */
+  readonly source: 'static' | 'discovery'
+
+  /** Requests currently being proxied to this endpoint (read by least-request and the limiter). */
   inflight = 0
-  /** Requests this endpoint has been sent since start. */
+  /** Requests sent to this endpoint since start (attempts, retries included). */
   total = 0
+  /** Failed requests since start (any counted kind), for the admin API. */
+  failuresTotal = 0
+  /** Upstream errors since start by Latch error code (ERR_UPSTREAM_CONNECT, ...), for metrics. */
+  readonly errors: Record<string, number> = {}
   /** Upgraded connections (WebSocket tunnels) currently open to this endpoint. */
   upgraded = 0
+  /** Consecutive failed requests (passive health). */
+  consecutiveFailures = 0
+  /** How often passive health ejected this endpoint. */
+  ejections = 0
+  /** Ejected (passive health) until this time (ms since epoch); 0 when not ejected. */
+  ejectedUntil = 0
+  lastProbe: ProbeResult | undefined
 
-  constructor(config: EndpointConfig, pool: PoolConfig) {
+  #admin: AdminState = 'active'
+  #check: CheckState
+  #removalDeadline = 0
+  #state: EndpointState
+  #listener: StateListener | undefined
+
+  constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
     this.id = endpointIdOf(this.url)
+    this.hash = hashString(this.id)
     this.authority = this.url.host
     this.weight = config.weight
-    const { timeouts, limits } = pool
+    this.source = source
+    this.maxRequests = pool.limits.maxRequestsPerEndpoint
+    this.#check = checkedBeforeUse ? 'pending' : 'unknown'
+    this.#state = this.#derive()
+    const { timeouts } = pool
     this.dispatcher = new Pool(this.url.origin, {
-      connections: limits.maxConnectionsPerEndpoint,
+      connections: this.maxRequests,
       pipelining: 1,
       keepAliveTimeout: timeouts.keepAlive,
       keepAliveMaxTimeout: timeouts.keepAlive,
@@ -39,9 +93,72 @@ export class Endpoint {
     })
   }
 
-  /** True when the endpoint may receive new requests. */
+  /** The derived state. */
+  get state(): EndpointState {
+    return this.#state
+  }
+
+  get adminState(): AdminState {
+    return this.#admin
+  }
+
+  get checkState(): CheckState {
+    return this.#check
+  }
+
+  /** True when the endpoint may take new requests and new sessions. */
   get available(): boolean {
-    return true
+    return this.#state === 'healthy' && this.#check !== 'pending'
+  }
+
+  /** True when sessions already bound here may keep coming (healthy, or draining but not down). */
+  get servesBoundSessions(): boolean {
+    return this.available || (this.#state === 'draining' && this.#check !== 'unhealthy' && this.ejectedUntil === 0)
+  }
+
+  /** True when this endpoint may take part in panic routing (anything but maintenance/removed). */
+  get panicEligible(): boolean {
+    return this.#admin === 'active' && this.#removalDeadline === 0
+  }
+
+  /** True when this endpoint has no free request slot. */
+  get full(): boolean {
+    return this.inflight >= this.maxRequests
+  }
+
+  /** When removed from the config or discovery: the time its drain ends; 0 otherwise. */
+  get removalDeadline(): number {
+    return this.#removalDeadline
+  }
+
+  /** Registers the one listener for state changes (the owning pool). */
+  onStateChange(listener: StateListener): void {
+    this.#listener = listener
+  }
+
+  /** Operator action (admin API, shared through Redis between replicas). */
+  setAdminState(state: AdminState, reason = `admin: ${state}`): void {
+    this.#change(reason, () => (this.#admin = state))
+  }
+
+  /** Active health verdict after the configured number of consecutive probes. */
+  setCheckState(state: CheckState, reason: string): void {
+    this.#change(reason, () => (this.#check = state))
+  }
+
+  /** Passive health ejection until `until` (ms since epoch), or 0 to readmit. */
+  setEjectedUntil(until: number, reason: string): void {
+    this.#change(reason, () => (this.ejectedUntil = until))
+  }
+
+  /** Starts the removal drain (config reload or discovery dropped it). */
+  beginRemoval(deadline: number, reason: string): void {
+    this.#change(reason, () => (this.#removalDeadline = deadline))
+  }
+
+  /** Cancels a removal (the endpoint came back before its drain ended). */
+  cancelRemoval(reason: string): void {
+    this.#change(reason, () => (this.#removalDeadline = 0))
   }
 
   /** Closes idle connections and waits for in-flight requests on them. */
@@ -52,5 +169,21 @@ export class Endpoint {
   /** Destroys every connection at once (shutdown deadline). */
   destroy(): Promise<void> {
     return this.dispatcher.destroy()
+  }
+
+  #derive(): EndpointState {
+    if (this.#admin === 'maintenance') return 'maintenance'
+    if (this.#admin === 'draining' || this.#removalDeadline !== 0) return 'draining'
+    if (this.#check === 'unhealthy' || this.ejectedUntil !== 0) return 'unhealthy'
+    return 'healthy'
+  }
+
+  /** Applies one input change; tells the listener when the state or the availability changed. */
+  #change(reason: string, mutate: () => unknown): void {
+    const from = this.#state
+    const wasAvailable = this.available
+    mutate()
+    this.#state = this.#derive()
+    if (from !== this.#state || wasAvailable !== this.available) this.#listener?.(this, from, this.#state, reason)
   }
 }

@@ -19,6 +19,8 @@ export interface LatchProcess {
   readonly urls: string[]
   readonly url: string
   readonly port: number
+  /** The admin listener, e.g. `http://127.0.0.1:45124`; undefined when `admin.listen` is false. */
+  readonly adminUrl: string | undefined
   readonly logs: LogLine[]
   readonly stderr: () => string
   readonly configFile: string | undefined
@@ -55,15 +57,21 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
   })
 }
 
-/** Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves. */
+/**
+ * Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves. An object
+ * config without `admin` gets `admin.listen: 127.0.0.1:0`, so test processes never compete for the
+ * default admin port.
+ */
 export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<LatchProcess> {
-  const configFile = options.config === undefined ? undefined : writeConfig(options.config)
+  const config = typeof options.config === 'object' && !('admin' in options.config) ? { ...options.config, admin: { listen: '127.0.0.1:0' } } : options.config
+  const configFile = config === undefined ? undefined : writeConfig(config)
   const args = [...(configFile === undefined ? [] : ['--config', configFile]), ...(options.args ?? [])]
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: LogLine[] = []
   let stderr = ''
   let buffered = ''
   const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)))
+  let adminUrl: string | undefined
   const ready = new Promise<string[]>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`latch did not start within ${options.timeoutMs ?? 10_000} ms\nstdout: ${JSON.stringify(logs)}\nstderr: ${stderr}`)), options.timeoutMs ?? 10_000)
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -81,6 +89,7 @@ export async function startLatch(options: { config?: object | string; args?: rea
         logs.push(parsed)
         if (parsed.msg === 'latch is serving') {
           clearTimeout(timer)
+          if (typeof parsed.admin === 'string') adminUrl = `http://${parsed.admin}`
           resolveReady((parsed.listen as string[]).map((address) => `http://${address}`))
         }
       }
@@ -98,6 +107,7 @@ export async function startLatch(options: { config?: object | string; args?: rea
     urls,
     url,
     port: Number(new URL(url).port),
+    adminUrl,
     logs,
     stderr: () => stderr,
     configFile,

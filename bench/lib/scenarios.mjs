@@ -1,0 +1,82 @@
+/**
+ * @module The scenario table: name → how Latch starts → how requests are shaped → what is checked.
+ *
+ * Adding a scenario is adding an entry to SCENARIOS:
+ * - `latch(ctx)` returns `{ args }` (quick-mode CLI flags; the runner adds `--listen 127.0.0.1:0` and
+ *   `--log-level info`) or `{ config }` (a config object, written to a temp JSON file and passed as
+ *   `--config`; start from `baseConfig(ctx)`, which listens on 127.0.0.1:0). `ctx` has `upstreams` (URLs),
+ *   `accessLogFile` (a fresh temp path; its lines are counted after Latch stops) and `tmpFile(name)`.
+ * - `shape`: a key of SHAPES (request-shapes.mjs).
+ * - `baseline`: another scenario's name; when both run, the table shows this ÷ that (same repeat).
+ * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit }` returning
+ *   `{ name, ok, detail }`; a failed check marks the run in the table and the JSON.
+ */
+import { SHAPES } from './request-shapes.mjs'
+
+/** A full config equivalent to quick mode (for `{ config }` scenarios): one pool, round robin, no access log. */
+export function baseConfig(ctx) {
+  return {
+    listen: ['127.0.0.1:0'],
+    log: { level: 'info', access: 'off' },
+    pools: [{ name: 'default', endpoints: [...ctx.upstreams] }],
+  }
+}
+
+/** Every upstream answered the sequential probe, and every probe response was 200. */
+function probeSpread({ probe }) {
+  const served = Object.keys(probe.upstreams).filter((name) => name !== '(none)').length
+  const ok = probe.statuses[200] === probe.count && served === probe.expectedUpstreams
+  return { name: 'probe: all 200, every upstream used', ok, detail: `statuses ${JSON.stringify(probe.statuses)}, upstreams ${JSON.stringify(probe.upstreams)}` }
+}
+
+/** The load generator saw no socket errors and only 2xx responses. */
+function loadClean({ load }) {
+  const ok = load.errors === 0 && load.non2xx === 0
+  return { name: 'load: no errors, no non-2xx', ok, detail: `errors ${load.errors}, non-2xx ${load.non2xx}` }
+}
+
+/** Latch wrote at least one access line per measured request (the log was really on). */
+function accessLogWritten({ load, accessLogLines }) {
+  const ok = accessLogLines >= load.requests
+  return { name: 'access log: a line per request', ok, detail: `${accessLogLines} lines for ${load.requests} measured requests (plus probe and warm-up)` }
+}
+
+/** Latch exited 0 on SIGTERM (graceful shutdown, access log flushed). */
+function cleanExit({ exit }) {
+  return { name: 'latch: exit 0 on SIGTERM', ok: exit?.code === 0, detail: JSON.stringify(exit) }
+}
+
+const COMMON_CHECKS = [probeSpread, loadClean, cleanExit]
+
+/** Every runnable scenario by name. */
+export const SCENARIOS = {
+  rr: {
+    summary: 'round robin over 3 upstreams, access log off',
+    latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(','), '--access-log', 'off'] }),
+    shape: 'plain',
+    baseline: undefined,
+    checks: COMMON_CHECKS,
+  },
+  'rr-log': {
+    summary: 'rr with the access log on, written to a temp file',
+    latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(','), '--access-log', ctx.accessLogFile] }),
+    shape: 'plain',
+    baseline: 'rr',
+    checks: [...COMMON_CHECKS, accessLogWritten],
+  },
+}
+
+/** Scenarios that need features Latch does not have yet; named so `--scenario` can say why. */
+export const PLANNED = {
+  cookie: 'needs cookie affinity and a cookie-jar request shape',
+  'client-ip': 'needs client-IP affinity (with --trust-proxy) and an X-Forwarded-For request shape',
+  'client-ip-redis': 'needs client-IP affinity with the Redis store (and a redis-server started by the bench)',
+}
+
+/** Checks the table's internal references once at start-up (a typo in an entry fails fast). */
+export function validateScenarioTable() {
+  for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    if (SHAPES[scenario.shape] === undefined) throw new Error(`scenario ${name}: unknown shape "${scenario.shape}"`)
+    if (scenario.baseline !== undefined && SCENARIOS[scenario.baseline] === undefined) throw new Error(`scenario ${name}: unknown baseline "${scenario.baseline}"`)
+  }
+}

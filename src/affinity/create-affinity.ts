@@ -1,0 +1,35 @@
+/**
+ * @module Builds a pool's affinity mode from its config.
+ */
+import type { AffinityConfig } from '../config/affinity-schema.js'
+import type { AffinityStore } from '../stores/affinity-store.js'
+import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import { ClientIpAffinity } from './client-ip-affinity.js'
+import { HashAffinity } from './hash-affinity.js'
+import { LearnAffinity } from './learn-affinity.js'
+import type { SecretRing } from './secret-ring.js'
+import type { SessionAffinity } from './session-affinity.js'
+import { TokenAffinity } from './token-affinity.js'
+
+/** What every mode may share: the signing secrets and the store. */
+export interface AffinityDeps {
+  readonly ring: SecretRing
+  readonly store: AffinityStore
+}
+
+/** The pool's affinity, or undefined for mode `none`. */
+export function createAffinity(pool: UpstreamPool, config: AffinityConfig, deps: AffinityDeps): SessionAffinity | undefined {
+  switch (config.mode) {
+    case 'none':
+      return undefined
+    case 'cookie':
+    case 'header':
+      return new TokenAffinity(config.mode, pool, config, deps.ring, deps.store)
+    case 'client-ip':
+      return new ClientIpAffinity(pool, config, deps.store)
+    case 'hash':
+      return new HashAffinity(pool, config)
+    case 'learn':
+      return new LearnAffinity(pool, config, deps.store)
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * @module Prometheus metrics of one proxy instance, on a registry of its own, served at admin `/metrics`.
+ *
+ * Per request only RequestMetrics runs (an increment and an observe). Pool and endpoint families are
+ * read from live counters at scrape time; connections are asked of the traffic servers; DNS
+ * discovery and active health checks report their events through the methods below.
+ */
+import type { Server } from 'node:net'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { FinishedRequest, RequestObserver } from '../proxying/runtime.js'
+import type { Endpoint } from '../upstream/endpoint.js'
+import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
+import { registerPoolMetrics } from './metrics-pools.js'
+import { RequestMetrics } from './metrics-requests.js'
+
+/** What DNS discovery reports: one call per resolution of a pool's name. */
+export interface DiscoveryMetrics {
+  /** A resolution of `pool`'s DNS name succeeded (its endpoint list was refreshed). */
+  dnsRefreshed(pool: string): void
+  /** A resolution of `pool`'s DNS name failed (the previous endpoints are kept). */
+  dnsFailed(pool: string): void
+}
+
+/** What the active health checker reports: one call per probe. */
+export interface HealthCheckMetrics {
+  healthChecked(pool: string, endpoint: string, ok: boolean): void
+}
+
+/** Does nothing; for callers built without metrics (admin listener disabled). */
+export const NO_METRICS: DiscoveryMetrics & HealthCheckMetrics = {
+  dnsRefreshed() {},
+  dnsFailed() {},
+  healthChecked() {},
+}
+
+/** A traffic listener whose open client connections are reported. */
+export interface WatchedServer {
+  readonly server: Server
+  /** The bound address, e.g. `0.0.0.0:8080` (the `listener` label). */
+  readonly listener: string
+}
+
+/** All metrics of one proxy instance. */
+export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics {
+  readonly registry = new Registry()
+  readonly #requests: RequestMetrics
+  readonly #dnsRefreshes: Counter<'pool'>
+  readonly #dnsFailures: Counter<'pool'>
+  readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
+  #servers: readonly WatchedServer[] = []
+
+  /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
+  constructor(pools: () => Iterable<UpstreamPool>) {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry })
+    this.#requests = new RequestMetrics(this.registry)
+    registerPoolMetrics(this.registry, pools)
+    const withDiscovery = (): UpstreamPool[] => [...pools()].filter((pool) => pool.config.discovery !== undefined)
+    // Series of pools with discovery or health checks exist from the start (at 0), so rate() works.
+    this.#dnsRefreshes = new Counter({ name: 'latch_dns_refreshes_total', help: 'Successful DNS discovery resolutions by pool.', labelNames: ['pool'], registers, collect() { for (const pool of withDiscovery()) this.inc({ pool: pool.name }, 0) } })
+    this.#dnsFailures = new Counter({ name: 'latch_dns_failures_total', help: 'Failed DNS discovery resolutions by pool (the previous endpoints are kept).', labelNames: ['pool'], registers, collect() { for (const pool of withDiscovery()) this.inc({ pool: pool.name }, 0) } })
+    this.#healthChecks = new Counter({
+      name: 'latch_health_checks_total', help: 'Active health check probes by pool, endpoint and result (success, failure).', labelNames: ['pool', 'endpoint', 'result'], registers,
+      collect() {
+        for (const pool of pools()) {
+          if (pool.config.healthCheck === undefined) continue
+          for (const endpoint of pool.endpoints) for (const result of ['success', 'failure']) this.inc({ pool: pool.name, endpoint: endpoint.id, result }, 0)
+        }
+      },
+    })
+    const servers = (): readonly WatchedServer[] => this.#servers
+    new Gauge({ name: 'latch_client_connections', help: 'Open client connections by traffic listener.', labelNames: ['listener'], registers, async collect() {
+      this.reset()
+      const counts = await Promise.all(servers().map(({ server }) => connectionsOf(server)))
+      servers().forEach(({ listener }, index) => this.set({ listener }, counts[index] as number))
+    } })
+  }
+
+  /** The Content-Type of `scrape()`'s text (Prometheus text format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  /** Renders every family in the Prometheus text format. */
+  scrape(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  /** Reports open connections of these traffic servers from now on. */
+  watchServers(servers: readonly WatchedServer[]): void {
+    this.#servers = servers
+  }
+
+  requestFinished(request: FinishedRequest): void {
+    this.#requests.record(request)
+  }
+
+  dnsRefreshed(pool: string): void {
+    this.#dnsRefreshes.inc({ pool })
+  }
+
+  dnsFailed(pool: string): void {
+    this.#dnsFailures.inc({ pool })
+  }
+
+  healthChecked(pool: string, endpoint: string, ok: boolean): void {
+    this.#healthChecks.inc({ pool, endpoint, result: ok ? 'success' : 'failure' })
+  }
+
+  // PoolObserver: everything else is read at scrape time; only removals need action (forget series).
+  endpointRemoved(pool: UpstreamPool, endpoint: Endpoint): void {
+    this.#requests.forget(pool.name, endpoint.id)
+    for (const result of ['success', 'failure']) this.#healthChecks.remove({ pool: pool.name, endpoint: endpoint.id, result })
+  }
+
+  endpointStateChanged(): void {}
+  endpointEjected(): void {}
+  ejectionSkipped(): void {}
+  panicChanged(): void {}
+  endpointAdded(): void {}
+}
+
+function connectionsOf(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error === null ? count : 0)))
+}

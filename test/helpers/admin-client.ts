@@ -1,0 +1,37 @@
+/**
+ * @module Calls a running latch's admin API and scrapes its metrics, for admin and metrics tests.
+ */
+import { request } from 'undici'
+import type { LatchProcess } from './latch-process.js'
+import { parsePrometheusText, type MetricFamily } from './prometheus-text.js'
+
+/** An admin reply: status, headers and the parsed JSON body. */
+export interface AdminReply {
+  readonly status: number
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly body: Record<string, unknown>
+}
+
+/** Sends one admin call; `token` becomes `Authorization: Bearer <token>`. */
+export async function adminCall(latch: LatchProcess, method: string, path: string, options: { token?: string; authorization?: string } = {}): Promise<AdminReply> {
+  if (latch.adminUrl === undefined) throw new Error('this latch has no admin listener')
+  const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`)
+  const response = await request(`${latch.adminUrl}${path}`, { method: method as 'GET', headers: authorization === undefined ? {} : { authorization } })
+  const text = await response.body.text()
+  return { status: response.statusCode, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }
+}
+
+/** Drains, undrains or puts an endpoint in maintenance; expects 200. */
+export async function endpointAction(latch: LatchProcess, pool: string, endpoint: string, action: string, token?: string): Promise<AdminReply> {
+  const reply = await adminCall(latch, 'POST', `/pools/${pool}/endpoints/${encodeURIComponent(endpoint)}/${action}`, token === undefined ? {} : { token })
+  if (reply.status !== 200) throw new Error(`${action} ${endpoint}: ${reply.status} ${JSON.stringify(reply.body)}`)
+  return reply
+}
+
+/** Scrapes `/metrics` on the admin listener and parses it. */
+export async function scrapeMetrics(latch: LatchProcess): Promise<{ contentType: string; text: string; families: Map<string, MetricFamily> }> {
+  const response = await request(`${latch.adminUrl}/metrics`)
+  const text = await response.body.text()
+  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}: ${text}`)
+  return { contentType: String(response.headers['content-type']), text, families: parsePrometheusText(text) }
+}
