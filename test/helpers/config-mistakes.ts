@@ -18,7 +18,7 @@ export interface ConfigMistake {
 }
 
 const URL_EXPECTED = 'expected http://host:port or https://host:port'
-const POOL_KEYS = 'expected one of: name, endpoints, balance, hostHeader, retries, timeouts, limits'
+const POOL_KEYS = 'expected one of: name, endpoints, balance, hostHeader, retry, timeouts, limits, affinity, healthCheck, passiveHealth, discovery, drainTimeout'
 
 /** One fixture per class of mistake (plus a combined one), with the exact lines Latch prints. */
 export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
@@ -28,7 +28,7 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
     name: 'wrong type',
     file: 'wrong-type.yaml',
     code: 'CONFIG_INVALID',
-    lines: (f) => [`${f}: pools[0].retries: expected a whole number from 0 to 5, got "three" (line 4)`, `${f}: pools[0].timeouts.connect: expected a duration such as 250ms, 5s or 1m, got true (line 6)`],
+    lines: (f) => [`${f}: pools[0].retry.attempts: expected a whole number from 0 to 5, got "three" (line 4)`, `${f}: pools[0].timeouts.connect: expected a duration such as 250ms, 5s or 1m, got true (line 6)`],
   },
   {
     name: 'unknown pool in a backend',
@@ -88,9 +88,9 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
       `${f}: listen: port 99999 is out of range — expected a number from 0 to 65535, got ":99999" (line 1)`,
       `${f}: trustedProxies[0]: invalid CIDR "not-a-cidr" — expected an IPv4 or IPv6 address with an optional /prefix, e.g. 10.0.0.0/8 (line 2)`,
       `${f}: server.maxBodySize: invalid size "lots" — expected a size such as 16KiB, 10MiB or 1MB, or a number of bytes (line 4)`,
-      `${f}: pools[0].balance: expected one of round-robin, least-request, random, got "fastest" (line 8)`,
+      `${f}: pools[0].balance: expected one of round-robin, least-request, random, least-sessions, got "fastest" (line 8)`,
       `${f}: pools[1].name: duplicate pool name "web" — already used by pools[0]; pool names must be unique (line 9)`,
-      `${f}: pools[1].endpoints: pool "web" has no endpoints — expected at least one endpoint URL such as http://10.0.0.1:8080 (line 9)`,
+      `${f}: pools[1].endpoints: pool "web" has no endpoints — expected at least one endpoint URL such as http://10.0.0.1:8080, or a discovery section (line 9)`,
       `${f}: pools[1].endpoint: unknown key "endpoint" (did you mean "endpoints"?) — ${POOL_KEYS} (line 10)`,
       `${f}: routes.defaultBackend.service.name: unknown pool "missing" — expected one of the pools defined in ${f}: web (line 12)`,
     ],

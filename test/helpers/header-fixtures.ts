@@ -27,13 +27,15 @@ export const CLIENT_HEADERS = [
   'Cookie', 'b=2',
 ]
 
-/** What of CLIENT_HEADERS reaches the upstream as sent, in order (undici adds its own Connection). */
+/**
+ * What of CLIENT_HEADERS reaches the upstream unchanged, in order (undici adds its own Connection;
+ * the two Cookie lines are joined into one, RFC 6265 §5.4).
+ */
 export const PASSED_ON = [
   'host', 'App.Example.com:8080',
   'connection', 'keep-alive',
   'X-Custom', 'kept',
-  'Cookie', 'a=1',
-  'Cookie', 'b=2',
+  'Cookie', 'a=1; b=2',
   'x-request-id', 'abc-123',
 ]
 

@@ -87,7 +87,7 @@ describe.concurrent('command line', () => {
       'command line: --trust-proxy (item 1): invalid CIDR "10.0.0.0/40" — the prefix length must be a number from 0 to 32',
       'command line: --upstream (item 1): unsupported scheme "ftp" in "ftp://x" — expected http://host:port or https://host:port',
       'command line: --upstream (item 2): URL "http://127.0.0.1:1/a" must not have a path, query or fragment (routes decide the path) — expected http://host:port or https://host:port',
-      'command line: --balance: expected one of round-robin, least-request, random, got "fast"',
+      'command line: --balance: expected one of round-robin, least-request, random, least-sessions, got "fast"',
       'latch: refusing to start with an invalid config',
       '',
     ])

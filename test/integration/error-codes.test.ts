@@ -42,11 +42,11 @@ beforeAll(async () => {
       server: { maxHeaderSize: '4KiB', maxHeadersCount: 20, maxBodySize: '1MiB' },
       pools: [
         { name: 'ok', endpoints: [ok.url] },
-        { name: 'connect', endpoints: [refusedA], retries: 0, timeouts: fast },
-        { name: 'noendpoint', endpoints: [refusedB], retries: 1, timeouts: fast },
-        { name: 'reset', endpoints: [reset.url], retries: 0, timeouts: fast },
-        { name: 'broken', endpoints: [broken.url], retries: 0, timeouts: fast },
-        { name: 'slow', endpoints: [hang.url], retries: 0, timeouts: fast },
+        { name: 'connect', endpoints: [refusedA], retry: { attempts: 0 }, timeouts: fast },
+        { name: 'noendpoint', endpoints: [refusedB], retry: { attempts: 1 }, timeouts: fast },
+        { name: 'reset', endpoints: [reset.url], retry: { attempts: 0 }, timeouts: fast },
+        { name: 'broken', endpoints: [broken.url], retry: { attempts: 0 }, timeouts: fast },
+        { name: 'slow', endpoints: [hang.url], retry: { attempts: 0 }, timeouts: fast },
       ],
       routes: {
         rules: [

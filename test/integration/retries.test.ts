@@ -41,9 +41,9 @@ beforeAll(async () => {
     config: {
       listen: '127.0.0.1:0',
       pools: [
-        { name: 'mixed', endpoints: [await refusedUrl(), good.url], retries: 1, timeouts },
-        { name: 'dies', endpoints: [diesA.url, diesB.url], retries: 1, timeouts },
-        { name: 'cut', endpoints: [cutA.url, cutB.url], retries: 1, timeouts },
+        { name: 'mixed', endpoints: [await refusedUrl(), good.url], retry: { attempts: 1 }, timeouts },
+        { name: 'dies', endpoints: [diesA.url, diesB.url], retry: { attempts: 1 }, timeouts },
+        { name: 'cut', endpoints: [cutA.url, cutB.url], retry: { attempts: 1 }, timeouts },
       ],
       routes: { rules: [{ http: { paths: [prefix('/mixed', 'mixed'), prefix('/dies', 'dies'), prefix('/cut', 'cut')] } }] },
     },

@@ -30,7 +30,7 @@ beforeAll(async () => {
       listen: '127.0.0.1:0',
       pools: [
         { name: 'echo', endpoints: [echo] },
-        { name: 'refused', endpoints: [await refusedUrl()], retries: 0 },
+        { name: 'refused', endpoints: [await refusedUrl()], retry: { attempts: 0 } },
       ],
       routes: { rules: [{ http: { paths: [prefix('/ws', 'echo'), prefix('/dead', 'refused')] } }] },
     },
