@@ -36,17 +36,19 @@ beforeAll(async () => {
   broken = await startRawUpstream((socket, head) => socket.end(INVALID_RESPONSES[head.split(' ')[1] ?? ''] ?? 'HTTP/1.1 500 Unscripted\r\n\r\n'))
   const [refusedA, refusedB] = await Promise.all([refusedUrl(), refusedUrl()])
   const fast = { connect: '500ms', responseHeaders: '300ms', bodyIdle: '300ms' }
+  // Passive health would eject the failing endpoints after a few requests and change the answers.
+  const passiveHealth = { enabled: false }
   latch = await startLatch({
     config: {
       listen: '127.0.0.1:0',
       server: { maxHeaderSize: '4KiB', maxHeadersCount: 20, maxBodySize: '1MiB' },
       pools: [
         { name: 'ok', endpoints: [ok.url] },
-        { name: 'connect', endpoints: [refusedA], retry: { attempts: 0 }, timeouts: fast },
-        { name: 'noendpoint', endpoints: [refusedB], retry: { attempts: 1 }, timeouts: fast },
-        { name: 'reset', endpoints: [reset.url], retry: { attempts: 0 }, timeouts: fast },
-        { name: 'broken', endpoints: [broken.url], retry: { attempts: 0 }, timeouts: fast },
-        { name: 'slow', endpoints: [hang.url], retry: { attempts: 0 }, timeouts: fast },
+        { name: 'connect', endpoints: [refusedA], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
+        { name: 'noendpoint', endpoints: [refusedB], retry: { attempts: 1 }, timeouts: fast, passiveHealth },
+        { name: 'reset', endpoints: [reset.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
+        { name: 'broken', endpoints: [broken.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
+        { name: 'slow', endpoints: [hang.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
       ],
       routes: {
         rules: [

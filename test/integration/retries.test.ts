@@ -37,13 +37,15 @@ beforeAll(async () => {
   ;[diesA, diesB, cutA, cutB] = await Promise.all([startUpstream('dies-a', dies), startUpstream('dies-b', dies), startUpstream('cut-a', cut), startUpstream('cut-b', cut)])
   const prefix = (path: string, pool: string) => ({ path, pathType: 'Prefix', backend: { service: { name: pool } } })
   const timeouts = { connect: '500ms', responseHeaders: '2s', bodyIdle: '2s' }
+  // Passive health would eject the refused endpoint after a few failures and hide the retries.
+  const passiveHealth = { enabled: false }
   latch = await startLatch({
     config: {
       listen: '127.0.0.1:0',
       pools: [
-        { name: 'mixed', endpoints: [await refusedUrl(), good.url], retry: { attempts: 1 }, timeouts },
-        { name: 'dies', endpoints: [diesA.url, diesB.url], retry: { attempts: 1 }, timeouts },
-        { name: 'cut', endpoints: [cutA.url, cutB.url], retry: { attempts: 1 }, timeouts },
+        { name: 'mixed', endpoints: [await refusedUrl(), good.url], retry: { attempts: 1 }, timeouts, passiveHealth },
+        { name: 'dies', endpoints: [diesA.url, diesB.url], retry: { attempts: 1 }, timeouts, passiveHealth },
+        { name: 'cut', endpoints: [cutA.url, cutB.url], retry: { attempts: 1 }, timeouts, passiveHealth },
       ],
       routes: { rules: [{ http: { paths: [prefix('/mixed', 'mixed'), prefix('/dies', 'dies'), prefix('/cut', 'cut')] } }] },
     },
