@@ -31,10 +31,13 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const read = readText(file, file)
   if ('issue' in read) throw new ConfigError('CONFIG_UNREADABLE', [read.issue])
   if (read.text.trim() === '') {
-    throw new ConfigError('CONFIG_INVALID', [{ file, path: '', message: 'file is empty — expected a YAML or JSON mapping with at least "pools"' }])
+    throw emptyFile(file)
   }
   const parsed = parseYamlDocuments(read.text, file)
   if ('issues' in parsed) throw new ConfigError('CONFIG_SYNTAX', parsed.issues)
+  if (parsed.documents.length === 0) {
+    throw emptyFile(file)
+  }
   if (parsed.documents.length !== 1) {
     throw new ConfigError('CONFIG_SYNTAX', [{ file, path: '', message: `found ${parsed.documents.length} YAML documents — expected exactly one` }])
   }
@@ -61,7 +64,11 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const substituted = substituteEnv(value, options.env ?? process.env, missing)
   const issues: ConfigIssue[] = missing.map((variable) => envIssue(file, doc, variable))
   const result = ConfigSchema.safeParse(substituted, { reportInput: true })
-  if (!result.success) issues.push(...toConfigIssues(result.error, ConfigSchema, { file, doc }))
+  if (!result.success) {
+    // A value that is wrong only because its variable is unset was already reported as such.
+    const unset = new Set(issues.map((issue) => issue.path))
+    issues.push(...toConfigIssues(result.error, ConfigSchema, { file, doc }).filter((issue) => !unset.has(issue.path)))
+  }
   // Cross-checks run even when the schema failed (on what can be read leniently), so a user
   // sees every problem in one go instead of fixing them one run at a time.
   const summary = result.success ? summarize(result.data) : summarizeLeniently(substituted)
@@ -101,6 +108,10 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
     }
   }
   return { pools, routes }
+}
+
+function emptyFile(file: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID', [{ file, path: '', message: 'file is empty — expected a YAML or JSON mapping with at least "pools"' }])
 }
 
 function envIssue(file: string, doc: YamlDocument | undefined, variable: MissingVariable): ConfigIssue {

@@ -91,7 +91,8 @@ function describeIssue(issue: Issue): string {
   }
   const zodDefault = /^Invalid input: expected (.+), received .+$/.exec(message)
   if (zodDefault !== null) message = `expected ${zodDefault[1]}`
-  if (issue.code === 'invalid_union') message = 'value does not match any accepted form — see the configuration reference'
+  // Keep a union's own message (e.g. "expected a duration such as 250ms"); replace only zod's generic one.
+  if (issue.code === 'invalid_union' && message.startsWith('Invalid input')) message = 'value does not match any accepted form — see the configuration reference'
   if (input === undefined || typeof input === 'object' || message.includes('"')) return message
   return `${message}, got ${describeValue(input)}`
 }

@@ -72,3 +72,32 @@ export function buildCidrList(cidrs: readonly string[]): BlockList {
   }
   return list
 }
+
+/**
+ * True for a syntactically valid Host header value, `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986
+ * §3.2.2): a reg-name or IPv4 address, or an IPv6 literal in brackets, then optional port digits.
+ */
+export function isValidHostHeader(value: string): boolean {
+  let i = 0
+  if (value.charCodeAt(0) === 91 /* [ */) {
+    const close = value.indexOf(']')
+    if (close < 2 || isIP(value.slice(1, close)) !== 6) return false
+    i = close + 1
+  } else {
+    while (i < value.length && isRegNameChar(value.charCodeAt(i))) i++
+    if (i === 0) return false
+  }
+  if (i === value.length) return true
+  if (value.charCodeAt(i) !== 58 /* : */ || value.length - i > 6) return false
+  for (i++; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if (code < 48 || code > 57) return false
+  }
+  return true
+}
+
+/** unreserved, sub-delims and "%" (RFC 3986 reg-name). */
+function isRegNameChar(code: number): boolean {
+  if ((code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57)) return true
+  return code === 45 || code === 46 || code === 95 || code === 126 || code === 37 || code === 33 || code === 36 || (code >= 38 && code <= 44) || code === 59 || code === 61
+}

@@ -26,7 +26,14 @@ export class BodyLimit extends Transform {
 /** Streams `req` through a BodyLimit; a client error ends the limited stream too. */
 export function limitBody(req: IncomingMessage, limit: number): BodyLimit {
   const limited = new BodyLimit(limit)
+  // undici listens for body errors only while an attempt uses the body; a client that aborts before
+  // or after that (no endpoint, early upstream answer) must not crash the process.
+  limited.on('error', ignoreError)
   req.once('error', (error) => limited.destroy(error))
   req.pipe(limited)
   return limited
+}
+
+function ignoreError(): void {
+  // Errors reach the exchange through undici; this listener only keeps them from being unhandled.
 }

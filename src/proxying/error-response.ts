@@ -3,6 +3,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { ProxyError } from '../errors/proxy-error.js'
+import { nextRequestId } from '../observability/request-id.js'
 
 /** Sends `error` as a complete response. `close` asks the client to open a new connection. */
 export function sendError(res: ServerResponse, error: ProxyError, requestIdHeader: string, requestId: string, close = false): void {
@@ -20,8 +21,11 @@ export function sendError(res: ServerResponse, error: ProxyError, requestIdHeade
   res.end(body)
 }
 
-/** The same response as raw bytes, for sockets that never became a request (clientError, upgrade). */
-export function rawErrorResponse(status: number, reason: string, code: string, message: string, requestId?: string): string {
-  const body = `${JSON.stringify({ error: code, status, message, ...(requestId === undefined ? {} : { requestId }) })}\n`
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Latch-Error: ${code}\r\nConnection: close\r\n\r\n${body}`
+/**
+ * The same response as raw bytes, for sockets that never became a request (clientError, CONNECT,
+ * upgrade). It gets a request id too (a new one when none was assigned), so every error can be quoted.
+ */
+export function rawErrorResponse(status: number, reason: string, code: string, message: string, requestId: string = nextRequestId(), requestIdHeader = 'x-request-id'): string {
+  const body = `${JSON.stringify({ error: code, status, message, requestId })}\n`
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Latch-Error: ${code}\r\n${requestIdHeader}: ${requestId}\r\nConnection: close\r\n\r\n${body}`
 }

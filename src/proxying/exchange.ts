@@ -305,7 +305,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   onError(error: Error): void {
     const phase = this.#phase
     this.#settle()
-    if (this.#clientGone || this.req.socket.destroyed) {
+    // undici destroys a request body it was given when the attempt fails, and Node then drops
+    // `req.socket` (null) even though the client is still connected and waiting for an answer.
+    if (this.#clientGone || this.req.socket?.destroyed === true) {
       this.#clientGone = true
       return
     }
@@ -399,8 +401,12 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
       if (this.#queued) (this.pool as UpstreamPool).queue.remove(this)
-      if (this.errorCode === undefined) this.errorCode = 'ERR_CLIENT_ABORTED'
-      if (!this.res.headersSent) this.status = 499
+      // Logged as 499 (the ERRORS table's status) even when headers went out: nothing was delivered
+      // in full. An upstream failure that cut the response keeps its own code and status.
+      if (this.errorCode === undefined) {
+        this.errorCode = 'ERR_CLIENT_ABORTED'
+        this.status = 499
+      }
       this.#abort?.(CLIENT_ABORT)
     }
     this.#log()

@@ -8,6 +8,7 @@ import { Exchange } from './exchange.js'
 import { prepareRequestHeaders } from './request-headers.js'
 import { parseRequestTarget } from './request-target.js'
 import type { ProxyRuntime } from './runtime.js'
+import type { UpstreamPool } from '../upstream/upstream-pool.js'
 
 /** Holds the current runtime; a reload replaces `runtime`. */
 export interface RuntimeHolder {
@@ -39,5 +40,14 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, runtime
   if (exchange.chunked) exchange.body = limitBody(req, limit)
   else if (exchange.contentLength > 0) exchange.body = req
   if (expectsContinue) res.writeContinue()
-  exchange.dispatch(pool)
+  if (!exchange.chunked) return exchange.dispatch(pool)
+  // Node's parser reports a framing error in chunks that came in the same read as the head only
+  // after this handler returns (ticks run in between): wait for the end of the read, so such a
+  // request never reaches an endpoint at all.
+  setImmediate(dispatchUnlessRefused, exchange, pool)
+}
+
+function dispatchUnlessRefused(exchange: Exchange, pool: UpstreamPool): void {
+  const socket = exchange.req.socket
+  if (!socket.destroyed && !socket.writableEnded) exchange.dispatch(pool)
 }

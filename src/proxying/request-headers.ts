@@ -3,9 +3,9 @@
  *
  * Node's parser (llhttp, strict mode) already refuses bad chunking, obs-fold, bare CR, conflicting
  * Content-Length/Transfer-Encoding and duplicate Content-Length. What it lets through and we refuse
- * (RFC 9112 §6.1, §6.3; see reference/reliability.md §2.1): a duplicate Host, Transfer-Encoding other
- * than exactly `chunked`, Transfer-Encoding on HTTP/1.0, and more headers than maxHeadersCount (Node
- * would silently truncate the list instead).
+ * (RFC 9112 §3.2, §6.1, §6.3; see reference/reliability.md §2.1): a missing, empty, invalid or
+ * duplicate Host, Transfer-Encoding other than exactly `chunked`, Transfer-Encoding on HTTP/1.0, and
+ * more headers than maxHeadersCount (Node would silently truncate the list instead).
  *
  * The upstream never receives hop-by-hop headers, `Expect` (answered by Latch), or forwarding headers
  * from an untrusted peer: those are replaced with what Latch itself saw.
@@ -14,6 +14,7 @@ import type { IncomingMessage } from 'node:http'
 import type { BlockList } from 'node:net'
 import { nextRequestId } from '../observability/request-id.js'
 import { ProxyError } from '../errors/proxy-error.js'
+import { isValidHostHeader } from '../net/address.js'
 import { forwardedNode, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
 import { connectionListed } from './hop-by-hop.js'
 
@@ -126,6 +127,9 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
     }
   }
   if (hosts > 1) return new ProxyError('ERR_BAD_REQUEST', 'duplicate Host header')
+  // RFC 9112 §3.2: an HTTP/1.1 request without a Host (or with an empty one, invalid for http URIs) gets 400.
+  if (out.hostHeader === '' && req.httpVersionMinor !== 0) return new ProxyError('ERR_BAD_REQUEST', hosts === 0 ? 'missing Host header' : 'empty Host header')
+  if (out.hostHeader !== '' && !isValidHostHeader(out.hostHeader)) return new ProxyError('ERR_BAD_REQUEST', 'invalid Host header')
   if (transferEncoding !== undefined) {
     if (transferEncodings > 1 || transferEncoding.trim().toLowerCase() !== 'chunked') {
       return new ProxyError('ERR_BAD_REQUEST', 'Transfer-Encoding must be exactly "chunked"')

@@ -40,7 +40,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     const runtime = holder.runtime
     const refused = routeUpgrade(req, runtime)
     if (refused instanceof ProxyError) {
-      socket.end(rawErrorResponse(refused.status, REASONS[refused.status] ?? 'Error', refused.code, refused.message))
+      socket.end(rawErrorResponse(refused.status, REASONS[refused.status] ?? 'Error', refused.code, refused.message, undefined, runtime.headerRules.requestIdHeader))
       return
     }
     const { endpoint, prepared } = refused
@@ -55,7 +55,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     proxy.ws(req, socket, head, { target: endpoint.url.origin }, (error) => {
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
       const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
-      if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId))
+      if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
     })
   }
 }

@@ -28,7 +28,8 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
   const server = createServer(
     {
       insecureHTTPParser: false,
-      requireHostHeader: true,
+      // Checked by prepareRequestHeaders instead, so the 400 is Latch's own (JSON, code, request id).
+      requireHostHeader: false,
       joinDuplicateHeaders: false,
       maxHeaderSize: config.maxHeaderSize,
       headersTimeout: config.headersTimeout,
@@ -47,14 +48,14 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
   server.on('upgrade', hooks.onUpgrade)
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
     socket.on('error', () => socket.destroy())
-    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported by a reverse proxy'))
+    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'ERR_METHOD_NOT_ALLOWED', 'CONNECT is not supported by a reverse proxy', undefined, holder.runtime.headerRules.requestIdHeader))
   })
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger))
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger, holder.runtime.headerRules.requestIdHeader))
   return server
 }
 
 /** Answers a request Node's parser refused (malformed, too large, too slow) and closes the socket. */
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger, requestIdHeader: string): void {
   const code = error.code ?? 'UNKNOWN'
   const inResponse = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
   if (code === 'ECONNRESET' || !socket.writable || inResponse) {
@@ -63,5 +64,5 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger:
   }
   const [status, reason, latchCode] = CLIENT_ERRORS[code] ?? [400, 'Bad Request', 'ERR_BAD_REQUEST']
   logger.debug({ code, latchCode, peer: socket.remoteAddress }, 'refused malformed request')
-  socket.end(rawErrorResponse(status, reason, latchCode, `${reason.toLowerCase()} (${code})`))
+  socket.end(rawErrorResponse(status, reason, latchCode, `${reason.toLowerCase()} (${code})`, undefined, requestIdHeader))
 }

@@ -39,3 +39,25 @@ export function rawRequest(port: number, bytes: string | Buffer, idleMs = 500): 
     socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? finish(true) : reject(error)))
   })
 }
+
+/** A raw response split into status, lower-cased headers (repeats joined by ", ") and body text. */
+export interface ParsedRawResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** Parses the first response of a raw text (enough for Latch's own short, complete error responses). */
+export function parseRawResponse(text: string): ParsedRawResponse {
+  const end = text.indexOf('\r\n\r\n')
+  const head = end === -1 ? text : text.slice(0, end)
+  const [statusLine = '', ...lines] = head.split('\r\n')
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    const name = line.slice(0, colon).trim().toLowerCase()
+    const value = line.slice(colon + 1).trim()
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body: end === -1 ? '' : text.slice(end + 4) }
+}

@@ -31,6 +31,8 @@ export interface TestUpstream {
   readonly port: number
   readonly url: string
   readonly arrivals: Arrival[]
+  /** Requests whose head arrived, complete or not (arrivals only records requests that ended). */
+  readonly heads: Arrival[]
   mode: UpstreamMode
   /** Responds to the health path separately (for health-check tests). */
   healthStatus: number
@@ -51,6 +53,7 @@ export async function startUpstream(name: string, options: { port?: number; mode
     port: options.port ?? 0,
     url: '',
     arrivals: [],
+    heads: [],
     mode: options.mode ?? { kind: 'echo' },
     healthStatus: 200,
     async stop() {
@@ -92,6 +95,7 @@ function handle(upstream: TestUpstream, req: IncomingMessage, res: ServerRespons
     res.end(upstream.healthStatus < 400 ? 'ok' : 'unhealthy')
     return
   }
+  upstream.heads.push(arrival(req, 0, ''))
   const mode = upstream.mode
   if (mode.kind === 'reset') {
     req.socket.destroy()

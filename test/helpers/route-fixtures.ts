@@ -1,0 +1,27 @@
+/**
+ * @module Builds routers from Ingress specs the way the config loader does, for table-driven tests.
+ */
+import { validateConfig } from '../../src/config/load.js'
+import type { IngressSpecInput } from '../../src/config/ingress-schema.js'
+import { parseRequestTarget } from '../../src/proxying/request-target.js'
+import { ProxyError } from '../../src/errors/proxy-error.js'
+import { Router } from '../../src/routing/router.js'
+
+/** Pool names used by a spec; each pool gets a dummy endpoint (routing never connects). */
+export function routerFor(spec: IngressSpecInput | string | undefined, pools: readonly string[], baseDir = process.cwd()): Router<string> {
+  const loaded = validateConfig(
+    { listen: '127.0.0.1:0', pools: pools.map((name, index) => ({ name, endpoints: [`http://127.0.0.1:${index + 1}`] })), routes: spec },
+    { file: 'routes-test.yaml', baseDir, env: {} },
+  )
+  return new Router(loaded.routes, (name) => name)
+}
+
+/**
+ * Routes a request the way the proxy does: target parsed and normalised, Host normalised. Returns the
+ * pool name, `404` when nothing matches, or `400` when the target is refused.
+ */
+export function routeOf(router: Router<string>, host: string, url: string): string {
+  const target = parseRequestTarget(url, host)
+  if (target instanceof ProxyError) return String(target.status)
+  return router.match(target.host, target.path)?.pool ?? '404'
+}
