@@ -6,9 +6,10 @@
  * (static, dynamic or require) must name a package that package.json lists in `dependencies` (or
  * optional/peer dependencies) and that `npm ci --omit=dev` actually installed.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join, relative } from 'node:path'
+import { filesBelow } from './files.mjs'
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"]([^'"\s]+)['"]/g
 const BUILTINS = new Set(builtinModules)
@@ -18,7 +19,7 @@ export function checkPackageImports(appDir) {
   const pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'))
   const allowed = new Set(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies }))
   const problems = []
-  for (const file of codeFiles(appDir)) {
+  for (const file of filesBelow(appDir, /\.[cm]?js$/)) {
     const text = readFileSync(file, 'utf8')
     for (const match of text.matchAll(SPECIFIER)) {
       const name = packageName(match[1])
@@ -37,13 +38,4 @@ function packageName(specifier) {
   const parts = specifier.split('/')
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]
   return BUILTINS.has(name) ? undefined : name
-}
-
-function* codeFiles(dir) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules') continue
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) yield* codeFiles(path)
-    else if (/\.(?:c|m)?js$/.test(entry.name)) yield path
-  }
 }
