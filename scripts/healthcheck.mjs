@@ -15,7 +15,8 @@
 import { request } from 'node:http'
 import { parseArgs } from 'node:util'
 
-const TIMEOUT_MS = Number(process.env.LATCH_HEALTHCHECK_TIMEOUT_MS ?? 3000)
+/** Below the Dockerfile's HEALTHCHECK --timeout, so a hung probe reports why instead of being killed. */
+const TIMEOUT_MS = 3000
 
 /** Resolves with a description of the answer; rejects when nothing answered in time. */
 function pingListener(host, port) {
