@@ -62,12 +62,12 @@ const Pool = z.strictObject({
   endpoints: z.array(Endpoint, { error: 'expected a list of endpoint URLs' }).default([]).meta({ description: 'Static endpoints: URL strings or `{ url, weight }` objects.' }),
   balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
   hostHeader: z.string({ error: 'expected "preserve", "endpoint" or a host name' }).min(1).default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
-  retry: Retry.prefault({}),
+  retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
   timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
-  affinity: Affinity.prefault({}),
+  affinity: Affinity.prefault({}).meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint.' }),
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),
-  passiveHealth: PassiveHealth.prefault({}),
+  passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
@@ -115,7 +115,7 @@ export const ConfigSchema = z.strictObject({
   server: ServerLimits.prefault({}).meta({ description: 'Limits and timeouts for client connections on every listener.' }),
   headers: HeaderPolicy.prefault({}).meta({ description: 'Which forwarding and request-id headers Latch adds to proxied requests.' }),
   log: Log.prefault({}).meta({ description: 'Process log and access log.' }),
-  admin: Admin.prefault({}),
+  admin: Admin.prefault({}).meta({ description: 'The admin listener (admin API and `/metrics`).' }),
   pools: z.array(Pool, { error: 'expected a list of pools' }).min(1, { error: 'expected at least one pool' }).meta({ description: 'Named upstream pools.' }),
   routes: oneOrMany(z.union([z.string().min(1), IngressSpec]))
     .optional()

@@ -14,7 +14,7 @@ const SHIPPED = [...EXAMPLES, 'config/latch.yaml']
 
 interface ExampleConfig {
   listen?: unknown
-  pools: { name: string; endpoints: unknown }[]
+  pools: { name: string; endpoints: unknown[] }[]
   routes?: unknown
 }
 
@@ -27,11 +27,15 @@ afterAll(async () => {
   }
 })
 
-/** Runs an example as it is, except that each pool's endpoints become one test upstream named after the pool. */
+/** Runs an example as it is, except that each endpoint becomes a test upstream named `POOL#N`. */
 async function serveExample(file: string): Promise<LatchProcess> {
   const config = parse(readFileSync(resolve(CONFIG_DIR, '..', file), 'utf8')) as ExampleConfig
-  const upstreams = await Promise.all(config.pools.map((pool) => startUpstream(pool.name)))
-  config.pools.forEach((pool, index) => (pool.endpoints = [(upstreams[index] as TestUpstream).url]))
+  const upstreams: TestUpstream[] = []
+  for (const pool of config.pools) {
+    const started = await Promise.all(pool.endpoints.map((_, index) => startUpstream(`${pool.name}#${index + 1}`)))
+    pool.endpoints = started.map((upstream) => upstream.url)
+    upstreams.push(...started)
+  }
   config.listen = '127.0.0.1:0'
   // Manifest paths are relative to the example; the test config lives in a temp directory.
   if (typeof config.routes === 'string') config.routes = resolve(CONFIG_DIR, '..', dirname(file), config.routes)
@@ -40,15 +44,20 @@ async function serveExample(file: string): Promise<LatchProcess> {
   return latch
 }
 
-async function poolFor(latch: LatchProcess, host: string, path: string): Promise<string> {
-  const response = await request(`${latch.url}${path}`, { headers: { host } })
+/** The upstream (`POOL#N`) that answered, and the response headers. */
+async function send(latch: LatchProcess, path: string, headers: Record<string, string>): Promise<{ upstream: string; headers: Record<string, unknown> }> {
+  const response = await request(`${latch.url}${path}`, { headers })
   await response.body.dump()
-  return String(response.headers['x-upstream'])
+  return { upstream: String(response.headers['x-upstream']), headers: response.headers }
+}
+
+async function poolFor(latch: LatchProcess, host: string, path: string): Promise<string> {
+  return (await send(latch, path, { host })).upstream.split('#')[0] as string
 }
 
 describe('shipped configs', () => {
   it('include the demo, routing and manifest examples', () => {
-    expect(EXAMPLES).toEqual(expect.arrayContaining(['config/examples/demo.yaml', 'config/examples/minimal.yaml', 'config/examples/routing.yaml', 'config/examples/ingress-manifests.yaml', 'config/examples/production.yaml']))
+    expect(EXAMPLES).toEqual(expect.arrayContaining(['config/examples/demo.yaml', 'config/examples/minimal.yaml', 'config/examples/routing.yaml', 'config/examples/ingress-manifests.yaml', 'config/examples/production.yaml', 'config/examples/sticky-sessions.yaml']))
   })
 
   it.each(SHIPPED)('%s passes `latch check` without any environment variable set', async (file) => {
@@ -87,5 +96,24 @@ describe('shipped configs', () => {
     expect(await poolFor(latch, 'shop.example.com', '/api/cart')).toBe('shop-api')
     expect(await poolFor(latch, 'shop.example.com', '/')).toBe('shop-frontend')
     expect(await poolFor(latch, 'elsewhere.example.com', '/api')).toBe('shop-frontend')
+  })
+
+  it('sticky-sessions.yaml keeps a cookie session, and a hash key, on one endpoint', async () => {
+    const latch = await serveExample('config/examples/sticky-sessions.yaml')
+    const first = await send(latch, '/cart', { host: 'shop.example.com' })
+    expect(first.headers['x-latch-affinity']).toBe('new')
+    const cookie = String(first.headers['set-cookie']).split(';')[0] as string
+    expect(cookie).toMatch(/^latch=[\w-]{20,}$/)
+    const again = await Promise.all([1, 2, 3, 4, 5].map(() => send(latch, '/cart', { host: 'shop.example.com', cookie })))
+    expect(again.map((answer) => answer.upstream)).toEqual(Array(5).fill(first.upstream))
+    expect(again.map((answer) => answer.headers['x-latch-affinity'])).toEqual(Array(5).fill('hit'))
+    const fresh = new Set<string>()
+    for (let i = 0; i < 6; i++) fresh.add((await send(latch, '/cart', { host: 'shop.example.com' })).upstream)
+    expect(fresh.size).toBeGreaterThan(1)
+    // One at a time: with boundedLoad, concurrent requests may rightly overflow to the next endpoint.
+    const tenant = new Set<string>()
+    for (let i = 0; i < 4; i++) tenant.add((await send(latch, '/cache/x', { 'x-tenant': 'acme' })).upstream)
+    expect([...tenant]).toHaveLength(1)
+    expect([...tenant][0]).toMatch(/^cache#/)
   })
 })
