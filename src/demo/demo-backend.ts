@@ -84,8 +84,9 @@ function page(name: string, req: IncomingMessage): string {
 </head><body>
 <h1>Served by ${name}</h1>
 <p>Latch forwarded <code>${escapeHtml(req.method ?? 'GET')} ${path}</code> to the backend <strong>${name}</strong>.</p>
-<p>Reload the page: the pool balances round-robin, so the next backend answers.
-Paths under <code>/first</code> always go to demo-1 (an Ingress <code>Prefix</code> rule).</p>
+<p>Under <code>/</code> the pool balances round-robin: reload and the next backend answers.
+Under <code>/first</code> demo-1 always answers (a longer Ingress <code>Prefix</code> rule).
+Under <a href="/sticky/"><code>/sticky</code></a> a signed cookie keeps you on one backend.</p>
 </body></html>
 `
 }

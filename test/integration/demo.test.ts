@@ -70,6 +70,14 @@ describe('npm run demo', () => {
 
     const pinned = await Promise.all([1, 2, 3].map((n) => get(`${demo.proxyUrl}/first/${n}`)))
     expect(pinned.map((answer) => answer.backend)).toEqual(['demo-1', 'demo-1', 'demo-1'])
+    const sticky = await request(`${demo.proxyUrl}/sticky/`)
+    await sticky.body.dump()
+    expect(sticky.headers['x-latch-affinity']).toBe('new')
+    const cookie = String(sticky.headers['set-cookie']).split(';')[0] as string
+    const stuck = []
+    for (let i = 0; i < 4; i++) stuck.push(await get(`${demo.proxyUrl}/sticky/${i}`, { cookie }))
+    expect(stuck.map((answer) => answer.backend)).toEqual(Array(4).fill(sticky.headers['x-backend']))
+
     const html = await get(`${demo.proxyUrl}/`, { accept: 'text/html' })
     expect(html.body).toMatch(/<h1>Served by demo-\d<\/h1>/)
     await waitFor(() => demo.output().includes('"pool":"first"'), 5000, 20, 'access log lines on stdout')
