@@ -26,8 +26,9 @@ COPY config ./config
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 # The base image's unprivileged user; files stay root-owned and read-only to it.
 USER node
-# 8080: traffic (config/latch.yaml). 9901: reserved for the admin listener (not built yet).
+# 8080: traffic. 9901: the admin API and /metrics; config/latch.yaml keeps it on loopback (for the
+# HEALTHCHECK) unless a mounted config publishes it with a token.
 EXPOSE 8080 9901
-# Sends `OPTIONS *` to the config's first listener (no curl in slim images); see scripts/healthcheck.mjs.
+# GET /healthz on the config's admin listener (no curl in slim images); see scripts/healthcheck.mjs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["node", "scripts/healthcheck.mjs", "--config", "config/latch.yaml"]
 CMD ["node", "dist/cli/main.js", "--config", "config/latch.yaml"]

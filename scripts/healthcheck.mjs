@@ -2,14 +2,14 @@
 /**
  * @module The Docker HEALTHCHECK probe: exit 0 when Latch answers, 1 when it does not.
  *
- * Slim images have no curl, so this is plain Node. By default it reads the config the container runs
- * (`--config FILE`, same environment, so `${VAR}` resolves the same way), and sends `OPTIONS *` to its
- * first traffic listener on loopback. `OPTIONS *` is HTTP's server-wide "ping" (RFC 9110 §9.3.7):
- * Latch answers it itself, without routing or touching an upstream, so a slow or failing upstream
- * never marks the proxy unhealthy. Any HTTP response counts as alive.
- *
- * With LATCH_HEALTHCHECK_URL set (for example the admin listener's `/healthz`, once there is one),
- * that URL is fetched instead and must answer 2xx: the only change the image will need then.
+ * Slim images have no curl, so this is plain Node. It reads the config the container runs
+ * (`--config FILE`, same environment, so `${VAR}` resolves the same way) and asks the instance:
+ * - with an admin listener (the default): `GET /healthz` on it, which must answer 2xx;
+ * - with `admin.listen: false`: `OPTIONS *` to the first traffic listener. That is HTTP's
+ *   server-wide "ping" (RFC 9110 §9.3.7); Latch answers it itself, without routing or touching an
+ *   upstream, so any HTTP answer counts as alive and a failing upstream never marks Latch unhealthy.
+ * Wildcard addresses (0.0.0.0, ::) are probed on loopback. LATCH_HEALTHCHECK_URL, when set, is
+ * fetched instead of either (must answer 2xx).
  * Usage: node scripts/healthcheck.mjs --config config/latch.yaml
  */
 import { request } from 'node:http'
@@ -38,23 +38,24 @@ async function fetchHealthUrl(url) {
   return `${url} answered ${response.status}`
 }
 
-/** The first traffic listener of the config, as a loopback address when it binds every interface. */
-async function listenerOf(configFile) {
+/** The admin listener of the config (or, without one, its first traffic listener), on loopback when it binds every interface. */
+async function targetOf(configFile) {
   const { loadConfigFile } = await import('../dist/config/load.js')
   const { parseListenAddress } = await import('../dist/net/address.js')
-  const loaded = loadConfigFile(configFile)
-  const address = parseListenAddress(loaded.config.listen[0].address)
+  const { config } = loadConfigFile(configFile)
+  const admin = config.admin.listen !== false
+  const address = parseListenAddress(admin ? config.admin.listen : config.listen[0].address)
   if (typeof address === 'string') throw new Error(address)
   const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host
-  return { host, port: address.port }
+  return { admin, host, port: address.port }
 }
 
 async function main() {
   const { values } = parseArgs({ options: { config: { type: 'string' } } })
   const url = process.env.LATCH_HEALTHCHECK_URL
   if (url !== undefined && url !== '') return fetchHealthUrl(url)
-  const { host, port } = await listenerOf(values.config ?? process.env.LATCH_CONFIG ?? 'config/latch.yaml')
-  return pingListener(host, port)
+  const { admin, host, port } = await targetOf(values.config ?? process.env.LATCH_CONFIG ?? 'config/latch.yaml')
+  return admin ? fetchHealthUrl(`http://${host.includes(':') ? `[${host}]` : host}:${port}/healthz`) : pingListener(host, port)
 }
 
 main().then(

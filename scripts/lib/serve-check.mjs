@@ -19,7 +19,8 @@ export async function checkServing(options) {
   const checks = []
   const upstream = await startUpstream()
   const port = await freePort()
-  const env = { ...options.env, LATCH_LISTEN: `127.0.0.1:${port}`, LATCH_UPSTREAM: upstream.url }
+  const adminPort = await freePort()
+  const env = { ...options.env, LATCH_LISTEN: `127.0.0.1:${port}`, LATCH_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, LATCH_UPSTREAM: upstream.url }
   const proxy = startCmd(options.cmd, options.cwd, env)
   try {
     const started = await proxy.ready
@@ -57,7 +58,7 @@ function startUpstream() {
   })
 }
 
-/** A currently free loopback port, for LATCH_LISTEN (the health probe reads the same address). */
+/** A currently free loopback port, for LATCH_LISTEN and LATCH_ADMIN_LISTEN (the health probe reads the same config). */
 function freePort() {
   const server = createTcpServer()
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ interface RunningDemo {
   readonly child: ChildProcess
   readonly output: () => string
   readonly proxyUrl: string
+  readonly adminUrl: string
   readonly backends: ReadonlyMap<string, string>
   readonly exited: Promise<number | null>
 }
@@ -28,7 +29,8 @@ async function startDemo(env: NodeJS.ProcessEnv): Promise<RunningDemo> {
   expect(proxyLine[1], output).not.toBe('')
   const backends = new Map([...output.matchAll(/backend (demo-\d): +(http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => [match[1] as string, match[2] as string]))
   // Requests go to 127.0.0.1 (what the demo binds), whatever "localhost" resolves to on this machine.
-  const demo = { child, output: () => output, proxyUrl: (proxyLine[1] as string).replace('localhost', '127.0.0.1'), backends, exited }
+  const adminUrl = /admin API: +(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? ''
+  const demo = { child, output: () => output, proxyUrl: (proxyLine[1] as string).replace('localhost', '127.0.0.1'), adminUrl, backends, exited }
   started.push(demo)
   return demo
 }
@@ -60,7 +62,7 @@ afterEach(async () => {
 
 describe('npm run demo', () => {
   it('answers from three different backends through the proxy, and Ctrl-C stops everything', async () => {
-    const demo = await startDemo({ LATCH_DEMO_PORT: '0', DEMO_BACKEND_PORTS: '0' })
+    const demo = await startDemo({ LATCH_DEMO_PORT: '0', LATCH_DEMO_ADMIN_PORT: '0', DEMO_BACKEND_PORTS: '0' })
     expect([...demo.backends.keys()]).toEqual(['demo-1', 'demo-2', 'demo-3'])
     const answers = []
     for (let i = 0; i < 6; i++) answers.push(await get(`${demo.proxyUrl}/`))
@@ -81,14 +83,16 @@ describe('npm run demo', () => {
     const html = await get(`${demo.proxyUrl}/`, { accept: 'text/html' })
     expect(html.body).toMatch(/<h1>Served by demo-\d<\/h1>/)
     await waitFor(() => demo.output().includes('"pool":"first"'), 5000, 20, 'access log lines on stdout')
+    const pools = JSON.parse((await get(`${demo.adminUrl}/pools`)).body) as { pools: { name: string }[] }
+    expect(pools.pools.map((pool) => pool.name)).toEqual(['demo', 'first', 'sticky'])
 
     demo.child.kill('SIGINT')
     expect(await demo.exited).toBe(0)
-    for (const url of [demo.proxyUrl, ...demo.backends.values()]) expect(await refusesConnections(url)).toBe(true)
+    for (const url of [demo.proxyUrl, demo.adminUrl, ...demo.backends.values()]) expect(await refusesConnections(url)).toBe(true)
   })
 
   it('prints a ready-to-paste curl line for the proxy address it really got', async () => {
-    const demo = await startDemo({ LATCH_DEMO_PORT: '0', DEMO_BACKEND_PORTS: '0' })
+    const demo = await startDemo({ LATCH_DEMO_PORT: '0', LATCH_DEMO_ADMIN_PORT: '0', DEMO_BACKEND_PORTS: '0' })
     const port = new URL(demo.proxyUrl).port
     expect(demo.output()).toContain(`curl -s -i http://localhost:${port}/ | grep -i x-backend`)
   })
@@ -98,9 +102,11 @@ describe('npm run demo', () => {
     await new Promise<void>((resolveListen) => busy.listen(0, '127.0.0.1', resolveListen))
     const busyPort = (busy.address() as AddressInfo).port
     try {
-      const demo = await startDemo({ LATCH_DEMO_PORT: String(busyPort), DEMO_BACKEND_PORTS: `${busyPort},0,0` })
-      expect(demo.output().match(new RegExp(`port ${busyPort} is busy`, 'g'))).toHaveLength(2)
+      const demo = await startDemo({ LATCH_DEMO_PORT: String(busyPort), LATCH_DEMO_ADMIN_PORT: String(busyPort), DEMO_BACKEND_PORTS: `${busyPort},0,0` })
+      expect(demo.output().match(new RegExp(`port ${busyPort} is busy`, 'g'))).toHaveLength(3)
       expect(new URL(demo.proxyUrl).port).not.toBe(String(busyPort))
+      expect(new URL(demo.adminUrl).port).not.toBe(String(busyPort))
+      expect((await get(`${demo.adminUrl}/healthz`)).status).toBe(200)
       expect(new URL(demo.backends.get('demo-1') as string).port).not.toBe(String(busyPort))
       expect((await get(`${demo.proxyUrl}/first/`)).backend).toBe('demo-1')
     } finally {

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { startLatch } from '../helpers/latch-process.js'
 import { startUpstream } from '../helpers/upstream.js'
 
 const REPO = resolve(import.meta.dirname, '../..')
@@ -60,8 +62,30 @@ describe('the Docker image, replayed without a container engine', () => {
   })
 })
 
-describe('the health probe with LATCH_HEALTHCHECK_URL (for a future admin /healthz)', () => {
-  it('is healthy on a 2xx answer and unhealthy on any other status or no answer', async () => {
+function freePort(): Promise<number> {
+  const server = createServer()
+  return new Promise((resolveFree) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo
+    server.close(() => resolveFree(port))
+  }))
+}
+
+describe('the health probe', () => {
+  it('without an admin listener, pings the traffic listener with OPTIONS * and needs no upstream', async () => {
+    const port = await freePort()
+    const latch = await startLatch({ config: { listen: `127.0.0.1:${port}`, admin: { listen: false }, pools: [{ name: 'app', endpoints: ['http://127.0.0.1:9'] }] } })
+    const configFile = latch.configFile as string
+    const healthy = await runNode([HEALTHCHECK, '--config', configFile])
+    expect(healthy.output).toContain(`OPTIONS * on 127.0.0.1:${port} answered`)
+    expect(healthy.code).toBe(0)
+    expect(await latch.stop()).toBe(0)
+    const stopped = await runNode([HEALTHCHECK, '--config', configFile])
+    expect(stopped.output).toContain('ECONNREFUSED')
+    expect(stopped.code).toBe(1)
+  })
+
+
+  it('with LATCH_HEALTHCHECK_URL, is healthy on a 2xx answer and unhealthy on any other status or no answer', async () => {
     const health = await startUpstream('health')
     try {
       const ok = await runNode([HEALTHCHECK], { LATCH_HEALTHCHECK_URL: `${health.url}/healthz` })
