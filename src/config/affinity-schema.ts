@@ -63,11 +63,11 @@ export const Affinity = z
     onUnavailable: z.enum(['rebind', 'fail'], { error: 'expected rebind or fail' }).default('rebind').meta({ description: 'When a session\'s endpoint is unavailable: `rebind` (pick a new one, once; logged and flagged `rebound`) or `fail` (503 with Retry-After, for apps that must not silently lose state).' }),
     responseHeader: z.boolean().default(false).meta({ description: 'Add `X-Latch-Affinity: hit|new|rebound|expired|invalid` to responses (on by default in quick mode).' }),
     liveSessionWindow: duration().prefault('30m').meta({ description: 'A session counts as live (admin API, metrics, least-sessions) while seen within this window, unless idleTimeout is shorter.' }),
-    cookie: CookieOptions.prefault({}),
-    header: HeaderOptions.prefault({}),
-    clientIp: ClientIpOptions.prefault({}),
-    hash: HashOptions.prefault({}),
-    learn: LearnOptions.prefault({}),
+    cookie: CookieOptions.prefault({}).meta({ description: 'Options of `mode: cookie`.' }),
+    header: HeaderOptions.prefault({}).meta({ description: 'Options of `mode: header`.' }),
+    clientIp: ClientIpOptions.prefault({}).meta({ description: 'Options of `mode: client-ip`.' }),
+    hash: HashOptions.prefault({}).meta({ description: 'Options of `mode: hash`.' }),
+    learn: LearnOptions.prefault({}).meta({ description: 'Options of `mode: learn`.' }),
   })
   .superRefine((affinity, ctx) => {
     if (affinity.cookie.sameSite === 'None' && affinity.cookie.secure === 'never') {

@@ -25,8 +25,8 @@ export function checkIngressHost(host: string): string | undefined {
 
 const ServicePort = z
   .strictObject({
-    number: z.int({ error: 'expected a port number from 1 to 65535' }).min(1, { error: 'expected a port number from 1 to 65535' }).max(65535, { error: 'expected a port number from 1 to 65535' }).optional(),
-    name: z.string({ error: 'expected a port name such as http' }).min(1).optional(),
+    number: z.int({ error: 'expected a port number from 1 to 65535' }).min(1, { error: 'expected a port number from 1 to 65535' }).max(65535, { error: 'expected a port number from 1 to 65535' }).optional().meta({ description: 'Service port by number. Accepted for compatibility and ignored: endpoints carry their own ports.' }),
+    name: z.string({ error: 'expected a port name such as http' }).min(1).optional().meta({ description: 'Service port by name (instead of `number`). Accepted and ignored.' }),
   })
   .refine((port) => (port.number === undefined) !== (port.name === undefined), {
     error: 'expected exactly one of port.number or port.name',
@@ -36,17 +36,17 @@ const ServicePort = z
 export const IngressBackend = z.strictObject({
   service: z.strictObject(
     {
-      name: z.string({ error: 'expected the name of a pool' }).min(1, { error: 'expected the name of a pool' }),
-      port: ServicePort.optional(),
+      name: z.string({ error: 'expected the name of a pool' }).min(1, { error: 'expected the name of a pool' }).meta({ description: 'Name of the Latch pool that serves the request.' }),
+      port: ServicePort.optional().meta({ description: 'Kubernetes service port: exactly one of `number` or `name`.' }),
     },
     { error: 'expected service: { name: <pool>, port: { number: 80 } } (resource backends are not supported)' },
-  ),
+  ).meta({ description: 'The pool to send to, named like a Kubernetes service. Resource backends are not supported.' }),
 })
 
 const IngressPath = z.strictObject({
-  path: z.string({ error: 'expected a path such as /api' }).optional(),
-  pathType: z.enum(PATH_TYPES, { error: 'expected one of Exact, Prefix, ImplementationSpecific' }),
-  backend: IngressBackend,
+  path: z.string({ error: 'expected a path such as /api' }).optional().meta({ description: 'Exact and Prefix: a path starting with `/`. ImplementationSpecific: a regular expression matched from the start of the path (default `/`).' }),
+  pathType: z.enum(PATH_TYPES, { error: 'expected one of Exact, Prefix, ImplementationSpecific' }).meta({ description: '`Exact`: the whole path, case-sensitive. `Prefix`: whole `/`-separated elements (`/api` matches `/api/x`, not `/apix`). `ImplementationSpecific`: regular expression.' }),
+  backend: IngressBackend.meta({ description: 'Where matching requests go.' }),
   /** Latch extension: a per-path request body limit. */
   maxBodySize: size().optional().meta({ description: 'Latch extension: request body limit for this path (overrides the pool and server limits).' }),
 })
@@ -58,19 +58,21 @@ const IngressRule = z.strictObject({
       const problem = checkIngressHost(host)
       if (problem !== undefined) ctx.addIssue({ code: 'custom', input: host, message: problem })
     })
-    .optional(),
+    .optional()
+    .meta({ description: 'Host this rule serves: a DNS name or `*.example.com` (exactly one extra label); compared case-insensitively, without the port. Omitted: any host no other rule names.' }),
   http: z
     .strictObject({
-      paths: z.array(IngressPath, { error: 'expected a list of paths' }).min(1, { error: 'expected at least one path' }),
+      paths: z.array(IngressPath, { error: 'expected a list of paths' }).min(1, { error: 'expected at least one path' }).meta({ description: 'Path rules of this host; the longest matching path wins.' }),
     })
-    .optional(),
+    .optional()
+    .meta({ description: 'HTTP path rules.' }),
 })
 
 /** An Ingress `spec`: `defaultBackend`, `rules`; `ingressClassName` and `tls` are accepted and ignored. */
 export const IngressSpec = z.strictObject({
-  ingressClassName: z.string().optional(),
-  defaultBackend: IngressBackend.optional(),
-  rules: z.array(IngressRule, { error: 'expected a list of rules' }).optional(),
+  ingressClassName: z.string().optional().meta({ description: 'Accepted and ignored (Latch serves every Ingress it is given).' }),
+  defaultBackend: IngressBackend.optional().meta({ description: 'Where a request goes when no rule of its host group matches; without it such requests get 404 `ERR_NO_ROUTE`.' }),
+  rules: z.array(IngressRule, { error: 'expected a list of rules' }).optional().meta({ description: 'Host rules, each with its path rules.' }),
   tls: z.array(z.unknown()).optional().meta({ description: 'Accepted and ignored: configure TLS on listeners.' }),
 })
 
