@@ -6,7 +6,7 @@ import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import { ConfigError } from '../errors/config-error.js'
 import { StartupError } from '../errors/startup-error.js'
 import { createLogger } from '../observability/logger.js'
-import { startProxy, type RunningProxy } from '../proxy.js'
+import type { RunningProxy } from '../proxy.js'
 import { parseCliArgs, UsageError, type CliArgs } from './args.js'
 import { packageVersion, USAGE } from './help.js'
 import { quickConfig } from './quick-config.js'
@@ -76,6 +76,8 @@ async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
   try {
+    // Loaded only to run: `latch check` and `--help` stay fast.
+    const { startProxy } = await import('../proxy.js')
     proxy = await startProxy(effective, logger)
   } catch (error) {
     if (!(error instanceof StartupError)) throw error

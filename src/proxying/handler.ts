@@ -15,11 +15,24 @@ export interface RuntimeHolder {
   runtime: ProxyRuntime
 }
 
-/** Handles one request; `expectsContinue` is set for `Expect: 100-continue` requests. */
+/**
+ * Handles one request; `expectsContinue` is set for `Expect: 100-continue` requests. A bug never takes
+ * the process down: it becomes a 500 ERR_INTERNAL (or a cut connection) and an error log with the stack.
+ */
 export function handleRequest(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime, expectsContinue: boolean): void {
   const exchange = new Exchange(req, res, runtime)
+  try {
+    pipeline(exchange, req, res, runtime, expectsContinue)
+  } catch (error) {
+    runtime.logger.error({ reqId: exchange.requestId, err: error }, 'internal error while handling a request')
+    exchange.fail(new ProxyError('ERR_INTERNAL', 'internal error; the log has the details', { cause: error }))
+  }
+}
+
+function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime, expectsContinue: boolean): void {
   const refused = prepareRequestHeaders(req, runtime.headerRules, exchange)
   if (refused !== undefined) return exchange.fail(refused)
+  if (req.url === '*' && req.method === 'OPTIONS') return answerServerOptions(exchange)
   const parsed = parseRequestTarget(req.url ?? '/', exchange.hostHeader)
   if (parsed instanceof ProxyError) {
     exchange.logPath = (req.url ?? '').slice(0, 200)
@@ -50,4 +63,12 @@ export function handleRequest(req: IncomingMessage, res: ServerResponse, runtime
 function dispatchUnlessRefused(exchange: Exchange, pool: UpstreamPool): void {
   const socket = exchange.req.socket
   if (!socket.destroyed && !socket.writableEnded) exchange.dispatch(pool)
+}
+
+/** `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): Latch answers it, no upstream needed. */
+function answerServerOptions(exchange: Exchange): void {
+  exchange.status = 200
+  exchange.logPath = '*'
+  exchange.res.writeHead(200, ['allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS', 'content-length', '0', exchange.runtime.headerRules.requestIdHeader, exchange.requestId])
+  exchange.res.end()
 }

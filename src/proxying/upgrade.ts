@@ -8,10 +8,10 @@
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import httpProxy from 'http-proxy'
 import { ProxyError } from '../errors/proxy-error.js'
 import type { Logger } from '../observability/logger.js'
 import { rawErrorResponse } from './error-response.js'
+import { loadHttpProxy } from './http-proxy-loader.js'
 import type { RuntimeHolder } from './handler.js'
 import { prepareRequestHeaders, type PreparedRequest } from './request-headers.js'
 import { parseRequestTarget } from './request-target.js'
@@ -27,7 +27,7 @@ export interface TunnelRegistry {
 
 /** Creates the server's `upgrade` listener. */
 export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunnels: TunnelRegistry): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
-  const proxy = httpProxy.createProxyServer({ xfwd: false, ws: true, prependPath: false })
+  const proxy = loadHttpProxy().createProxyServer({ xfwd: false, ws: true, prependPath: false })
   // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
   const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
   ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
