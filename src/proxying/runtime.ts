@@ -6,6 +6,8 @@
  */
 import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
+import type { PoolConfig } from '../config/schema.js'
+import { ActiveHealthChecker } from '../health/active-checker.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
@@ -13,7 +15,7 @@ import type { Logger } from '../observability/logger.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { UpstreamPool, type PoolObserver } from '../upstream/upstream-pool.js'
+import { UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -58,7 +60,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
   const { config } = loaded
   const { accessLog, logger, ring, store, metrics } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { ...healthChecking(pool, logger), affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -69,6 +71,13 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
     maxHeadersCount: config.server.maxHeadersCount,
   }
   return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics }
+}
+
+/** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */
+function healthChecking(pool: PoolConfig, logger: Logger): { watcher?: (pool: UpstreamPool) => EndpointWatcher } {
+  const check = pool.healthCheck
+  if (check === undefined) return {}
+  return { watcher: (created) => new ActiveHealthChecker(check, { logger: logger.child({ pool: created.name }) }) }
 }
 
 /** Closes every pool's upstream connections. */
