@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Agent, request } from 'undici'
+import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait.js'
+
+const INTERVAL = 100
+const JITTER = 0.1
+const UNHEALTHY_AFTER = 3
+const HEALTHY_AFTER = 2
+// Room for a loaded 2-core CI machine; the bounds below are otherwise the checker's worst case.
+const SLACK = 1500
+
+interface Answer {
+  readonly at: number
+  readonly upstream: string
+  readonly status: number
+}
+
+/** Sends one request after another until stopped, recording who answered and when. */
+function keepRequesting(url: string): { answers: Answer[]; stop: () => Promise<void> } {
+  const answers: Answer[] = []
+  const dispatcher = new Agent({ connections: 2 })
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const response = await request(`${url}/app`, { dispatcher })
+      await response.body.dump()
+      answers.push({ at: Date.now(), upstream: String(response.headers['x-upstream']), status: response.statusCode })
+    }
+  })()
+  return {
+    answers,
+    stop: async () => {
+      running = false
+      await loop
+      await dispatcher.close()
+    },
+  }
+}
+
+const flipOf = (latch: LatchProcess, upstream: TestUpstream, to: string, after = 0): LogLine | undefined =>
+  latch.logs.find((line) => line.msg === 'endpoint state changed' && line.endpoint === `127.0.0.1:${upstream.port}` && line.to === to && Date.parse(String(line.time)) >= after)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('active health checks through the CLI', () => {
+  let upstreams: TestUpstream[]
+  let latch: LatchProcess
+
+  beforeAll(async () => {
+    upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name)))
+    latch = await startLatch({
+      config: {
+        listen: '127.0.0.1:0',
+        admin: { listen: false },
+        log: { level: 'info', access: 'off' },
+        pools: [{
+          name: 'web',
+          endpoints: upstreams.map((upstream) => upstream.url),
+          // Only active checks decide here: connect failures must not eject anything.
+          passiveHealth: { enabled: false },
+          healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: '80ms', jitter: JITTER, unhealthyThreshold: UNHEALTHY_AFTER, healthyThreshold: HEALTHY_AFTER },
+        }],
+      },
+    })
+  })
+
+  afterAll(async () => {
+    await latch.stop()
+    await Promise.all(upstreams.map((upstream) => upstream.stop()))
+  })
+
+  it('stops sending traffic to an endpoint within unhealthyThreshold intervals of its health path failing, and resumes within healthyThreshold intervals', async () => {
+    const b = upstreams[1] as TestUpstream
+    const traffic = keepRequesting(latch.url)
+    try {
+      await waitFor(() => traffic.answers.filter((answer) => answer.upstream === 'b').length >= 10, 5000, 20, 'traffic on b')
+      const failedAt = Date.now()
+      b.healthStatus = 503
+      const down = await waitFor(() => flipOf(latch, b, 'unhealthy', failedAt - 1000), 10_000, 20, 'b unhealthy')
+      const downAt = Date.parse(String(down.time))
+      await sleep(4 * INTERVAL) // watch the traffic after the flip
+      const lastOnB = Math.max(...traffic.answers.filter((answer) => answer.upstream === 'b').map((answer) => answer.at))
+      // The third failing probe can start no sooner than two jittered intervals after the switch.
+      expect(lastOnB - failedAt).toBeGreaterThanOrEqual((UNHEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 20)
+      expect(lastOnB - failedAt).toBeLessThanOrEqual((UNHEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
+      // Nothing was sent to b after it was marked down (one request may still have been in flight).
+      expect(lastOnB).toBeLessThanOrEqual(downAt + 50)
+      expect(down.reason).toBe(`health check: ${UNHEALTHY_AFTER} consecutive failures (status 503)`)
+
+      const healedAt = Date.now()
+      b.healthStatus = 200
+      const firstAgain = await waitFor(() => traffic.answers.find((answer) => answer.upstream === 'b' && answer.at > healedAt), 10_000, 20, 'traffic on b again')
+      expect(firstAgain.at - healedAt).toBeGreaterThanOrEqual((HEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 20)
+      expect(firstAgain.at - healedAt).toBeLessThanOrEqual((HEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
+      expect(flipOf(latch, b, 'healthy', healedAt - 1000)?.reason).toBe(`health check: ${HEALTHY_AFTER} consecutive passes`)
+    } finally {
+      await traffic.stop()
+    }
+    // Client traffic never failed, and single probes were not logged at info level.
+    expect(traffic.answers.every((answer) => answer.status === 200)).toBe(true)
+    expect(latch.logs.filter((line) => line.msg === 'health probe')).toEqual([])
+  })
+
+  it('takes an endpoint that refuses connections out of rotation, and back once it listens again', async () => {
+    const c = upstreams[2] as TestUpstream
+    const traffic = keepRequesting(latch.url)
+    try {
+      const stoppedAt = Date.now()
+      await c.stop()
+      const down = await waitFor(() => flipOf(latch, c, 'unhealthy', stoppedAt - 1000), 10_000, 20, 'c unhealthy')
+      expect(down.reason).toMatch(/^health check: 3 consecutive failures \(ECONNREFUSED /)
+      await sleep(4 * INTERVAL) // watch the traffic while c is down
+      const restartedAt = Date.now()
+      await c.restart()
+      await waitFor(() => traffic.answers.find((answer) => answer.upstream === 'c' && answer.at > restartedAt), 10_000, 20, 'traffic on c again')
+      // While c refused, a request picked for it was retried elsewhere (nothing had been sent).
+      const whileDown = traffic.answers.filter((answer) => answer.at > Date.parse(String(down.time)) + 50 && answer.at < restartedAt)
+      expect(whileDown.length).toBeGreaterThan(0)
+      expect(whileDown.every((answer) => answer.upstream !== 'c')).toBe(true)
+    } finally {
+      await traffic.stop()
+    }
+    expect(traffic.answers.every((answer) => answer.status === 200)).toBe(true)
+  })
+})
+
+describe('active health checks of hanging and resetting health endpoints', () => {
+  let upstreams: TestUpstream[]
+  let latch: LatchProcess
+  const probeBehaviour = new Map<string, 'ok' | 'hang' | 'reset'>()
+
+  beforeAll(async () => {
+    // A health path of our own (not the helper's /healthz) so it can hang or reset.
+    upstreams = await Promise.all(['hang', 'reset', 'fine'].map((name) => startUpstream(name, {
+      mode: {
+        kind: 'custom',
+        handle: (req, res) => {
+          const behaviour = req.url === '/probe' ? probeBehaviour.get(name) ?? 'ok' : 'ok'
+          if (behaviour === 'reset') return void req.socket.destroy()
+          if (behaviour === 'ok') res.writeHead(200, { 'x-upstream': name }).end('ok')
+        },
+      },
+    })))
+    latch = await startLatch({
+      config: {
+        listen: '127.0.0.1:0',
+        admin: { listen: false },
+        log: { level: 'info', access: 'off' },
+        pools: [{
+          name: 'web',
+          endpoints: upstreams.map((upstream) => upstream.url),
+          healthCheck: { path: '/probe', interval: '100ms', timeout: '80ms', unhealthyThreshold: 2 },
+          // Two of three down would otherwise put the pool in panic mode (routing to all).
+          passiveHealth: { panicThreshold: 0 },
+        }],
+      },
+    })
+  })
+
+  afterAll(async () => {
+    await latch.stop()
+    await Promise.all(upstreams.map((upstream) => upstream.stop()))
+  })
+
+  it('marks an endpoint whose health path hangs or resets unhealthy, with the cause in the reason', async () => {
+    const [hanging, resetting, fine] = upstreams as [TestUpstream, TestUpstream, TestUpstream]
+    probeBehaviour.set('hang', 'hang')
+    probeBehaviour.set('reset', 'reset')
+    const hung = await waitFor(() => flipOf(latch, hanging, 'unhealthy'), 10_000, 20, 'hanging endpoint unhealthy')
+    const reset = await waitFor(() => flipOf(latch, resetting, 'unhealthy'), 10_000, 20, 'resetting endpoint unhealthy')
+    expect(hung.reason).toBe('health check: 2 consecutive failures (no complete answer within 80 ms)')
+    expect(reset.reason).toMatch(/^health check: 2 consecutive failures \((UND_ERR_SOCKET|ECONNRESET) /)
+    for (let i = 0; i < 6; i++) {
+      const response = await request(`${latch.url}/x`)
+      await response.body.dump()
+      expect(response.headers['x-upstream']).toBe('fine')
+    }
+    expect(flipOf(latch, fine, 'unhealthy')).toBeUndefined()
+  })
+})
