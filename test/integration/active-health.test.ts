@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Agent, request } from 'undici'
+import { request } from 'undici'
 import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { keepRequesting, logLines, logTime, sleep } from '../helpers/traffic.js'
 import { waitFor } from '../helpers/wait.js'
 
 const INTERVAL = 100
@@ -11,38 +12,8 @@ const HEALTHY_AFTER = 2
 // Room for a loaded 2-core CI machine; the bounds below are otherwise the checker's worst case.
 const SLACK = 1500
 
-interface Answer {
-  readonly at: number
-  readonly upstream: string
-  readonly status: number
-}
-
-/** Sends one request after another until stopped, recording who answered and when. */
-function keepRequesting(url: string): { answers: Answer[]; stop: () => Promise<void> } {
-  const answers: Answer[] = []
-  const dispatcher = new Agent({ connections: 2 })
-  let running = true
-  const loop = (async () => {
-    while (running) {
-      const response = await request(`${url}/app`, { dispatcher })
-      await response.body.dump()
-      answers.push({ at: Date.now(), upstream: String(response.headers['x-upstream']), status: response.statusCode })
-    }
-  })()
-  return {
-    answers,
-    stop: async () => {
-      running = false
-      await loop
-      await dispatcher.close()
-    },
-  }
-}
-
 const flipOf = (latch: LatchProcess, upstream: TestUpstream, to: string, after = 0): LogLine | undefined =>
-  latch.logs.find((line) => line.msg === 'endpoint state changed' && line.endpoint === `127.0.0.1:${upstream.port}` && line.to === to && Date.parse(String(line.time)) >= after)
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+  logLines(latch, 'endpoint state changed', { endpoint: `127.0.0.1:${upstream.port}`, to }).find((line) => logTime(line) >= after)
 
 describe('active health checks through the CLI', () => {
   let upstreams: TestUpstream[]
@@ -75,13 +46,13 @@ describe('active health checks through the CLI', () => {
     const b = upstreams[1] as TestUpstream
     const traffic = keepRequesting(latch.url)
     try {
-      await waitFor(() => traffic.answers.filter((answer) => answer.upstream === 'b').length >= 10, 5000, 20, 'traffic on b')
+      await waitFor(() => traffic.from('b').length >= 10, 5000, 20, 'traffic on b')
       const failedAt = Date.now()
       b.healthStatus = 503
       const down = await waitFor(() => flipOf(latch, b, 'unhealthy', failedAt - 1000), 10_000, 20, 'b unhealthy')
-      const downAt = Date.parse(String(down.time))
+      const downAt = logTime(down)
       await sleep(4 * INTERVAL) // watch the traffic after the flip
-      const lastOnB = Math.max(...traffic.answers.filter((answer) => answer.upstream === 'b').map((answer) => answer.at))
+      const lastOnB = Math.max(...traffic.from('b').map((answer) => answer.at))
       // The third failing probe can start no sooner than two jittered intervals after the switch.
       expect(lastOnB - failedAt).toBeGreaterThanOrEqual((UNHEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 20)
       expect(lastOnB - failedAt).toBeLessThanOrEqual((UNHEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
@@ -91,7 +62,7 @@ describe('active health checks through the CLI', () => {
 
       const healedAt = Date.now()
       b.healthStatus = 200
-      const firstAgain = await waitFor(() => traffic.answers.find((answer) => answer.upstream === 'b' && answer.at > healedAt), 10_000, 20, 'traffic on b again')
+      const firstAgain = await waitFor(() => traffic.from('b', healedAt)[0], 10_000, 20, 'traffic on b again')
       expect(firstAgain.at - healedAt).toBeGreaterThanOrEqual((HEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 20)
       expect(firstAgain.at - healedAt).toBeLessThanOrEqual((HEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
       expect(flipOf(latch, b, 'healthy', healedAt - 1000)?.reason).toBe(`health check: ${HEALTHY_AFTER} consecutive passes`)
@@ -114,9 +85,9 @@ describe('active health checks through the CLI', () => {
       await sleep(4 * INTERVAL) // watch the traffic while c is down
       const restartedAt = Date.now()
       await c.restart()
-      await waitFor(() => traffic.answers.find((answer) => answer.upstream === 'c' && answer.at > restartedAt), 10_000, 20, 'traffic on c again')
+      await waitFor(() => traffic.from('c', restartedAt)[0], 10_000, 20, 'traffic on c again')
       // While c refused, a request picked for it was retried elsewhere (nothing had been sent).
-      const whileDown = traffic.answers.filter((answer) => answer.at > Date.parse(String(down.time)) + 50 && answer.at < restartedAt)
+      const whileDown = traffic.answers.filter((answer) => answer.at > logTime(down) + 50 && answer.at < restartedAt)
       expect(whileDown.length).toBeGreaterThan(0)
       expect(whileDown.every((answer) => answer.upstream !== 'c')).toBe(true)
     } finally {
