@@ -70,6 +70,8 @@ describe('passive health through the CLI', () => {
     expect(ejected).toHaveLength(1)
     const other = [idOf(byName.get('b')), idOf(byName.get('c'))].find((id) => id !== ejected[0]?.endpoint)
     expect(skipped).toMatchObject({ endpoint: other, maxEjectedPercent: 50 })
+    // Said once, although the refused endpoint kept failing every request sent to it.
+    expect(logLines(latch, 'endpoint not ejected: max ejected share reached')).toHaveLength(1)
     // The refused one still takes its share of the traffic; with 2 of 3 usable there is no panic.
     const otherName = other === idOf(byName.get('b')) ? 'b' : 'c'
     expect((traffic as Traffic).from(otherName, logTime(skipped)).length).toBeGreaterThan(0)
