@@ -16,7 +16,8 @@ export type PoolEvent =
   | { kind: 'ejected'; endpoint: string; durationMs: number; at: number }
   | { kind: 'skipped'; endpoint: string; at: number }
   | { kind: 'panic'; panic: boolean; healthy: number; total: number; at: number }
-  | { kind: 'added' | 'removed'; endpoint: string; at: number }
+  | { kind: 'added'; endpoint: string; at: number }
+  | { kind: 'removed'; endpoint: string; at: number }
 
 /** A PoolObserver that keeps every event in `events`. */
 export class RecordingObserver implements PoolObserver {
