@@ -13,6 +13,7 @@
  * reached the client. A request body is never read twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
@@ -52,6 +53,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   secure = false
 
   readonly req: IncomingMessage
+  /** The client connection, kept here: undici sets `req.socket` to null once it sent `req` as a body. */
+  readonly socket: Socket
   readonly res: ServerResponse
   readonly runtime: ProxyRuntime
   readonly method: string
@@ -89,6 +92,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
     this.req = req
+    this.socket = req.socket
     this.res = res
     this.runtime = runtime
     this.method = req.method ?? 'GET'
@@ -230,7 +234,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   fail(error: ProxyError): void {
     this.errorCode = error.code
     if (this.requestId === '') this.requestId = nextRequestId()
-    if (this.clientIp === '') this.clientIp = plainAddress(this.req.socket.remoteAddress)
+    if (this.clientIp === '') this.clientIp = plainAddress(this.socket.remoteAddress)
     if (this.res.headersSent) {
       this.res.destroy()
       return
@@ -301,7 +305,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   onError(error: Error): void {
     const phase = this.#phase
     this.#settle()
-    if (this.#clientGone || this.req.socket.destroyed) {
+    if (this.#clientGone || this.socket.destroyed) {
       this.#clientGone = true
       return
     }
