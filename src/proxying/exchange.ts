@@ -364,7 +364,10 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const retry = pool.config.retry
     if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
     if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
-    return pool.retryBudget.tryRetry(performance.now())
+    // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
+    const current = this.endpoint
+    const elsewhere = pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
+    return elsewhere && pool.retryBudget.tryRetry(performance.now())
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
