@@ -6,6 +6,8 @@ import type { LatchProcess, LogLine } from './latch-process.js'
 
 /** One answer seen by the client. */
 export interface Answer {
+  /** When the request was sent (ms since epoch). */
+  readonly sentAt: number
   /** When the response was complete (ms since epoch, comparable with log line times). */
   readonly at: number
   /** The `x-upstream` header (`undefined` for Latch's own error responses). */
@@ -18,7 +20,7 @@ export interface Answer {
 /** A running request loop. */
 export interface Traffic {
   readonly answers: Answer[]
-  /** Answers from one upstream, optionally only those after `after`. */
+  /** Answers from one upstream, optionally only to requests sent after `after`. */
   from(upstream: string, after?: number): Answer[]
   stop(): Promise<void>
 }
@@ -31,17 +33,18 @@ export function keepRequesting(url: string, options: { path?: string; concurrenc
   let running = true
   const loop = async (): Promise<void> => {
     while (running) {
+      const sentAt = Date.now()
       const response = await request(`${url}${options.path ?? '/app'}`, { dispatcher })
       await response.body.dump()
       const upstream = response.headers['x-upstream']
       const code = response.headers['x-latch-error']
-      answers.push({ at: Date.now(), upstream: typeof upstream === 'string' ? upstream : undefined, status: response.statusCode, code: typeof code === 'string' ? code : undefined })
+      answers.push({ sentAt, at: Date.now(), upstream: typeof upstream === 'string' ? upstream : undefined, status: response.statusCode, code: typeof code === 'string' ? code : undefined })
     }
   }
   const loops = Promise.all(Array.from({ length: concurrency }, loop))
   return {
     answers,
-    from: (upstream, after = 0) => answers.filter((answer) => answer.upstream === upstream && answer.at > after),
+    from: (upstream, after = 0) => answers.filter((answer) => answer.upstream === upstream && answer.sentAt > after),
     async stop() {
       running = false
       await loops
