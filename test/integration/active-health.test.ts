@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
+import type { LatchProcess, LogLine } from '../helpers/latch-process.js'
+import { startOnePool } from '../helpers/one-pool.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { keepRequesting, logLines, logTime, sleep } from '../helpers/traffic.js'
 import { waitFor } from '../helpers/wait.js'
@@ -21,19 +22,10 @@ describe('active health checks through the CLI', () => {
 
   beforeAll(async () => {
     upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name)))
-    latch = await startLatch({
-      config: {
-        listen: '127.0.0.1:0',
-        admin: { listen: false },
-        log: { level: 'info', access: 'off' },
-        pools: [{
-          name: 'web',
-          endpoints: upstreams.map((upstream) => upstream.url),
-          // Only active checks decide here: connect failures must not eject anything.
-          passiveHealth: { enabled: false },
-          healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: '80ms', jitter: JITTER, unhealthyThreshold: UNHEALTHY_AFTER, healthyThreshold: HEALTHY_AFTER },
-        }],
-      },
+    latch = await startOnePool(upstreams, {
+      // Only active checks decide here: connect failures must not eject anything.
+      passiveHealth: { enabled: false },
+      healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: '80ms', jitter: JITTER, unhealthyThreshold: UNHEALTHY_AFTER, healthyThreshold: HEALTHY_AFTER },
     })
   })
 
@@ -118,20 +110,11 @@ describe('active health checks of hanging and resetting health endpoints', () =>
         },
       },
     })))
-    latch = await startLatch({
-      config: {
-        listen: '127.0.0.1:0',
-        admin: { listen: false },
-        log: { level: 'info', access: 'off' },
-        pools: [{
-          name: 'web',
-          endpoints: upstreams.map((upstream) => upstream.url),
-          // A timeout with room to spare: a slow machine must not turn a reset into a timeout.
-          healthCheck: { path: '/probe', interval: '100ms', timeout: '400ms', unhealthyThreshold: 2 },
-          // Two of three down would otherwise put the pool in panic mode (routing to all).
-          passiveHealth: { panicThreshold: 0 },
-        }],
-      },
+    latch = await startOnePool(upstreams, {
+      // A timeout with room to spare: a slow machine must not turn a reset into a timeout.
+      healthCheck: { path: '/probe', interval: '100ms', timeout: '400ms', unhealthyThreshold: 2 },
+      // Two of three down would otherwise put the pool in panic mode (routing to all).
+      passiveHealth: { panicThreshold: 0 },
     })
   })
 

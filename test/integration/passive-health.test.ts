@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
+import type { LatchProcess, LogLine } from '../helpers/latch-process.js'
+import { startOnePool } from '../helpers/one-pool.js'
 import { keepRequesting, logLines, logTime, sleep, type Traffic } from '../helpers/traffic.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
@@ -8,22 +9,13 @@ let latch: LatchProcess | undefined
 let upstreams: TestUpstream[] = []
 let traffic: Traffic | undefined
 
-/** Upstreams a, b, c (b and `alsoBad` answering 502 to everything but /healthz) behind one pool. */
+/** Upstreams a, b, c (those named in `bad` answering 502 to everything but /healthz) behind one pool. */
 async function start(passiveHealth: Record<string, unknown>, bad: readonly string[]): Promise<{ latch: LatchProcess; byName: Map<string, TestUpstream> }> {
   upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name, { mode: bad.includes(name) ? { kind: 'status', status: 502 } : { kind: 'echo' } })))
-  latch = await startLatch({
-    config: {
-      listen: '127.0.0.1:0',
-      admin: { listen: false },
-      log: { level: 'info', access: 'off' },
-      pools: [{
-        name: 'web',
-        endpoints: upstreams.map((upstream) => upstream.url),
-        // The health path of every endpoint keeps saying 200: only real traffic shows the fault.
-        healthCheck: { path: '/healthz', interval: '100ms', timeout: '80ms' },
-        passiveHealth: { consecutiveFailures: 3, ...passiveHealth },
-      }],
-    },
+  latch = await startOnePool(upstreams, {
+    // The health path of every endpoint keeps saying 200: only real traffic shows the fault.
+    healthCheck: { path: '/healthz', interval: '100ms', timeout: '80ms' },
+    passiveHealth: { consecutiveFailures: 3, ...passiveHealth },
   })
   traffic = keepRequesting(latch.url)
   return { latch, byName: new Map(upstreams.map((upstream) => [upstream.name, upstream])) }

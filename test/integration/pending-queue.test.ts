@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import type { LatchProcess } from '../helpers/latch-process.js'
+import { startOnePool } from '../helpers/one-pool.js'
 import { startUpstream, type TestUpstream, type UpstreamMode } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -62,14 +63,7 @@ afterEach(async () => {
 async function start(names: readonly string[], limits: Record<string, unknown>): Promise<LatchProcess> {
   gate = new Gate()
   upstreams = await Promise.all(names.map((name) => startUpstream(name, { mode: gate.mode(name) })))
-  latch = await startLatch({
-    config: {
-      listen: '127.0.0.1:0',
-      admin: { listen: false },
-      log: { level: 'info', access: 'off' },
-      pools: [{ name: 'web', endpoints: upstreams.map((upstream) => upstream.url), limits }],
-    },
-  })
+  latch = await startOnePool(upstreams, { limits })
   return latch
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent, request } from 'undici'
-import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { accessLines, type LatchProcess } from '../helpers/latch-process.js'
+import { startOnePool } from '../helpers/one-pool.js'
 import { startUpstream, type TestUpstream, type UpstreamMode } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -32,15 +33,8 @@ async function startUpstreams(modes: Record<string, UpstreamMode>): Promise<Test
 }
 
 async function startPool(endpoints: readonly TestUpstream[], pool: Record<string, unknown>, access = 'off'): Promise<LatchProcess> {
-  const latch = await startLatch({
-    config: {
-      listen: '127.0.0.1:0',
-      admin: { listen: false },
-      log: { level: 'info', access },
-      // Passive health off: every request keeps meeting the faulty endpoint, so each one exercises the retry rules.
-      pools: [{ name: 'web', endpoints: endpoints.map((upstream) => upstream.url), passiveHealth: { enabled: false }, ...pool }],
-    },
-  })
+  // Passive health off: every request keeps meeting the faulty endpoint, so each one exercises the retry rules.
+  const latch = await startOnePool(endpoints, { passiveHealth: { enabled: false }, ...pool }, access)
   latches.push(latch)
   return latch
 }
