@@ -25,7 +25,7 @@ class RecordingWatcher implements EndpointWatcher {
 const pools: UpstreamPool[] = []
 function makePool(pool: Parameters<typeof poolConfig>[0], watcher?: EndpointWatcher) {
   const observer = new RecordingObserver()
-  const created = new UpstreamPool(poolConfig(pool), observer, watcher === undefined ? undefined : () => watcher)
+  const created = new UpstreamPool(poolConfig(pool), observer, watcher === undefined ? {} : { watcher: () => watcher })
   pools.push(created)
   const [a, b, c, d] = created.endpoints as [Endpoint, Endpoint, Endpoint, Endpoint]
   return { pool: created, observer, a, b, c, d }
