@@ -103,7 +103,8 @@ export class ActiveHealthChecker implements EndpointWatcher {
     if (result.ok) {
       watch.passes++
       watch.failures = 0
-      if (state === 'pending' || state === 'unknown') endpoint.setCheckState('healthy', 'health check: first probe passed')
+      if (state === 'pending') endpoint.setCheckState('healthy', 'health check: first probe passed')
+      else if (state === 'unknown') endpoint.setCheckState('healthy', 'health check: probe passed')
       else if (state === 'unhealthy' && watch.passes >= this.#config.healthyThreshold) endpoint.setCheckState('healthy', `health check: ${watch.passes} consecutive passes`)
       return
     }
