@@ -10,6 +10,8 @@ const INTERVAL = 100
 const JITTER = 0.1
 const UNHEALTHY_AFTER = 3
 const HEALTHY_AFTER = 2
+// Above the interval on purpose: on a loaded machine a shorter timeout turns slow answers into failures.
+const TIMEOUT = 250
 // Room for a loaded 2-core CI machine; the bounds below are otherwise the checker's worst case.
 const SLACK = 1500
 
@@ -25,7 +27,7 @@ describe('active health checks through the CLI', () => {
     latch = await startOnePool(upstreams, {
       // Only active checks decide here: connect failures must not eject anything.
       passiveHealth: { enabled: false },
-      healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: '80ms', jitter: JITTER, unhealthyThreshold: UNHEALTHY_AFTER, healthyThreshold: HEALTHY_AFTER },
+      healthCheck: { path: '/healthz', interval: `${INTERVAL}ms`, timeout: `${TIMEOUT}ms`, jitter: JITTER, unhealthyThreshold: UNHEALTHY_AFTER, healthyThreshold: HEALTHY_AFTER },
     })
   })
 
@@ -45,10 +47,8 @@ describe('active health checks through the CLI', () => {
       const downAt = logTime(down)
       await sleep(4 * INTERVAL) // watch the traffic after the flip
       const lastOnB = Math.max(...traffic.from('b').map((answer) => answer.at))
-      // Bounds on the flip itself: the third failing probe starts no sooner than two jittered
-      // intervals after the switch (less the latency of a probe already under way), and not later
-      // than the checker's worst case plus slack.
-      expect(downAt - failedAt).toBeGreaterThanOrEqual((UNHEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 40)
+      // Upper bounds only: a probe under way at the switch may fail too, so the earliest flip is not
+      // fixed here (the unit tests pin the exact number of probes per flip).
       expect(downAt - failedAt).toBeLessThanOrEqual((UNHEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
       expect(lastOnB - failedAt).toBeLessThanOrEqual((UNHEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
       // Nothing sent after the flip went to b (log times are whole milliseconds).
@@ -59,7 +59,6 @@ describe('active health checks through the CLI', () => {
       const healedAt = Date.now()
       b.healthStatus = 200
       const firstAgain = await waitFor(() => traffic.from('b', healedAt)[0], 10_000, 20, 'traffic on b again')
-      expect(firstAgain.at - healedAt).toBeGreaterThanOrEqual((HEALTHY_AFTER - 1) * INTERVAL * (1 - JITTER) - 40)
       expect(firstAgain.at - healedAt).toBeLessThanOrEqual((HEALTHY_AFTER + 1) * INTERVAL * (1 + JITTER) + SLACK)
       expect(flipOf(latch, b, 'healthy', healedAt - 1000)?.reason).toBe(`health check: ${HEALTHY_AFTER} consecutive passes`)
     } finally {

@@ -14,7 +14,7 @@ async function start(passiveHealth: Record<string, unknown>, bad: readonly strin
   upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name, { mode: bad.includes(name) ? { kind: 'status', status: 502 } : { kind: 'echo' } })))
   latch = await startOnePool(upstreams, {
     // The health path of every endpoint keeps saying 200: only real traffic shows the fault.
-    healthCheck: { path: '/healthz', interval: '100ms', timeout: '80ms' },
+    healthCheck: { path: '/healthz', interval: '100ms', timeout: '250ms' },
     passiveHealth: { consecutiveFailures: 3, ...passiveHealth },
   })
   traffic = keepRequesting(latch.url)
