@@ -53,7 +53,8 @@ export class OutlierDetector {
     const all = this.#endpoints()
     const ejected = all.filter((candidate) => candidate.ejectedUntil !== 0).length
     if ((ejected + 1) * 100 > all.length * this.#config.maxEjectedPercent) {
-      this.#events.ejectionSkipped(endpoint)
+      // Reported once per failing streak: once per failed request would flood the log.
+      if (endpoint.consecutiveFailures === this.#config.consecutiveFailures) this.#events.ejectionSkipped(endpoint)
       return
     }
     this.#eject(endpoint, now)

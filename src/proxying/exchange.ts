@@ -13,6 +13,7 @@
  * reached the client. A request body is never read twice.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
@@ -52,6 +53,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   secure = false
 
   readonly req: IncomingMessage
+  /** The client connection, kept here: undici sets `req.socket` to null once it sent `req` as a body. */
+  readonly socket: Socket
   readonly res: ServerResponse
   readonly runtime: ProxyRuntime
   readonly method: string
@@ -89,6 +92,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
     this.req = req
+    this.socket = req.socket
     this.res = res
     this.runtime = runtime
     this.method = req.method ?? 'GET'
@@ -232,7 +236,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   fail(error: ProxyError): void {
     this.errorCode = error.code
     if (this.requestId === '') this.requestId = nextRequestId()
-    if (this.clientIp === '') this.clientIp = plainAddress(this.req.socket.remoteAddress)
+    if (this.clientIp === '') this.clientIp = plainAddress(this.socket.remoteAddress)
     if (this.res.headersSent) {
       this.res.destroy()
       return
@@ -305,9 +309,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   onError(error: Error): void {
     const phase = this.#phase
     this.#settle()
-    // undici destroys a request body it was given when the attempt fails, and Node then drops
-    // `req.socket` (null) even though the client is still connected and waiting for an answer.
-    if (this.#clientGone || this.req.socket?.destroyed === true) {
+    if (this.#clientGone || this.socket.destroyed) {
       this.#clientGone = true
       return
     }
@@ -366,7 +368,10 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const retry = pool.config.retry
     if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
     if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
-    return pool.retryBudget.tryRetry(performance.now())
+    // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
+    const current = this.endpoint
+    const elsewhere = pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
+    return elsewhere && pool.retryBudget.tryRetry(performance.now())
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */

@@ -6,6 +6,8 @@
  */
 import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
+import type { PoolConfig } from '../config/schema.js'
+import { ActiveHealthChecker } from '../health/active-checker.js'
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
@@ -14,7 +16,7 @@ import type { Logger } from '../observability/logger.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { UpstreamPool, type PoolObserver } from '../upstream/upstream-pool.js'
+import { UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -62,7 +64,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
   const { config } = loaded
   const { accessLog, logger, ring, store, metrics, traffic } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { affinity: { ring, store } })]))
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { ...healthChecking(pool, logger), affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -73,6 +75,13 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
     maxHeadersCount: config.server.maxHeadersCount,
   }
   return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic }
+}
+
+/** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */
+function healthChecking(pool: PoolConfig, logger: Logger): { watcher?: (pool: UpstreamPool) => EndpointWatcher } {
+  const check = pool.healthCheck
+  if (check === undefined) return {}
+  return { watcher: (created) => new ActiveHealthChecker(check, { logger: logger.child({ pool: created.name }) }) }
 }
 
 /** Closes every pool's upstream connections. */

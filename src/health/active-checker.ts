@@ -1,0 +1,123 @@
+/**
+ * @module Active health checks: probes each endpoint of a pool on a timer and flips its check state.
+ *
+ * Each watched endpoint is probed at once, then every `interval` ± `jitter` (measured from the start
+ * of the previous probe, never overlapping it). HAProxy's `fall`/`rise`: a usable endpoint goes
+ * unhealthy after `unhealthyThreshold` consecutive failures and comes back after `healthyThreshold`
+ * consecutive passes. An endpoint added later (state `pending`) is judged by its first probe alone:
+ * it takes no traffic before a pass, and a first failure marks it unhealthy. Flips are logged by the
+ * pool's observer; single probes only at debug level.
+ */
+import { Agent } from 'undici'
+import type { ActiveHealthCheckConfig } from '../config/schema.js'
+import type { Logger } from '../observability/logger.js'
+import type { Endpoint, ProbeResult } from '../upstream/endpoint.js'
+import type { EndpointWatcher } from '../upstream/upstream-pool.js'
+import { compileProbe, probeTarget, runProbe, type ProbeSpec, type ProbeTarget } from './probe.js'
+
+/** Per-endpoint probing state. */
+interface Watch {
+  readonly target: ProbeTarget
+  passes: number
+  failures: number
+  timer: NodeJS.Timeout | undefined
+  controller: AbortController | undefined
+}
+
+/** Options for tests and wiring. */
+export interface ActiveHealthCheckerOptions {
+  /** Receives one debug line per probe. */
+  readonly logger?: Logger
+  /** Source of randomness for the jitter (tests pass a fixed one). */
+  readonly random?: () => number
+}
+
+/** The delay before the next probe: `interval` moved by up to ±`jitter` × `interval`. */
+export function nextProbeDelay(intervalMs: number, jitter: number, random: () => number = Math.random): number {
+  return Math.max(0, Math.round(intervalMs * (1 + jitter * (2 * random() - 1))))
+}
+
+/** Probes the endpoints of one pool; the pool calls `watch`/`unwatch` as endpoints come and go. */
+export class ActiveHealthChecker implements EndpointWatcher {
+  readonly #config: ActiveHealthCheckConfig
+  readonly #spec: ProbeSpec
+  readonly #logger: Logger | undefined
+  readonly #random: () => number
+  // Probes never share connections or slots with proxied requests (see probe.ts).
+  readonly #agent: Agent
+  readonly #watches = new Map<Endpoint, Watch>()
+  #stopped = false
+
+  constructor(config: ActiveHealthCheckConfig, options: ActiveHealthCheckerOptions = {}) {
+    this.#config = config
+    this.#spec = compileProbe(config)
+    this.#logger = options.logger
+    this.#random = options.random ?? Math.random
+    this.#agent = new Agent({ pipelining: 1, connect: { timeout: config.timeout }, headersTimeout: config.timeout, bodyTimeout: config.timeout })
+  }
+
+  /** Starts probing `endpoint` (first probe now). */
+  watch(endpoint: Endpoint): void {
+    if (this.#stopped || this.#watches.has(endpoint)) return
+    const watch: Watch = { target: probeTarget(this.#spec, endpoint), passes: 0, failures: 0, timer: undefined, controller: undefined }
+    this.#watches.set(endpoint, watch)
+    void this.#probe(endpoint, watch)
+  }
+
+  /** Stops probing `endpoint`, cancelling a probe in flight. */
+  unwatch(endpoint: Endpoint): void {
+    const watch = this.#watches.get(endpoint)
+    if (watch === undefined) return
+    this.#watches.delete(endpoint)
+    cancel(watch)
+  }
+
+  /** Stops every probe and closes the checker's connections. */
+  stop(): void {
+    this.#stopped = true
+    for (const watch of this.#watches.values()) cancel(watch)
+    this.#watches.clear()
+    this.#agent.destroy().catch(() => undefined)
+  }
+
+  async #probe(endpoint: Endpoint, watch: Watch): Promise<void> {
+    watch.timer = undefined
+    const startedAt = Date.now()
+    const delay = nextProbeDelay(this.#config.interval, this.#config.jitter, this.#random)
+    const controller = new AbortController()
+    watch.controller = controller
+    const result = await runProbe(this.#agent, this.#spec, watch.target, controller)
+    // Unwatched or stopped while the probe ran: its result no longer concerns anyone.
+    if (this.#watches.get(endpoint) !== watch || controller !== watch.controller) return
+    watch.controller = undefined
+    endpoint.lastProbe = result
+    this.#logger?.debug({ endpoint: endpoint.id, ok: result.ok, status: result.status, error: result.error, durationMs: result.durationMs }, 'health probe')
+    watch.timer = setTimeout(() => void this.#probe(endpoint, watch), Math.max(0, startedAt + delay - Date.now()))
+    watch.timer.unref()
+    this.#judge(endpoint, watch, result)
+  }
+
+  /** Applies one probe result to the consecutive counts and, at a threshold, to the endpoint. */
+  #judge(endpoint: Endpoint, watch: Watch, result: ProbeResult): void {
+    const state = endpoint.checkState
+    if (result.ok) {
+      watch.passes++
+      watch.failures = 0
+      if (state === 'pending') endpoint.setCheckState('healthy', 'health check: first probe passed')
+      else if (state === 'unknown') endpoint.setCheckState('healthy', 'health check: probe passed')
+      else if (state === 'unhealthy' && watch.passes >= this.#config.healthyThreshold) endpoint.setCheckState('healthy', `health check: ${watch.passes} consecutive passes`)
+      return
+    }
+    watch.failures++
+    watch.passes = 0
+    if (state === 'pending') endpoint.setCheckState('unhealthy', `health check: first probe failed (${result.error})`)
+    else if (state !== 'unhealthy' && watch.failures >= this.#config.unhealthyThreshold) endpoint.setCheckState('unhealthy', `health check: ${watch.failures} consecutive failures (${result.error})`)
+  }
+}
+
+function cancel(watch: Watch): void {
+  clearTimeout(watch.timer)
+  watch.timer = undefined
+  watch.controller?.abort()
+  watch.controller = undefined
+}
