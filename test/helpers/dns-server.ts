@@ -33,7 +33,7 @@ export interface TestDnsServer {
   readonly address: string
   /** PID of the current dnsmasq process (changes on restart). */
   readonly pid: () => number
-  /** Replaces every A/AAAA record and waits until the server answers with exactly them. */
+  /** Replaces every A/AAAA record and waits until the server answers with exactly them (if running). */
   setRecords(records: AddressRecords): Promise<void>
   /** Replaces the SRV records (restarts dnsmasq on the same port) and waits until it answers again. */
   setSrv(records: readonly SrvRecord[]): Promise<void>
@@ -79,7 +79,8 @@ export async function startDnsServer(records: AddressRecords = {}, srv: readonly
       const gone = Object.fromEntries(Object.keys(current.records).map((name) => [name, []]))
       current = { ...current, records: next }
       writeHosts(hostsFile, next)
-      child?.kill('SIGHUP')
+      if (child === undefined) return // stopped: served from the file on restart()
+      child.kill('SIGHUP')
       await waitForAnswers(address, { ...gone, ...next })
     },
     async setSrv(next) {
