@@ -11,14 +11,20 @@ import type { DnsTarget } from './dns-query.js'
 
 /** Builds `scheme://ip:port` specs (IPv6 in brackets) sorted IPv4 first, by address then port. */
 export function specsFromTargets(targets: readonly DnsTarget[], scheme: 'http' | 'https', weight: number): EndpointSpec[] {
-  const unique = new Map<string, DnsTarget>()
+  const unique = new Map<string, UrlHost>()
   for (const target of targets) {
     const host = isIP(target.address) === 6 ? `[${target.address}]` : target.address
     // The URL parser canonicalises IPv6 text (case, zero compression), so ids match the pool's.
     const url = new URL(`${scheme}://${host}:${target.port}`)
-    unique.set(endpointIdOf(url), { address: url.hostname, port: target.port })
+    unique.set(endpointIdOf(url), { host: url.hostname, port: target.port })
   }
-  return [...unique.values()].sort(compareTargets).map((target) => ({ url: `${scheme}://${target.address}:${target.port}`, weight }))
+  return [...unique.values()].sort(compareHosts).map((target) => ({ url: `${scheme}://${target.host}:${target.port}`, weight }))
+}
+
+/** An address as a URL holds it: IPv6 in brackets. */
+interface UrlHost {
+  readonly host: string
+  readonly port: number
 }
 
 /** The endpoint ids of `specs`, in order (for logs and comparisons). */
@@ -26,12 +32,12 @@ export function specIds(specs: readonly EndpointSpec[]): string[] {
   return specs.map((spec) => endpointIdOf(new URL(spec.url)))
 }
 
-function compareTargets(a: DnsTarget, b: DnsTarget): number {
-  const byAddress = compareAddresses(a.address, b.address)
+function compareHosts(a: UrlHost, b: UrlHost): number {
+  const byAddress = compareAddresses(a.host, b.host)
   return byAddress !== 0 ? byAddress : a.port - b.port
 }
 
-/** IPv4 before IPv6; IPv4 numerically (10.0.0.2 before 10.0.0.10); IPv6 by canonical text. */
+/** IPv4 before IPv6 (bracketed); IPv4 numerically (10.0.0.2 before 10.0.0.10); IPv6 by canonical text. */
 function compareAddresses(a: string, b: string): number {
   const v4a = a.startsWith('[') ? undefined : a.split('.').map(Number)
   const v4b = b.startsWith('[') ? undefined : b.split('.').map(Number)

@@ -60,16 +60,7 @@ export async function startDnsServer(records: AddressRecords = {}, srv: readonly
   const hostsFile = join(dir, 'hosts')
   let current = { records, srv }
   writeHosts(hostsFile, records)
-  let child: ChildProcess | undefined
-  let port = 0
-  for (let attempt = 1; child === undefined; attempt++) {
-    // A free port is only free until someone takes it; retry with another if dnsmasq cannot bind.
-    port = await freeUdpPort()
-    child = await launch(binary, port, hostsFile, srv).catch((error: unknown) => {
-      if (attempt >= 5) throw error
-      return undefined
-    })
-  }
+  let { child, port }: { child: ChildProcess | undefined; port: number } = await launchOnFreePort(binary, hostsFile, srv)
   const address = `127.0.0.1:${port}`
   const server: TestDnsServer = {
     port,
@@ -138,6 +129,18 @@ function writeHosts(file: string, records: AddressRecords): void {
   const temp = `${file}.${process.pid}.tmp`
   writeFileSync(temp, `${lines.join('\n')}\n`, { mode: 0o644 })
   renameSync(temp, file)
+}
+
+/** A free port is only free until someone takes it: retry with another if dnsmasq cannot bind. */
+async function launchOnFreePort(binary: string, hostsFile: string, srv: readonly SrvRecord[]): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeUdpPort()
+    try {
+      return { child: await launch(binary, port, hostsFile, srv), port }
+    } catch (error) {
+      if (attempt >= 5) throw error
+    }
+  }
 }
 
 function freeUdpPort(): Promise<number> {
