@@ -124,7 +124,7 @@ function stopOnSignal(proxy: RunningProxy, backends: readonly DemoBackend[]): vo
     stopping = true
     process.stdout.write('\nStopping the demo...\n')
     proxy
-      .close(2000)
+      .close({ drainDelay: 0, drainTimeout: 2000 })
       .then(() => Promise.all(backends.map((backend) => backend.close())))
       .then(
         () => process.exit(0),
