@@ -26,6 +26,15 @@ async function send(latch: LatchProcess, path = '/'): Promise<Answer> {
   return { status: response.statusCode, upstream: header('x-upstream'), code: header('x-latch-error'), at: Date.now(), body }
 }
 
+/** The value of a `pool="web"` series on the admin `/metrics` page. */
+async function metric(latch: LatchProcess, name: string): Promise<number> {
+  const response = await request(`${latch.adminUrl as string}/metrics`)
+  const text = await response.body.text()
+  const match = new RegExp(`^${name}\\{pool="web"\\} (\\d+)$`, 'm').exec(text)
+  if (match === null) throw new Error(`no ${name}{pool="web"} on /metrics`)
+  return Number(match[1])
+}
+
 function logTime(line: LogLine): number {
   return Date.parse(String(line.time))
 }
@@ -163,6 +172,11 @@ describe('DNS discovery through the CLI (real dnsmasq, records changed at runtim
     expect(recovered.failures as number).toBeGreaterThanOrEqual(2)
     expect(logged(proxy, 'DNS discovery failed: keeping the last known endpoints')).toHaveLength(1)
     expect(logged(proxy, 'DNS discovery recovered')).toHaveLength(1)
+    // Every failed round is counted on /metrics, and successful ones go on being counted.
+    expect(await metric(proxy, 'latch_dns_failures_total')).toBe(recovered.failures)
+    const refreshes = await metric(proxy, 'latch_dns_refreshes_total')
+    expect(refreshes).toBeGreaterThanOrEqual(2)
+    await waitFor(async () => (await metric(proxy, 'latch_dns_refreshes_total')) > refreshes, 10_000, 50, 'refreshes to be counted after recovery')
     await waitForLog(proxy, 'discovered endpoints changed', { added: [id(c)], removed: [id(b)] })
     await waitFor(async () => (await send(proxy)).upstream === 'c', 10_000, 0, 'traffic to the endpoint added after recovery')
   })
