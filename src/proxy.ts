@@ -14,7 +14,7 @@ import { AccessLog } from './observability/access-log.js'
 import type { Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import type { RuntimeHolder } from './proxying/handler.js'
-import { buildRuntime, closeRuntime, type ProxyRuntime } from './proxying/runtime.js'
+import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime } from './proxying/runtime.js'
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
 import { bind, unbind } from './server/bind.js'
 import { createTrafficServer } from './server/traffic-server.js'
@@ -52,6 +52,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<
   const metrics = config.admin.listen === false ? undefined : new Metrics(() => holder.runtime.pools.values())
   const traffic = newTrafficState()
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, { accessLog, logger, ring, store, metrics, traffic }) }
+  // Pools with discovery get their first DNS answer before any traffic is accepted.
+  await startDiscovery(holder.runtime)
   const tunnels: TunnelRegistry = { sockets: new Set() }
   const onUpgrade = createUpgradeHandler(holder, logger, tunnels)
   const servers: Server[] = []

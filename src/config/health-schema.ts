@@ -6,6 +6,7 @@
  * ejection, capped), with a 50 % panic threshold.
  */
 import { z } from 'zod'
+import { checkResolverAddress } from '../discovery/resolver-address.js'
 import { count, duration, ratio } from './schema-types.js'
 
 const STATUS_RANGE = /^[1-5]\d\d(-[1-5]\d\d)?$/
@@ -49,6 +50,14 @@ export const Discovery = z.strictObject({
   scheme: z.enum(['http', 'https']).default('http').meta({ description: 'Scheme of discovered endpoints.' }),
   srv: z.boolean().default(false).meta({ description: 'Resolve SRV records (ports from the records).' }),
   interval: duration().prefault('5s').meta({ description: 'Time between resolutions.' }),
-  resolver: z.string().optional().meta({ description: 'DNS server `ip:port` to ask instead of the system resolvers.' }),
+  resolver: z
+    .string({ error: 'expected a DNS server address such as 127.0.0.1:5353' })
+    .superRefine((value, ctx) => {
+      const problem = checkResolverAddress(value)
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', input: value, message: problem })
+    })
+    .optional()
+    .meta({ description: 'DNS server to ask instead of the system resolvers: `ip`, `ip:port` or `[ipv6]:port`.' }),
+  emptyAfter: count(1, 100).default(3).meta({ description: 'Consecutive answers saying the name has no records (NXDOMAIN or NODATA) before the discovered endpoints are removed; until then the last known set is kept. A Kubernetes headless Service with no ready Pods answers NXDOMAIN, but so does a DNS server that is briefly out of sync. DNS failures (timeouts, SERVFAIL, refused) never remove endpoints.' }),
   weight: count(1, 1000).default(1).meta({ description: 'Weight of each discovered endpoint.' }),
 }).refine((discovery) => discovery.srv || discovery.port !== undefined, { path: ['port'], error: 'missing — discovered A/AAAA records need a port (or set srv: true to read ports from SRV records)' })

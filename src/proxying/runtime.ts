@@ -7,6 +7,7 @@
 import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { PoolConfig } from '../config/schema.js'
+import { DnsDiscovery, type DiscoveryObserver } from '../discovery/dns-discovery.js'
 import { ActiveHealthChecker } from '../health/active-checker.js'
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
@@ -43,6 +44,8 @@ export interface ProxyRuntime {
   /** Metrics; `undefined` when nothing observes requests. */
   readonly requests: RequestObserver | undefined
   readonly traffic: TrafficState
+  /** DNS discovery of each pool that has a `discovery` section, by pool name (started by startDiscovery). */
+  readonly discoveries: ReadonlyMap<string, DnsDiscovery>
 }
 
 /** Process-wide services a runtime uses; they outlive any one config (reloads keep them). */
@@ -55,8 +58,8 @@ export interface RuntimeServices {
   readonly store: AffinityStore
   /** Draining flag and in-flight count, shared by every runtime of the process. */
   readonly traffic: TrafficState
-  /** Metrics: see every finished request and every pool event; undefined when disabled. */
-  readonly metrics?: (RequestObserver & PoolObserver) | undefined
+  /** Metrics: see every finished request, every pool event and every DNS discovery round; undefined when disabled. */
+  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver) | undefined
 }
 
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
@@ -74,7 +77,11 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic }
+  const discoveries = new Map<string, DnsDiscovery>()
+  for (const pool of pools.values()) {
+    if (pool.config.discovery !== undefined) discoveries.set(pool.name, new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
+  }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */
@@ -84,7 +91,13 @@ function healthChecking(pool: PoolConfig, logger: Logger): { watcher?: (pool: Up
   return { watcher: (created) => new ActiveHealthChecker(check, { logger: logger.child({ pool: created.name }) }) }
 }
 
-/** Closes every pool's upstream connections. */
+/** Starts DNS discovery; resolves once every pool's first resolution is done (found or failed). */
+export async function startDiscovery(runtime: ProxyRuntime): Promise<void> {
+  await Promise.all([...runtime.discoveries.values()].map((discovery) => discovery.start()))
+}
+
+/** Stops discovery and closes every pool's upstream connections. */
 export async function closeRuntime(runtime: ProxyRuntime): Promise<void> {
+  for (const discovery of runtime.discoveries.values()) discovery.stop()
   await Promise.all([...runtime.pools.values()].map((pool) => pool.close()))
 }

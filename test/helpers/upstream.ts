@@ -44,8 +44,13 @@ export interface TestUpstream {
 
 const HEALTH_PATH = '/healthz'
 
-/** Starts an upstream that echoes each request as JSON and names itself in `x-upstream`. */
-export async function startUpstream(name: string, options: { port?: number; mode?: UpstreamMode; streamBodies?: boolean } = {}): Promise<TestUpstream> {
+/**
+ * Starts an upstream that echoes each request as JSON and names itself in `x-upstream`. `host`
+ * (default 127.0.0.1) may be any loopback address, e.g. 127.0.0.2 for DNS tests that need several
+ * addresses with one port (Linux routes all of 127.0.0.0/8 to lo).
+ */
+export async function startUpstream(name: string, options: { port?: number; host?: string; mode?: UpstreamMode; streamBodies?: boolean } = {}): Promise<TestUpstream> {
+  const host = options.host ?? '127.0.0.1'
   const sockets = new Set<Socket>()
   let server: Server
   const upstream: TestUpstream = {
@@ -64,7 +69,7 @@ export async function startUpstream(name: string, options: { port?: number; mode
     },
     async restart() {
       server = makeServer()
-      await listen(server, upstream.port)
+      await listen(server, upstream.port, host)
     },
   }
   const makeServer = (): Server => {
@@ -76,15 +81,15 @@ export async function startUpstream(name: string, options: { port?: number; mode
     return created
   }
   server = makeServer()
-  const port = await listen(server, upstream.port)
-  Object.assign(upstream, { port, url: `http://127.0.0.1:${port}` })
+  const port = await listen(server, upstream.port, host)
+  Object.assign(upstream, { port, url: `http://${host}:${port}` })
   return upstream
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port))
   })
 }
 
