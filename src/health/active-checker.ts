@@ -30,6 +30,8 @@ export interface ActiveHealthCheckerOptions {
   readonly logger?: Logger
   /** Source of randomness for the jitter (tests pass a fixed one). */
   readonly random?: () => number
+  /** Told every probe's outcome (metrics). */
+  readonly onResult?: (endpoint: Endpoint, ok: boolean) => void
 }
 
 /** The delay before the next probe: `interval` moved by up to ±`jitter` × `interval`. */
@@ -43,6 +45,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
   readonly #spec: ProbeSpec
   readonly #logger: Logger | undefined
   readonly #random: () => number
+  readonly #onResult: ((endpoint: Endpoint, ok: boolean) => void) | undefined
   // Probes never share connections or slots with proxied requests (see probe.ts).
   readonly #agent: Agent
   readonly #watches = new Map<Endpoint, Watch>()
@@ -53,6 +56,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#spec = compileProbe(config)
     this.#logger = options.logger
     this.#random = options.random ?? Math.random
+    this.#onResult = options.onResult
     this.#agent = new Agent({ pipelining: 1, connect: { timeout: config.timeout }, headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 
@@ -91,6 +95,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
     if (this.#watches.get(endpoint) !== watch || controller !== watch.controller) return
     watch.controller = undefined
     endpoint.lastProbe = result
+    this.#onResult?.(endpoint, result.ok)
     this.#logger?.debug({ endpoint: endpoint.id, ok: result.ok, status: result.status, error: result.error, durationMs: result.durationMs }, 'health probe')
     watch.timer = setTimeout(() => void this.#probe(endpoint, watch), Math.max(0, startedAt + delay - Date.now()))
     watch.timer.unref()

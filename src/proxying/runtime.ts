@@ -14,6 +14,7 @@ import type { AffinityStore } from '../stores/affinity-store.js'
 import { buildCidrList } from '../net/address.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
+import type { HealthCheckMetrics } from '../observability/metrics.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
@@ -59,7 +60,7 @@ export interface RuntimeServices {
   /** Draining flag and in-flight count, shared by every runtime of the process. */
   readonly traffic: TrafficState
   /** Metrics: see every finished request, every pool event and every DNS discovery round; undefined when disabled. */
-  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver) | undefined
+  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckMetrics) | undefined
 }
 
 /** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
@@ -67,7 +68,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
   const { config } = loaded
   const { accessLog, logger, ring, store, metrics, traffic } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { ...healthChecking(pool, logger), affinity: { ring, store } })]))
+  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { ...healthChecking(pool, logger, metrics), affinity: { ring, store } })]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -85,10 +86,16 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */
-function healthChecking(pool: PoolConfig, logger: Logger): { watcher?: (pool: UpstreamPool) => EndpointWatcher } {
+function healthChecking(pool: PoolConfig, logger: Logger, metrics: RuntimeServices['metrics']): { watcher?: (pool: UpstreamPool) => EndpointWatcher } {
   const check = pool.healthCheck
   if (check === undefined) return {}
-  return { watcher: (created) => new ActiveHealthChecker(check, { logger: logger.child({ pool: created.name }) }) }
+  return {
+    watcher: (created) =>
+      new ActiveHealthChecker(check, {
+        logger: logger.child({ pool: created.name }),
+        ...(metrics === undefined ? {} : { onResult: (endpoint: Endpoint, ok: boolean) => metrics.healthChecked(created.name, endpoint.id, ok) }),
+      }),
+  }
 }
 
 /** Starts DNS discovery; resolves once every pool's first resolution is done (found or failed). */
