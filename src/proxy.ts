@@ -1,23 +1,24 @@
 /**
- * @module Composition root: builds the runtime, the traffic servers, the upgrade tunnel and the admin listener from a config.
+ * @module Composition root: builds the runtime, traffic listeners, upgrade tunnel, admin listener,
+ * reloader and shutdown sequence from a config, and wires them together.
  */
-import type { Server } from 'node:http'
 import { startAdmin, type AdminListener } from './admin/admin-listener.js'
 import { Readiness } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
 import type { ShutdownConfig } from './config/schema.js'
+import { ConfigReloader, watchedFiles, type ReloadOutcome, type ReloadTrigger } from './lifecycle/config-reloader.js'
+import { ConfigWatcher } from './lifecycle/config-watcher.js'
 import { drain, type DrainOutcome } from './lifecycle/graceful-shutdown.js'
 import { newTrafficState } from './lifecycle/traffic-state.js'
-import { formatAddress, parseListenAddress, type ListenAddress } from './net/address.js'
+import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import type { Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import type { RuntimeHolder } from './proxying/handler.js'
-import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime } from './proxying/runtime.js'
+import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
-import { bind, unbind } from './server/bind.js'
-import { createTrafficServer } from './server/traffic-server.js'
+import { ListenerSet } from './server/listener-set.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
 
 /** A running proxy. */
@@ -31,6 +32,8 @@ export interface RunningProxy {
   readonly readiness: Readiness
   /** This instance's metrics; undefined when the admin listener (which serves them) is disabled. */
   readonly metrics: Metrics | undefined
+  /** Reloads the config file (see lifecycle/config-reloader.ts); never rejects. */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>
   /**
    * Graceful shutdown (see lifecycle/graceful-shutdown.ts): fail readiness, keep accepting for
    * drainDelay, stop accepting, let in-flight work finish for drainTimeout, close everything.
@@ -39,62 +42,85 @@ export interface RunningProxy {
   close(timing?: Partial<ShutdownConfig>): Promise<DrainOutcome>
 }
 
+/** Where the config came from: a file (reloadable) or the command line. */
+export interface ProxySource {
+  readonly file?: string | undefined
+}
+
 /** Starts serving `loaded`; rejects with a StartupError if a listener cannot be bound. */
-export async function startProxy(loaded: LoadedConfig, logger: Logger): Promise<RunningProxy> {
+export async function startProxy(loaded: LoadedConfig, logger: Logger, source: ProxySource = {}): Promise<RunningProxy> {
   const { config } = loaded
   for (const warning of loaded.warnings) logger.warn(warning)
-  const accessLog = new AccessLog(config.log.access)
   const ring = new SecretRing(config.sessionSecrets)
   const store = new MemoryAffinityStore()
   warnAboutGeneratedSecret(loaded, ring, logger)
   const readiness = new Readiness()
   // Metrics read the current pools only at scrape time, through the holder.
   const metrics = config.admin.listen === false ? undefined : new Metrics(() => holder.runtime.pools.values())
-  const traffic = newTrafficState()
-  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, { accessLog, logger, ring, store, metrics, traffic }) }
-  // Pools with discovery get their first DNS answer before any traffic is accepted.
-  await startDiscovery(holder.runtime)
+  const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
+  const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
-  const onUpgrade = createUpgradeHandler(holder, logger, tunnels)
-  const servers: Server[] = []
-  const addresses: ListenAddress[] = []
+  const listeners = new ListenerSet(holder, logger, createUpgradeHandler(holder, logger, tunnels))
+  const watchListeners = (): void => metrics?.watchServers(listeners.servers.map((server, index) => ({ server, listener: formatAddress(listeners.addresses[index] as ListenAddress) })))
+  const reloader = new ConfigReloader(
+    {
+      file: source.file,
+      holder,
+      services,
+      listeners,
+      ring,
+      logger,
+      onOutcome: (outcome) => {
+        metrics?.configReloaded(outcome.ok)
+        if (outcome.ok) {
+          watchListeners()
+          watcher?.sync()
+        }
+      },
+    },
+    loaded,
+  )
+  const file = source.file
+  const watcher = file === undefined || !config.reload.watch ? undefined : new ConfigWatcher(() => watchedFiles(file, holder.runtime.loaded), () => void reloader.reload('file'), config.reload.debounce)
   let admin: AdminListener | undefined
   try {
-    for (const listener of config.listen) {
-      const server = createTrafficServer(holder, config.server, logger, { onUpgrade })
-      servers.push(server)
-      addresses.push(await bind(server, parseListenAddress(listener.address) as ListenAddress, 'traffic'))
-    }
+    await startDiscovery(holder.runtime)
+    await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined) {
-      admin = await startAdmin(config.admin.listen, { pools: () => holder.runtime.pools, readiness, metrics, token: config.admin.token, logger })
+      admin = await startAdmin(config.admin.listen, { pools: () => holder.runtime.pools, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
-    await Promise.all(servers.map(unbind))
+    await listeners.close()
     await closeRuntime(holder.runtime)
     await store.close()
     throw error
   }
-  metrics?.watchServers(servers.map((server, index) => ({ server, listener: formatAddress(addresses[index] as ListenAddress) })))
+  watchListeners()
+  watcher?.sync()
   readiness.setListening()
-  logger.info({ listen: addresses.map(formatAddress), admin: admin === undefined ? false : formatAddress(admin.address), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
+  logger.info({ listen: listeners.addresses.map(formatAddress), admin: admin === undefined ? false : formatAddress(admin.address), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
 
   return {
-    addresses,
+    get addresses() {
+      return listeners.addresses
+    },
     adminAddress: admin?.address,
     get runtime() {
       return holder.runtime
     },
     readiness,
     metrics,
+    reload: (trigger) => reloader.reload(trigger),
     async close(timing) {
-      const outcome = await drain({ servers, tunnels, traffic, readiness, logger }, { ...holder.runtime.loaded.config.shutdown, ...timing })
-      const pools = [...holder.runtime.pools.values()]
-      if (outcome === 'deadline') await Promise.all(pools.map((pool) => pool.destroy()))
+      watcher?.stop()
+      const runtime = holder.runtime
+      const outcome = await drain({ servers: listeners.servers, tunnels, traffic: services.traffic, readiness, logger }, { ...runtime.loaded.config.shutdown, ...timing })
+      if (outcome === 'deadline') await Promise.all([...runtime.pools.values()].map((pool) => pool.destroy()))
       // The admin listener goes last, so /readyz reports "shutting down" until the very end.
       await admin?.close()
-      await closeRuntime(holder.runtime)
+      await closeRuntime(runtime)
       await store.close()
-      accessLog.flush()
+      runtime.accessLog.flush()
       logger.info({ outcome }, 'latch stopped')
       return outcome
     },

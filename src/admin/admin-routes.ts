@@ -2,6 +2,8 @@
  * @module The admin API's route table and handlers: health, readiness, pools, metrics, endpoint actions.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { formatIssue } from '../errors/config-error.js'
+import type { ReloadOutcome } from '../lifecycle/config-reloader.js'
 import type { Logger } from '../observability/logger.js'
 import type { AdminState } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
@@ -24,6 +26,8 @@ export interface AdminContext {
   /** Bearer token that mutating calls must carry; undefined = none required. */
   readonly token: string | undefined
   readonly logger: Logger
+  /** Reloads the config (`POST /reload`); undefined when reloading is not wired (tests). */
+  readonly reload?: () => Promise<ReloadOutcome>
 }
 
 /** One admin call: its request, its response, and the decoded path parameters. */
@@ -54,10 +58,20 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { pattern: /^\/pools$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, { pools: [...context.pools().values()].map(poolSnapshot) }) },
   { pattern: /^\/metrics$/, methods: READ, mutating: false, handle: metrics },
   { pattern: /^\/pools\/([^/]+)\/endpoints\/([^/]+)\/([^/]+)$/, methods: ['POST'], mutating: true, handle: endpointAction },
+  { pattern: /^\/reload$/, methods: ['POST'], mutating: true, handle: reload },
 ]
 
 /** The route list, for "no such route" messages. */
-export const ROUTE_SUMMARY = 'GET /healthz, GET /readyz, GET /pools, GET /metrics, POST /pools/{pool}/endpoints/{host:port}/{drain|undrain|maintenance}'
+export const ROUTE_SUMMARY = 'GET /healthz, GET /readyz, GET /pools, GET /metrics, POST /pools/{pool}/endpoints/{host:port}/{drain|undrain|maintenance}, POST /reload'
+
+/** `POST /reload`: 200 with the changes, 422 with every config problem, 409 in quick mode. */
+async function reload(context: AdminContext, { res }: AdminCall): Promise<void> {
+  if (context.reload === undefined) throw new AdminError('ERR_ADMIN_NOT_FOUND', 'reloading is not available here')
+  const outcome = await context.reload()
+  if (outcome.ok) return sendJson(res, 200, { reloaded: true, changes: outcome.changes })
+  const status = outcome.code === 'NO_CONFIG_FILE' ? 409 : 422
+  sendJson(res, status, { reloaded: false, error: outcome.code, message: outcome.message, issues: outcome.issues.map(formatIssue) })
+}
 
 async function readyz(context: AdminContext, { res }: AdminCall): Promise<void> {
   const report = await context.readiness.report()

@@ -75,10 +75,11 @@ async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGHUP', () => void proxy?.reload('signal'))
   try {
     // Loaded only to run: `latch check` and `--help` stay fast.
     const { startProxy } = await import('../proxy.js')
-    proxy = await startProxy(effective, logger)
+    proxy = await startProxy(effective, logger, { file: args.config })
   } catch (error) {
     if (!(error instanceof StartupError)) throw error
     logger.fatal({ code: error.code }, error.message)

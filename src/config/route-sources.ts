@@ -11,6 +11,8 @@ import { isEmptyDocument, parseYamlDocuments, readText, type KeyPath, type YamlD
 export interface RouteSource {
   /** File label used in messages. */
   readonly file: string
+  /** Absolute path of a manifest file (reload watches it); undefined for inline specs. */
+  readonly path: string | undefined
   /** Key path of the spec inside that file, e.g. `routes` or `documents[1].spec`. */
   readonly basePath: KeyPath
   /** Prefix shown before key paths, e.g. `documents[1].` for the second document of a manifest file. */
@@ -38,7 +40,7 @@ export function collectRouteSources(
       const file = isAbsolute(entry) ? entry : resolve(baseDir, entry)
       sources.push(...loadManifestFile(file, entry, issues))
     } else {
-      sources.push({ file: configFile, basePath, displayPrefix: '', spec: entry, name: undefined, annotations: {}, doc })
+      sources.push({ file: configFile, path: undefined, basePath, displayPrefix: '', spec: entry, name: undefined, annotations: {}, doc })
     }
   })
   return sources
@@ -72,7 +74,7 @@ export function loadManifestFile(file: string, label: string, issues: ConfigIssu
         continue
       }
       const metadata = result.data.metadata
-      sources.push({ file: label, basePath: [...itemPath, 'spec'], displayPrefix, spec: result.data.spec, name: metadata?.name, annotations: metadata?.annotations ?? {}, doc })
+      sources.push({ file: label, path: file, basePath: [...itemPath, 'spec'], displayPrefix, spec: result.data.spec, name: metadata?.name, annotations: metadata?.annotations ?? {}, doc })
     }
   })
   if (sources.length === 0 && !issues.some((issue) => issue.file === label)) {

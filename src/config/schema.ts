@@ -107,6 +107,11 @@ const Shutdown = z.strictObject({
   drainTimeout: duration().prefault('20s').meta({ description: 'Then in-flight requests and upgraded connections get this long to finish before they are closed and Latch exits 0. drainDelay + drainTimeout should stay below the Pod\'s terminationGracePeriodSeconds (30 s by default).' }),
 })
 
+const Reload = z.strictObject({
+  watch: z.boolean().default(true).meta({ description: 'Reload when the config file or a manifest file it names changes (SIGHUP and `POST /reload` always work).' }),
+  debounce: duration().prefault('300ms').meta({ description: 'Wait this long after the last change event before reloading (editors write in bursts).' }),
+})
+
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
   access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended, written asynchronously).' }),
@@ -122,6 +127,7 @@ export const ConfigSchema = z.strictObject({
   log: Log.prefault({}).meta({ description: 'Process log and access log.' }),
   admin: Admin.prefault({}).meta({ description: 'The admin listener (admin API and `/metrics`).' }),
   shutdown: Shutdown.prefault({}).meta({ description: 'Graceful shutdown on SIGTERM/SIGINT.' }),
+  reload: Reload.prefault({}).meta({ description: 'Hot reload: SIGHUP, `POST /reload` on the admin API, and file changes.' }),
   pools: z.array(Pool, { error: 'expected a list of pools' }).min(1, { error: 'expected at least one pool' }).meta({ description: 'Named upstream pools.' }),
   routes: oneOrMany(z.union([z.string().min(1), IngressSpec]))
     .optional()

@@ -46,6 +46,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   readonly #requests: RequestMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
+  readonly #reloads: Counter<'result'>
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   #servers: readonly WatchedServer[] = []
 
@@ -68,6 +69,9 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
         }
       },
     })
+    this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
+    this.#reloads.inc({ result: 'success' }, 0)
+    this.#reloads.inc({ result: 'failure' }, 0)
     const servers = (): readonly WatchedServer[] => this.#servers
     new Gauge({ name: 'latch_client_connections', help: 'Open client connections by traffic listener.', labelNames: ['listener'], registers, async collect() {
       this.reset()
@@ -97,6 +101,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
 
   dnsRefreshed(pool: string): void {
     this.#dnsRefreshes.inc({ pool })
+  }
+
+  /** Counts one config reload. */
+  configReloaded(ok: boolean): void {
+    this.#reloads.inc({ result: ok ? 'success' : 'failure' })
   }
 
   dnsFailed(pool: string): void {

@@ -18,7 +18,7 @@ import type { HealthCheckMetrics } from '../observability/metrics.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
+import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -63,12 +63,27 @@ export interface RuntimeServices {
   readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckMetrics) | undefined
 }
 
-/** Compiles a loaded config into a runtime: creates pools (and their connection pools) and the router. */
-export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): ProxyRuntime {
+/**
+ * Compiles a loaded config into a runtime: pools (and their connection pools), router, header rules.
+ * On reload, `previous` is the runtime being replaced: a pool whose settings did not change is kept
+ * as it is (connections, health, ejections, queue, in-flight requests; only its endpoint list is
+ * synced), a changed pool is rebuilt but takes over the endpoints whose connection settings did not
+ * change. Affinity bindings live in the store and tokens name endpoints by id, so sessions survive
+ * either way; nothing here depends on routes, so a route change never resets affinity.
+ */
+export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, previous?: ProxyRuntime): ProxyRuntime {
   const { config } = loaded
   const { accessLog, logger, ring, store, metrics, traffic } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
-  const pools = new Map(config.pools.map((pool) => [pool.name, new UpstreamPool(pool, observer, { ...healthChecking(pool, logger, metrics), affinity: { ring, store } })]))
+  const poolFor = (pool: PoolConfig): UpstreamPool => {
+    const old = previous?.pools.get(pool.name)
+    if (old !== undefined && sameSettings(old.config, pool)) {
+      old.reconfigure(pool)
+      return old
+    }
+    return new UpstreamPool(pool, observer, { ...healthChecking(pool, logger, metrics), affinity: { ring, store }, ...(old === undefined ? {} : { adoptFrom: old }) })
+  }
+  const pools = new Map(config.pools.map((pool) => [pool.name, poolFor(pool)]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
@@ -80,7 +95,9 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices): P
   }
   const discoveries = new Map<string, DnsDiscovery>()
   for (const pool of pools.values()) {
-    if (pool.config.discovery !== undefined) discoveries.set(pool.name, new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
+    if (pool.config.discovery === undefined) continue
+    const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
+    discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
   return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic, discoveries }
 }
@@ -98,9 +115,21 @@ function healthChecking(pool: PoolConfig, logger: Logger, metrics: RuntimeServic
   }
 }
 
-/** Starts DNS discovery; resolves once every pool's first resolution is done (found or failed). */
-export async function startDiscovery(runtime: ProxyRuntime): Promise<void> {
-  await Promise.all([...runtime.discoveries.values()].map((discovery) => discovery.start()))
+/**
+ * Starts DNS discovery (the discoveries a reload kept are running already); resolves once every new
+ * pool's first resolution is done (found or failed).
+ */
+export async function startDiscovery(runtime: ProxyRuntime, previous?: ProxyRuntime): Promise<void> {
+  const running = new Set(previous?.discoveries.values() ?? [])
+  await Promise.all([...runtime.discoveries.values()].filter((discovery) => !running.has(discovery)).map((discovery) => discovery.start()))
+}
+
+/** After a reload swapped `next` in: stops what `previous` had that `next` did not keep. */
+export function retireReplaced(previous: ProxyRuntime, next: ProxyRuntime): void {
+  const keptDiscoveries = new Set(next.discoveries.values())
+  for (const discovery of previous.discoveries.values()) if (!keptDiscoveries.has(discovery)) discovery.stop()
+  const keptPools = new Set(next.pools.values())
+  for (const pool of previous.pools.values()) if (!keptPools.has(pool)) pool.retire()
 }
 
 /** Stops discovery and closes every pool's upstream connections. */

@@ -39,11 +39,7 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
     },
     (req, res) => handleRequest(req, res, holder.runtime, false),
   )
-  server.keepAliveTimeout = config.keepAliveTimeout
-  server.maxHeadersCount = config.maxHeadersCount + 1
-  server.maxRequestsPerSocket = config.maxRequestsPerSocket
-  server.maxConnections = config.maxConnections
-  server.setTimeout(config.idleTimeout)
+  applyServerLimits(server, config)
   server.on('checkContinue', (req, res) => handleRequest(req, res, holder.runtime, true))
   server.on('upgrade', hooks.onUpgrade)
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
@@ -52,6 +48,17 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
   })
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, logger, holder.runtime.headerRules.requestIdHeader))
   return server
+}
+
+/** Sets the limits that can change on a live server (everything but maxHeaderSize). */
+export function applyServerLimits(server: Server, config: ServerConfig): void {
+  server.headersTimeout = config.headersTimeout
+  server.requestTimeout = config.requestTimeout
+  server.keepAliveTimeout = config.keepAliveTimeout
+  server.maxHeadersCount = config.maxHeadersCount + 1
+  server.maxRequestsPerSocket = config.maxRequestsPerSocket
+  server.maxConnections = config.maxConnections
+  server.setTimeout(config.idleTimeout)
 }
 
 /** Answers a request Node's parser refused (malformed, too large, too slow) and closes the socket. */

@@ -34,6 +34,25 @@ export interface EndpointWatcher {
   stop(): void
 }
 
+/** How a pool is built beyond its config. */
+export interface PoolOptions {
+  /** Starts the active health checker of this pool. */
+  readonly watcher?: (pool: UpstreamPool) => EndpointWatcher
+  readonly affinity?: AffinityDeps
+  /** On reload: the pool this one replaces; its endpoints with unchanged settings move over. */
+  readonly adoptFrom?: UpstreamPool
+}
+
+/** True when two pool configs open connections to an endpoint the same way (undici pool options). */
+export function sameConnectionSettings(a: PoolConfig, b: PoolConfig): boolean {
+  return JSON.stringify([a.timeouts, a.limits.maxRequestsPerEndpoint]) === JSON.stringify([b.timeouts, b.limits.maxRequestsPerEndpoint])
+}
+
+/** True when two pool configs differ in their static endpoint list at most. */
+export function sameSettings(a: PoolConfig, b: PoolConfig): boolean {
+  return JSON.stringify({ ...a, endpoints: [] }) === JSON.stringify({ ...b, endpoints: [] })
+}
+
 /** An endpoint as a source (the config file or DNS discovery) lists it. */
 export interface EndpointSpec {
   readonly url: string
@@ -43,7 +62,7 @@ export interface EndpointSpec {
 /** A pool: endpoints, the policy that picks among them, and the options requests to it follow. */
 export class UpstreamPool {
   readonly name: string
-  readonly config: PoolConfig
+  #config: PoolConfig
   readonly policy: BalancingPolicy
   readonly outliers: OutlierDetector
   readonly retryBudget: RetryBudget
@@ -62,9 +81,9 @@ export class UpstreamPool {
   /** Sticky sessions of this pool, when its affinity mode is not `none`. */
   readonly affinity: SessionAffinity | undefined
 
-  constructor(config: PoolConfig, observer: PoolObserver, options: { watcher?: (pool: UpstreamPool) => EndpointWatcher; affinity?: AffinityDeps } = {}) {
+  constructor(config: PoolConfig, observer: PoolObserver, options: PoolOptions = {}) {
     this.name = config.name
-    this.config = config
+    this.#config = config
     this.#observer = observer
     this.policy = createPolicy(config.balance)
     this.retryBudget = new RetryBudget(config.retry.budget, config.retry.minRetriesPerSecond)
@@ -74,12 +93,51 @@ export class UpstreamPool {
       ejectionSkipped: (endpoint) => observer.ejectionSkipped(this, endpoint),
     })
     this.#watcher = options.watcher?.(this)
+    // Reload: endpoints whose connection settings did not change move over with their connections,
+    // health and ejection state; the rest of the old pool drains.
+    if (options.adoptFrom !== undefined && sameConnectionSettings(options.adoptFrom.config, config)) {
+      for (const endpoint of options.adoptFrom.endpoints) {
+        if (endpoint.removalDeadline === 0 && (endpoint.source === 'discovery' || config.endpoints.some((spec) => endpointIdOf(new URL(spec.url)) === endpoint.id))) {
+          options.adoptFrom.release(endpoint)
+          this.#add(endpoint, false)
+        }
+      }
+    }
     this.setEndpoints('static', config.endpoints, false)
     this.affinity = options.affinity === undefined ? undefined : createAffinity(this, config.affinity, options.affinity)
     if (this.policy instanceof LeastSessions) {
       const affinity = this.affinity
       this.policy.counts = () => affinity?.sessionCounts() ?? new Map()
     }
+  }
+
+  /** The pool's config (replaced by `reconfigure` when only its endpoint list changed). */
+  get config(): PoolConfig {
+    return this.#config
+  }
+
+  /** Applies a reloaded config that differs from the current one in `endpoints` at most. */
+  reconfigure(config: PoolConfig): void {
+    this.#config = config
+    this.setEndpoints('static', config.endpoints)
+  }
+
+  /** Hands `endpoint` over to another pool (reload): it leaves this one without being closed. */
+  release(endpoint: Endpoint): void {
+    this.#watcher?.unwatch(endpoint)
+    this.#endpoints = this.#endpoints.filter((candidate) => candidate !== endpoint)
+    this.generation++
+    this.#refresh()
+  }
+
+  /**
+   * This pool left the config (reload): its checks stop and its endpoints drain for drainTimeout
+   * (requests already in flight through it finish), then their connections close.
+   */
+  retire(): void {
+    this.#watcher?.stop()
+    this.#watcher = undefined
+    for (const endpoint of this.#endpoints) if (endpoint.removalDeadline === 0) this.#beginRemoval(endpoint)
   }
 
   /** Every endpoint, draining ones included. */
@@ -177,14 +235,14 @@ export class UpstreamPool {
     await Promise.all(this.#endpoints.map((endpoint) => endpoint.destroy()))
   }
 
-  #add(endpoint: Endpoint): void {
+  #add(endpoint: Endpoint, announce = true): void {
     endpoint.onStateChange((changed, from, to, reason) => {
       if (from !== to) this.#observer.endpointStateChanged(this, changed, from, to, reason)
       this.#refresh()
     })
     this.#endpoints = [...this.#endpoints, endpoint]
     this.generation++
-    this.#observer.endpointAdded(this, endpoint)
+    if (announce) this.#observer.endpointAdded(this, endpoint)
     this.#watcher?.watch(endpoint)
   }
 
