@@ -47,6 +47,10 @@ function composeCommand(command: readonly string[]): string[] {
 class Client {
   readonly #jar = new Map<string, string>()
 
+  cookie(name: string): string | undefined {
+    return this.#jar.get(name)
+  }
+
   async get(url: string): Promise<{ visit: Visit; affinity: string }> {
     const cookie = [...this.#jar].map(([name, value]) => `${name}=${value}`).join('; ')
     const response = await request(url, { headers: { accept: 'application/json', ...(cookie === '' ? {} : { cookie }) } })
@@ -127,11 +131,20 @@ describe('docker compose walkthrough (without Docker)', () => {
     expect(afterReplica.map((answer) => [answer.visit.backend, answer.visit.visits])).toEqual([[bound, 6], [bound, 7]])
 
     // docker compose stop <the session's backend>: the session moves once, to a backend that starts it over.
+    const cookieBefore = client.cookie('latch')
     await backends.get(bound)?.close()
     const moved = await client.get(`${two.url}/`)
     expect(moved.visit.backend).not.toBe(bound)
     expect(moved).toMatchObject({ affinity: 'rebound', visit: { visits: 1, newSession: true } })
+    // The rebound answer re-issues the signed cookie for the new backend, so every replica agrees.
+    expect(client.cookie('latch')).not.toBe(cookieBefore)
     const settled = [await client.get(`${two.url}/`), await client.get(`${two.url}/`)]
     expect(settled.map((answer) => [answer.visit.backend, answer.visit.visits, answer.affinity])).toEqual([[moved.visit.backend, 2, 'hit'], [moved.visit.backend, 3, 'hit']])
+
+    // docker compose start latch-1: a fresh replica knows nothing in memory, yet the cookie keeps the session.
+    const restarted = await startLatch({ config, env: serviceEnv(services['latch-1']!), args: ['--access-log', 'off'] })
+    cleanups.push(() => restarted.stop('SIGKILL'))
+    const again = await client.get(`${restarted.url}/`)
+    expect([again.visit.backend, again.visit.visits, again.affinity]).toEqual([moved.visit.backend, 4, 'hit'])
   })
 })
