@@ -114,6 +114,16 @@ describe('docker-compose.yml', () => {
     }
   })
 
+  it('is what the README walkthrough talks about: its services and published ports', () => {
+    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## docker compose: two replicas + Redis'), readme.indexOf('## Kubernetes manifests'))
+    const named = [...section.matchAll(/docker compose (?:stop|start|exec|logs -f) ([\w-]+(?: [\w-]+)*)/g)].flatMap((match) => (match[1] as string).split(' ')).filter((word) => /^(latch-\d+|backend-\d+|redis)$/.test(word))
+    expect(named.length).toBeGreaterThan(5)
+    for (const name of named) expect(Object.keys(services), name).toContain(name)
+    const ports = new Set([...section.matchAll(/localhost:(\d+)/g)].map((match) => match[1]))
+    expect([...ports].sort()).toEqual(LATCHES.map((name) => service(name).ports?.[0]?.split(':')[0]).sort())
+  })
+
   it('parses compose durations', () => {
     expect([composeSeconds('10s'), composeSeconds('1m30s'), composeSeconds('500ms')]).toEqual([10, 90, 0.5])
     expect(() => composeSeconds('10')).toThrow(/not a compose duration/)
