@@ -12,6 +12,7 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
 import { RequestMetrics } from './metrics-requests.js'
+import type { CertificateEvents } from '../tls/listener-certificates.js'
 
 /** What DNS discovery reports: one call per resolution of a pool's name. */
 export interface DiscoveryMetrics {
@@ -41,13 +42,14 @@ export interface WatchedServer {
 }
 
 /** All metrics of one proxy instance. */
-export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics {
+export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics, CertificateEvents {
   readonly registry = new Registry()
   readonly #requests: RequestMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
   readonly #reloads: Counter<'result'>
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
+  readonly #certificateReloads: Counter<'listener' | 'result'>
   #servers: readonly WatchedServer[] = []
 
   /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
@@ -70,6 +72,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
       },
     })
     this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
+    this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
     this.#reloads.inc({ result: 'success' }, 0)
     this.#reloads.inc({ result: 'failure' }, 0)
     const servers = (): readonly WatchedServer[] => this.#servers
@@ -106,6 +109,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   /** Counts one config reload. */
   configReloaded(ok: boolean): void {
     this.#reloads.inc({ result: ok ? 'success' : 'failure' })
+  }
+
+  /** Counts one reload of a changed certificate file of a TLS listener. */
+  certificateReloaded(listener: string, ok: boolean): void {
+    this.#certificateReloads.inc({ listener, result: ok ? 'success' : 'failure' })
   }
 
   dnsFailed(pool: string): void {
