@@ -1,0 +1,234 @@
+/**
+ * TLS termination and HTTP/2 on Latch's listeners: certificates chosen by SNI, a certificate file
+ * replaced on disk and served without restart (a broken replacement keeps the old one), the minimum
+ * TLS version, HTTP/1.1 over TLS, HTTP/2 by ALPN (GET and a streamed POST body to an HTTP/1.1
+ * upstream, no connection-specific headers in responses), cleartext h2c, and graceful shutdown of
+ * HTTP/2 sessions (GOAWAY, in-flight stream completes, exit 0).
+ */
+import { createHash } from 'node:crypto'
+import { renameSync, writeFileSync } from 'node:fs'
+import { request as httpsRequest } from 'node:https'
+import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scrapeMetrics } from '../helpers/admin-client.js'
+import { createTestCa, type TestCa } from '../helpers/certificates.js'
+import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { valueOf } from '../helpers/prometheus-text.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait.js'
+
+/** Connects with TLS and returns the served certificate's CN and the negotiated protocol (or the error code). */
+function handshake(port: number, options: ConnectionOptions, host = port === strictPort ? '127.0.0.2' : '127.0.0.1'): Promise<{ cn?: string; protocol?: string | null; alpn?: string | false; error?: string }> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port, ...options }, () => {
+      const cert = socket.getPeerCertificate()
+      resolve({ cn: cert.subject?.CN as string | undefined, protocol: socket.getProtocol(), alpn: socket.alpnProtocol })
+      socket.destroy()
+    })
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
+  })
+}
+
+interface H2Response {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: Buffer
+}
+
+/** One HTTP/2 request on `session`; `body` chunks are written one by one (no content-length). */
+function h2request(session: ClientHttp2Session, headers: Record<string, string>, body?: readonly Buffer[]): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, { endStream: body === undefined })
+    const chunks: Buffer[] = []
+    let responseHeaders: IncomingHttpHeaders = {}
+    stream.on('response', (received) => (responseHeaders = received))
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks) }))
+    stream.on('error', reject)
+    if (body !== undefined) {
+      void (async () => {
+        for (const chunk of body) {
+          stream.write(chunk)
+          await new Promise((next) => setTimeout(next, 5))
+        }
+        stream.end()
+      })()
+    }
+  })
+}
+
+function httpsGet(port: number, ca: Buffer, servername: string, path = '/'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername, headers: { host: servername }, agent: false, ALPNProtocols: ['http/1.1'] }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+let strictPort = 0
+
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']
+
+describe('TLS listeners and HTTP/2', () => {
+  let ca: TestCa
+  let upstream: TestUpstream
+  let latch: LatchProcess
+  let tlsPort: number
+  let h2cPort: number
+
+  beforeAll(async () => {
+    ca = createTestCa()
+    const a = ca.issue('a', 'a.test', ['DNS:a.test', 'IP:127.0.0.1'])
+    const b = ca.issue('b', 'b.test', ['DNS:b.test', 'DNS:*.b.test'])
+    upstream = await startUpstream('u1', { streamBodies: false })
+    latch = await startLatch({
+      config: {
+        listen: [
+          { address: '127.0.0.1:0', tls: { cert: a.cert, key: a.key, certificates: [{ cert: b.cert, key: b.key }] } },
+          // Listeners are keyed by their configured address: distinct loopback addresses, each on a free port.
+          { address: '127.0.0.2:0', tls: { cert: a.cert, key: a.key, minVersion: 'TLSv1.3' } },
+          { address: '127.0.0.3:0', http2: 'h2c' },
+        ],
+        admin: { listen: '127.0.0.1:0' },
+        shutdown: { drainDelay: '300ms', drainTimeout: '5s' },
+        log: { access: 'off' },
+        pools: [{ name: 'web', endpoints: [upstream.url] }],
+      },
+    })
+    ;[tlsPort, strictPort, h2cPort] = latch.urls.map((url) => Number(new URL(url).port)) as [number, number, number]
+  }, 30_000)
+
+  afterAll(async () => {
+    await latch?.stop('SIGKILL')
+    await upstream?.stop()
+  })
+
+  it('serves the certificate the SNI name asks for; the default one without SNI or for unknown names', async () => {
+    expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem })).toMatchObject({ cn: 'a.test' })
+    expect(await handshake(tlsPort, { servername: 'b.test', ca: ca.caPem })).toMatchObject({ cn: 'b.test' })
+    expect(await handshake(tlsPort, { servername: 'x.b.test', ca: ca.caPem })).toMatchObject({ cn: 'b.test' })
+    expect(await handshake(tlsPort, { servername: 'other.test', rejectUnauthorized: false })).toMatchObject({ cn: 'a.test' })
+    // No SNI at all (an IP address): the default certificate, which names the IP.
+    expect(await handshake(tlsPort, { ca: ca.caPem })).toMatchObject({ cn: 'a.test', protocol: 'TLSv1.3' })
+  })
+
+  it('offers h2 and http/1.1 by ALPN', async () => {
+    expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem, ALPNProtocols: ['h2', 'http/1.1'] })).toMatchObject({ alpn: 'h2' })
+    expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem, ALPNProtocols: ['http/1.1'] })).toMatchObject({ alpn: 'http/1.1' })
+  })
+
+  it('refuses clients below minVersion (TLS 1.1 by default, TLS 1.2 where TLSv1.3 is required)', async () => {
+    // SECLEVEL=0 lets this client offer TLS 1.1 at all, so the refusal is the server's (protocol_version alert).
+    const old = await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem, minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })
+    expect(old.error).toMatch(/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/)
+    const tls12 = await handshake(strictPort, { servername: 'a.test', ca: ca.caPem, maxVersion: 'TLSv1.2' })
+    expect(tls12.error).toMatch(/PROTOCOL_VERSION/)
+    expect(await handshake(strictPort, { servername: 'a.test', ca: ca.caPem })).toMatchObject({ cn: 'a.test', protocol: 'TLSv1.3' })
+    expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem, maxVersion: 'TLSv1.2' })).toMatchObject({ protocol: 'TLSv1.2' })
+  })
+
+  it('HTTP/1.1 over TLS: the upstream sees X-Forwarded-Proto https and Via 1.1', async () => {
+    const response = await httpsGet(tlsPort, ca.caPem, 'a.test', '/h1?x=1')
+    expect(response.status).toBe(200)
+    const seen = upstream.arrivals.at(-1)
+    expect(seen?.url).toBe('/h1?x=1')
+    expect(seen?.headers['x-forwarded-proto']).toBe('https')
+    expect(seen?.headers.via).toBe('1.1 latch')
+    expect(seen?.headers.host).toBe('a.test')
+  })
+
+  it('HTTP/2 GET through Latch to an HTTP/1.1 upstream: :authority becomes Host, no pseudo-headers upstream, no connection headers back', async () => {
+    const session = h2connect(`https://127.0.0.1:${tlsPort}`, { ca: ca.caPem, servername: 'b.test' })
+    try {
+      const response = await h2request(session, { ':method': 'GET', ':path': '/h2/get?q=2', ':authority': 'b.test', 'x-custom': 'yes' })
+      expect(response.status).toBe(200)
+      expect(response.headers['x-upstream']).toBe('u1')
+      for (const name of CONNECTION_SPECIFIC) expect(response.headers[name]).toBeUndefined()
+      const seen = upstream.arrivals.at(-1)
+      expect(seen?.httpVersion).toBe('1.1')
+      expect(seen?.method).toBe('GET')
+      expect(seen?.url).toBe('/h2/get?q=2')
+      expect(seen?.headers.host).toBe('b.test')
+      expect(seen?.headers['x-custom']).toBe('yes')
+      expect(seen?.headers['x-forwarded-proto']).toBe('https')
+      expect(seen?.headers.via).toBe('2 latch')
+      expect(seen?.rawHeaders.some((name, index) => index % 2 === 0 && name.startsWith(':'))).toBe(false)
+    } finally {
+      session.close()
+    }
+  })
+
+  it('HTTP/2 POST with a streamed body of unknown length arrives whole (chunked upstream)', async () => {
+    const session = h2connect(`https://127.0.0.1:${tlsPort}`, { ca: ca.caPem, servername: 'a.test' })
+    try {
+      const chunks = Array.from({ length: 20 }, (_, index) => Buffer.alloc(16 * 1024, index))
+      const expected = createHash('sha256').update(Buffer.concat(chunks)).digest('hex')
+      const response = await h2request(session, { ':method': 'POST', ':path': '/h2/post', ':authority': 'a.test', 'content-type': 'application/octet-stream' }, chunks)
+      expect(response.status).toBe(200)
+      const seen = upstream.arrivals.at(-1)
+      expect(seen?.method).toBe('POST')
+      expect(seen?.bodyBytes).toBe(20 * 16 * 1024)
+      expect(seen?.bodySha256).toBe(expected)
+      expect(seen?.headers['transfer-encoding']).toBe('chunked')
+      // A POST with Content-Length keeps it.
+      const sized = await h2request(session, { ':method': 'POST', ':path': '/h2/sized', ':authority': 'a.test', 'content-length': '5' }, [Buffer.from('hello')])
+      expect(sized.status).toBe(200)
+      expect(upstream.arrivals.at(-1)?.headers['content-length']).toBe('5')
+    } finally {
+      session.close()
+    }
+  })
+
+  it('cleartext h2c listener (prior knowledge)', async () => {
+    const session = h2connect(`http://127.0.0.3:${h2cPort}`)
+    try {
+      const response = await h2request(session, { ':method': 'GET', ':path': '/h2c', ':authority': 'c.test' })
+      expect(response.status).toBe(200)
+      const seen = upstream.arrivals.at(-1)
+      expect(seen?.headers.host).toBe('c.test')
+      expect(seen?.headers['x-forwarded-proto']).toBe('http')
+    } finally {
+      session.close()
+    }
+  })
+
+  it('a replaced certificate file is served without restart; a broken one keeps the previous certificate', async () => {
+    // Issue the new pair under other names, then move it over the served files (as Secret updates and careful deploys do).
+    const next = ca.issue('b-next', 'b2.test', ['DNS:b.test', 'DNS:*.b.test'])
+    renameSync(next.key, `${ca.dir}/b.key`)
+    renameSync(next.cert, `${ca.dir}/b.crt`)
+    await waitFor(async () => (await handshake(tlsPort, { servername: 'b.test', ca: ca.caPem })).cn === 'b2.test', 5000, 50, 'the new certificate')
+    // The other names keep theirs.
+    expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem })).toMatchObject({ cn: 'a.test' })
+    const { families } = await scrapeMetrics(latch)
+    expect(valueOf(families, 'latch_tls_certificate_reloads_total', { listener: '127.0.0.1:0', result: 'success' })).toBeGreaterThanOrEqual(1)
+
+    writeFileSync(`${ca.dir}/b.crt`, 'not a certificate\n')
+    await waitFor(() => latch.logs.some((line) => line.msg === 'certificate reload failed; the previous certificate keeps serving' && String(line.problem).includes('b.crt')), 5000, 50, 'the failed reload log')
+    expect(await handshake(tlsPort, { servername: 'b.test', ca: ca.caPem })).toMatchObject({ cn: 'b2.test' })
+    const after = await scrapeMetrics(latch)
+    expect(valueOf(after.families, 'latch_tls_certificate_reloads_total', { listener: '127.0.0.1:0', result: 'failure' })).toBeGreaterThanOrEqual(1)
+  })
+
+  it('graceful shutdown: an in-flight HTTP/2 stream completes, the session gets GOAWAY, exit 0', async () => {
+    upstream.mode = { kind: 'delay', ms: 800 }
+    const session = h2connect(`https://127.0.0.1:${tlsPort}`, { ca: ca.caPem, servername: 'a.test' })
+    const goaway = new Promise<boolean>((resolve) => {
+      session.once('goaway', () => resolve(true))
+      session.once('close', () => resolve(false))
+    })
+    const inflight = h2request(session, { ':method': 'GET', ':path': '/slow', ':authority': 'a.test' })
+    await waitFor(() => upstream.heads.some((head) => head.url === '/slow'), 5000, 10, 'the slow request upstream')
+    latch.child.kill('SIGTERM')
+    const response = await inflight
+    expect(response.status).toBe(200)
+    expect(await goaway).toBe(true)
+    expect(await latch.exited).toBe(0)
+  }, 20_000)
+})
