@@ -19,7 +19,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** Connects with TLS and returns the served certificate's CN and the negotiated protocol (or the error code). */
-function handshake(port: number, options: ConnectionOptions, host = port === strictPort ? '127.0.0.2' : '127.0.0.1'): Promise<{ cn?: string; protocol?: string | null; alpn?: string | false; error?: string }> {
+function handshake(port: number, options: ConnectionOptions, host = port === strictPort ? '127.0.0.2' : '127.0.0.1'): Promise<{ cn?: string | undefined; protocol?: string | null; alpn?: string | false | null; error?: string }> {
   return new Promise((resolve) => {
     const socket = tlsConnect({ host, port, ...options }, () => {
       const cert = socket.getPeerCertificate()
@@ -60,7 +60,7 @@ function h2request(session: ClientHttp2Session, headers: Record<string, string>,
 
 function httpsGet(port: number, ca: Buffer, servername: string, path = '/'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername, headers: { host: servername }, agent: false, ALPNProtocols: ['http/1.1'] }, (res) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername, headers: { host: servername }, agent: false }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (body += chunk))
