@@ -11,9 +11,10 @@ import { request as httpsRequest } from 'node:https'
 import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { scrapeMetrics } from '../helpers/admin-client.js'
+import { stringify } from 'yaml'
+import { adminCall, scrapeMetrics } from '../helpers/admin-client.js'
 import { createTestCa, type TestCa } from '../helpers/certificates.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { runCli, startLatch, writeConfig, type LatchProcess } from '../helpers/latch-process.js'
 import { valueOf } from '../helpers/prometheus-text.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
@@ -231,4 +232,51 @@ describe('TLS listeners and HTTP/2', () => {
     expect(await goaway).toBe(true)
     expect(await latch.exited).toBe(0)
   }, 20_000)
+})
+
+describe('TLS config errors at start and reload', () => {
+  it('latch check and start refuse a missing certificate file, naming file and key path', async () => {
+    const ca = createTestCa()
+    const missing = `${ca.dir}/missing.crt`
+    const file = writeConfig({ listen: [{ address: '127.0.0.1:0', tls: { cert: missing, key: `${ca.dir}/missing.key` } }], pools: [{ name: 'web', endpoints: ['http://127.0.0.1:1'] }] })
+    const checked = await runCli(['check', '--config', file])
+    expect(checked.code).toBe(1)
+    expect(checked.stderr).toContain(`${file}: listen[0].tls.cert: cannot read certificate file ${missing}: no such file (ENOENT)`)
+    const started = await runCli(['--config', file])
+    expect(started.code).toBe(1)
+    expect(started.stderr).toContain(`listen[0].tls.cert: cannot read certificate file ${missing}`)
+  })
+
+  it('a reload naming a bad key is rejected (old certificate serves on); a valid one switches certificates', async () => {
+    const ca = createTestCa()
+    const first = ca.issue('first', 'first.test', ['DNS:app.test'])
+    const second = ca.issue('second', 'second.test', ['DNS:app.test'])
+    const upstream = await startUpstream('r1')
+    const config = (tls: object): object => ({
+      listen: [{ address: '127.0.0.1:0', tls }],
+      admin: { listen: '127.0.0.1:0' },
+      reload: { watch: false },
+      log: { access: 'off' },
+      pools: [{ name: 'web', endpoints: [upstream.url] }],
+    })
+    const latch = await startLatch({ config: config({ cert: first.cert, key: first.key }) })
+    try {
+      const port = Number(new URL(latch.url).port)
+      const served = async (): Promise<string | undefined> => (await handshake(port, { servername: 'app.test', ca: ca.caPem }, '127.0.0.1')).cn
+      expect(await served()).toBe('first.test')
+      writeFileSync(latch.configFile as string, stringify(config({ cert: second.cert, key: first.key })))
+      const rejected = await adminCall(latch, 'POST', '/reload')
+      expect(rejected.status).toBe(422)
+      expect((rejected.body.issues as string[]).join('\n')).toContain(`listen[0].tls.key: ${first.key} does not match the certificate in ${second.cert}`)
+      expect(await served()).toBe('first.test')
+      writeFileSync(latch.configFile as string, stringify(config({ cert: second.cert, key: second.key })))
+      const accepted = await adminCall(latch, 'POST', '/reload')
+      expect(accepted.status).toBe(200)
+      expect(accepted.body.changes).toContain('listener 127.0.0.1:' + port + ': TLS certificates and settings reloaded')
+      expect(await served()).toBe('second.test')
+    } finally {
+      await latch.stop('SIGKILL')
+      await upstream.stop()
+    }
+  })
 })
