@@ -61,6 +61,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
   const listeners = new ListenerSet(holder, logger, createUpgradeHandler(holder, logger, tunnels), metrics)
+  metrics?.watchCertificates(() => listeners.certificates())
   const watchListeners = (): void => metrics?.watchServers(listeners.servers.map((server, index) => ({ server, listener: formatAddress(listeners.addresses[index] as ListenAddress) })))
   const reloader = new ConfigReloader(
     {

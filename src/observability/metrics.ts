@@ -41,6 +41,9 @@ export interface WatchedServer {
   readonly listener: string
 }
 
+/** Certificates served per TLS listener (configured address → certificate file and expiry). */
+export type ServedCertificates = Readonly<Record<string, readonly { readonly cert: string; readonly notAfter: string }[]>>
+
 /** All metrics of one proxy instance. */
 export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics, CertificateEvents {
   readonly registry = new Registry()
@@ -51,6 +54,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   readonly #certificateReloads: Counter<'listener' | 'result'>
   #servers: readonly WatchedServer[] = []
+  #certificates: () => ServedCertificates = () => ({})
 
   /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
   constructor(pools: () => Iterable<UpstreamPool>) {
@@ -73,6 +77,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
     })
     this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
     this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
+    const certificates = (): ServedCertificates => this.#certificates()
+    new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, collect() {
+      this.reset()
+      for (const [listener, served] of Object.entries(certificates())) for (const { cert, notAfter } of served) this.set({ listener, cert }, Date.parse(notAfter) / 1000)
+    } })
     this.#reloads.inc({ result: 'success' }, 0)
     this.#reloads.inc({ result: 'failure' }, 0)
     const servers = (): readonly WatchedServer[] => this.#servers
@@ -96,6 +105,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   /** Reports open connections of these traffic servers from now on. */
   watchServers(servers: readonly WatchedServer[]): void {
     this.#servers = servers
+  }
+
+  /** Reports the certificates of TLS listeners from now on (read at scrape time, so reloads are followed). */
+  watchCertificates(certificates: () => ServedCertificates): void {
+    this.#certificates = certificates
   }
 
   requestFinished(request: FinishedRequest): void {

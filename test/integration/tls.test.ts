@@ -209,6 +209,9 @@ describe('TLS listeners and HTTP/2', () => {
     expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem })).toMatchObject({ cn: 'a.test' })
     const { families } = await scrapeMetrics(latch)
     expect(valueOf(families, 'latch_tls_certificate_reloads_total', { listener: '127.0.0.1:0', result: 'success' })).toBeGreaterThanOrEqual(1)
+    // Certificates are valid for two days: the expiry gauge says so.
+    const expiry = valueOf(families, 'latch_tls_certificate_expiry_timestamp_seconds', { listener: '127.0.0.1:0', cert: `${ca.dir}/b.crt` }) as number
+    expect(expiry * 1000 - Date.now()).toBeGreaterThan(24 * 3600 * 1000)
 
     writeFileSync(`${ca.dir}/b.crt`, 'not a certificate\n')
     await waitFor(() => latch.logs.some((line) => line.msg === 'certificate reload failed; the previous certificate keeps serving' && String(line.problem).includes('b.crt')), 5000, 50, 'the failed reload log')
