@@ -99,7 +99,8 @@ describe('TLS listeners and HTTP/2', () => {
         admin: { listen: '127.0.0.1:0' },
         shutdown: { drainDelay: '300ms', drainTimeout: '5s' },
         log: { access: 'off' },
-        pools: [{ name: 'web', endpoints: [upstream.url] }],
+        sessionSecrets: ['tls-test-secret-0123456789abcdef'],
+        pools: [{ name: 'web', endpoints: [upstream.url], affinity: { mode: 'cookie' } }],
       },
     })
     ;[tlsPort, strictPort, h2cPort] = latch.urls.map((url) => Number(new URL(url).port)) as [number, number, number]
@@ -142,6 +143,8 @@ describe('TLS listeners and HTTP/2', () => {
     expect(seen?.headers['x-forwarded-proto']).toBe('https')
     expect(seen?.headers.via).toBe('1.1 latch')
     expect(seen?.headers.host).toBe('a.test')
+    // secure: auto: the affinity cookie is Secure on a TLS listener.
+    expect(String(response.headers['set-cookie'])).toMatch(/; Secure/i)
   })
 
   it('HTTP/2 GET through Latch to an HTTP/1.1 upstream: :authority becomes Host, no pseudo-headers upstream, no connection headers back', async () => {
@@ -160,6 +163,12 @@ describe('TLS listeners and HTTP/2', () => {
       expect(seen?.headers['x-forwarded-proto']).toBe('https')
       expect(seen?.headers.via).toBe('2 latch')
       expect(seen?.rawHeaders.some((name, index) => index % 2 === 0 && name.startsWith(':'))).toBe(false)
+      expect(String(response.headers['set-cookie'])).toMatch(/; Secure/i)
+      const conflicting = await h2request(session, { ':method': 'GET', ':path': '/h2/conflict', ':authority': 'b.test', host: 'evil.test' })
+      expect(conflicting.status).toBe(400)
+      expect(conflicting.headers['x-latch-error']).toBe('ERR_BAD_REQUEST')
+      const connect = await h2request(session, { ':method': 'CONNECT', ':authority': 'b.test:443' })
+      expect(connect.status).toBe(405)
     } finally {
       session.close()
     }
