@@ -20,7 +20,7 @@ const Certificate = z.strictObject({
   cert: pemPath('certificate').meta({ description: 'PEM certificate chain file (leaf first). Relative paths are resolved against the config file\'s directory. Watched: a changed file is loaded without restart.' }),
   key: pemPath('private key').meta({ description: 'PEM private key file of `cert` (unencrypted).' }),
   serverNames: z
-    .array(z.string().regex(SERVER_NAME, { error: 'expected a DNS name such as app.example.com or *.example.com' }), { error: 'expected a list of DNS names' })
+    .array(z.string({ error: 'expected a DNS name such as app.example.com or *.example.com' }).refine((name) => SERVER_NAME.test(name), { error: 'expected a DNS name such as app.example.com or *.example.com' }), { error: 'expected a list of DNS names' })
     .optional()
     .meta({ description: 'SNI names this certificate is served for (`*.example.com` matches one label). Omitted: the DNS names of the certificate\'s subjectAltName (or its CN).' }),
 })
@@ -28,8 +28,8 @@ const Certificate = z.strictObject({
 /** `tls` of a listener: terminate TLS with these certificates. */
 export const ListenerTls = z
   .strictObject({
-    cert: pemPath('certificate').optional().meta({ description: 'Default certificate chain (PEM file): served when the client sends no SNI name or one no entry of `certificates` matches. Defaults to the first of `certificates`.' }),
-    key: pemPath('private key').optional().meta({ description: 'Private key of `cert` (PEM file).' }),
+    cert: pemPath('certificate').optional().meta({ description: 'Default certificate chain (PEM file, leaf first): served when the client sends no SNI name or one no entry of `certificates` matches; its own names are matched after those of `certificates`. Defaults to the first of `certificates`. Relative to the config file\'s directory; watched, a changed file is served without restart.' }),
+    key: pemPath('private key').optional().meta({ description: 'Private key of `cert` (PEM file, unencrypted).' }),
     certificates: z.array(Certificate, { error: 'expected a list of { cert, key, serverNames } entries' }).default([]).meta({ description: 'More certificates, chosen by the SNI name the client asks for (exact names first, then wildcards).' }),
     minVersion: tlsVersion().default('TLSv1.2').meta({ description: 'Oldest TLS version accepted from clients.' }),
   })

@@ -59,9 +59,9 @@ function h2request(session: ClientHttp2Session, headers: Record<string, string>,
   })
 }
 
-function httpsGet(port: number, ca: Buffer, servername: string, path = '/'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function httpsGet(port: number, ca: Buffer, servername: string, path = '/', extra: Record<string, string> = {}, host = '127.0.0.1'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername, headers: { host: servername }, agent: false }, (res) => {
+    const req = httpsRequest({ host, port, path, ca, servername, headers: { host: servername, ...extra }, agent: false }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => (body += chunk))
@@ -82,6 +82,7 @@ describe('TLS listeners and HTTP/2', () => {
   let latch: LatchProcess
   let tlsPort: number
   let h2cPort: number
+  let h1OnlyPort: number
 
   beforeAll(async () => {
     ca = createTestCa()
@@ -95,15 +96,17 @@ describe('TLS listeners and HTTP/2', () => {
           // Listeners are keyed by their configured address: distinct loopback addresses, each on a free port.
           { address: '127.0.0.2:0', tls: { cert: a.cert, key: a.key, minVersion: 'TLSv1.3' } },
           { address: '127.0.0.3:0', http2: 'h2c' },
+          { address: '127.0.0.4:0', tls: { cert: a.cert, key: a.key }, http2: false },
         ],
         admin: { listen: '127.0.0.1:0' },
+        server: { maxHeaderSize: '8KiB' },
         shutdown: { drainDelay: '300ms', drainTimeout: '5s' },
         log: { access: 'off' },
         sessionSecrets: ['tls-test-secret-0123456789abcdef'],
         pools: [{ name: 'web', endpoints: [upstream.url], affinity: { mode: 'cookie' } }],
       },
     })
-    ;[tlsPort, strictPort, h2cPort] = latch.urls.map((url) => Number(new URL(url).port)) as [number, number, number]
+    ;[tlsPort, strictPort, h2cPort, h1OnlyPort] = latch.urls.map((url) => Number(new URL(url).port)) as [number, number, number, number]
   }, 30_000)
 
   afterAll(async () => {
@@ -145,6 +148,19 @@ describe('TLS listeners and HTTP/2', () => {
     expect(seen?.headers.host).toBe('a.test')
     // secure: auto: the affinity cookie is Secure on a TLS listener.
     expect(String(response.headers['set-cookie'])).toMatch(/; Secure/i)
+  })
+
+  it('HTTP/1.1 over TLS on an HTTP/2 listener keeps the server limits (oversized head → 431)', async () => {
+    const response = await httpsGet(tlsPort, ca.caPem, 'a.test', '/big', { 'x-big': 'b'.repeat(9000) })
+    expect(response.status).toBe(431)
+    expect(response.headers['x-latch-error']).toBe('ERR_HEADERS_TOO_LARGE')
+  })
+
+  it('http2: false serves HTTP/1.1 only, with SNI certificates', async () => {
+    expect(await handshake(h1OnlyPort, { servername: 'a.test', ca: ca.caPem, ALPNProtocols: ['h2', 'http/1.1'] }, '127.0.0.4')).not.toMatchObject({ alpn: 'h2' })
+    const response = await httpsGet(h1OnlyPort, ca.caPem, 'a.test', '/h1only', {}, '127.0.0.4')
+    expect(response.status).toBe(200)
+    expect(upstream.arrivals.at(-1)?.headers['x-forwarded-proto']).toBe('https')
   })
 
   it('HTTP/2 GET through Latch to an HTTP/1.1 upstream: :authority becomes Host, no pseudo-headers upstream, no connection headers back', async () => {
@@ -239,6 +255,11 @@ describe('TLS listeners and HTTP/2', () => {
     const inflight = h2request(session, { ':method': 'GET', ':path': '/slow', ':authority': 'a.test' })
     await waitFor(() => upstream.heads.some((head) => head.url === '/slow'), 5000, 10, 'the slow request upstream')
     latch.child.kill('SIGTERM')
+    await waitFor(() => latch.logs.some((line) => line.msg === 'draining: readiness failed, still accepting'), 3000, 10, 'the drain to start')
+    // A new stream during drainDelay is served; its session is then told GOAWAY.
+    upstream.mode = { kind: 'echo' }
+    const during = await h2request(session, { ':method': 'GET', ':path': '/during-drain', ':authority': 'a.test' })
+    expect(during.status).toBe(200)
     const response = await inflight
     expect(response.status).toBe(200)
     expect(await goaway).toBe(true)
