@@ -2,7 +2,8 @@
  * Upstreams over `https://`: a pool trusting the test CA (`tls.ca`) is served, the same endpoint
  * without the CA fails with 502 ERR_UPSTREAM_TLS, `insecureSkipVerify` works and is warned about,
  * `tls.servername` sets SNI (and a wrong one fails), the client's Host never decides SNI, active
- * health checks use the pool's TLS settings, and WebSocket upgrades reach https endpoints.
+ * health checks use the pool's TLS settings, and WebSocket upgrades (also wss:// through a TLS
+ * listener) reach https endpoints.
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -41,9 +42,10 @@ describe('https upstreams', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
     const healthCheck = { path: '/healthz', interval: '200ms', timeout: '1s' }
+    const front = ca.issue('front', 'front.test', ['DNS:front.test', 'IP:127.0.0.2'])
     latch = await startLatch({
       config: {
-        listen: '127.0.0.1:0',
+        listen: ['127.0.0.1:0', { address: '127.0.0.2:0', tls: { cert: front.cert, key: front.key } }],
         log: { access: 'off' },
         pools: [
           { name: 'trusted', endpoints: [origin], tls: { ca: ca.caCert }, healthCheck },
@@ -126,4 +128,16 @@ describe('https upstreams', () => {
     socket.close()
     expect(reply).toBe('echo:hi')
   })
+
+  it('wss:// through a TLS listener that also offers HTTP/2 (HTTP/1.1 upgrade) to an https endpoint', async () => {
+    const socket = new WebSocket(`wss://127.0.0.2:${new URL(latch.urls[1] as string).port}/trusted/ws`, { ca: ca.caPem })
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.once('open', () => socket.send('secure'))
+      socket.once('message', (data) => resolve(String(data)))
+      socket.once('error', reject)
+    })
+    socket.close()
+    expect(reply).toBe('echo:secure')
+  })
 })
+
