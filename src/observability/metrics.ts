@@ -53,6 +53,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   readonly #reloads: Counter<'result'>
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   readonly #certificateReloads: Counter<'listener' | 'result'>
+  readonly #handshakeFailures: Counter<'listener' | 'reason'>
   #servers: readonly WatchedServer[] = []
   #certificates: () => ServedCertificates = () => ({})
 
@@ -76,6 +77,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
       },
     })
     this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
+    this.#handshakeFailures = new Counter({ name: 'latch_tls_handshake_failures_total', help: 'Failed client TLS handshakes by listener (as configured) and reason (the error code, e.g. ERR_SSL_UNSUPPORTED_PROTOCOL for a client below minVersion, ECONNRESET for a client that hung up).', labelNames: ['listener', 'reason'], registers })
     this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
     const certificates = (): ServedCertificates => this.#certificates()
     new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, collect() {
@@ -128,6 +130,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   /** Counts one reload of a changed certificate file of a TLS listener. */
   certificateReloaded(listener: string, ok: boolean): void {
     this.#certificateReloads.inc({ listener, result: ok ? 'success' : 'failure' })
+  }
+
+  /** Counts one failed client TLS handshake. */
+  handshakeFailed(listener: string, reason: string): void {
+    this.#handshakeFailures.inc({ listener, reason })
   }
 
   dnsFailed(pool: string): void {

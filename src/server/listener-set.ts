@@ -102,6 +102,14 @@ export class ListenerSet {
     try {
       const protocol: ListenerProtocol = certificates !== undefined ? { kind: 'tls', certificates, http2: config.http2 !== false } : config.http2 === 'h2c' ? { kind: 'h2c' } : { kind: 'http' }
       const created = createTrafficServer(this.#holder, server, this.#logger, { onUpgrade: this.#onUpgrade }, protocol)
+      if (certificates !== undefined) {
+        // Node closes the connection itself; this only makes failed handshakes (old clients, bad SNI) visible.
+        created.on('tlsClientError', (error: NodeJS.ErrnoException) => {
+          const reason = error.code ?? 'unknown'
+          this.#events?.handshakeFailed(address, reason)
+          this.#logger.debug({ listener: address, reason, err: error.message }, 'TLS handshake failed')
+        })
+      }
       const bound = await bind(created, parseListenAddress(address) as ListenAddress, 'traffic')
       return { configured: address, config, server: created, bound, certificates }
     } catch (error) {

@@ -20,6 +20,8 @@ import { isProblem, loadCertificate, type LoadedCertificate } from './certificat
 /** What certificate reloads report (metrics). */
 export interface CertificateEvents {
   certificateReloaded(listener: string, ok: boolean): void
+  /** A client's TLS handshake failed (`reason`: the OpenSSL/Node error code, e.g. an unsupported version). */
+  handshakeFailed(listener: string, reason: string): void
 }
 
 /** Editors write in bursts, and a cert and its key are usually replaced one after the other. */

@@ -15,7 +15,7 @@ import { stringify } from 'yaml'
 import { adminCall, scrapeMetrics } from '../helpers/admin-client.js'
 import { createTestCa, type TestCa } from '../helpers/certificates.js'
 import { runCli, startLatch, writeConfig, type LatchProcess } from '../helpers/latch-process.js'
-import { valueOf } from '../helpers/prometheus-text.js'
+import { samplesOf, valueOf } from '../helpers/prometheus-text.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -136,6 +136,10 @@ describe('TLS listeners and HTTP/2', () => {
     expect(tls12.error).toMatch(/PROTOCOL_VERSION/)
     expect(await handshake(strictPort, { servername: 'a.test', ca: ca.caPem })).toMatchObject({ cn: 'a.test', protocol: 'TLSv1.3' })
     expect(await handshake(tlsPort, { servername: 'a.test', ca: ca.caPem, maxVersion: 'TLSv1.2' })).toMatchObject({ protocol: 'TLSv1.2' })
+    // The refusals are counted by listener and reason.
+    const { families } = await scrapeMetrics(latch)
+    const refused = samplesOf(families, 'latch_tls_handshake_failures_total', { listener: '127.0.0.2:0' })
+    expect(refused.reduce((sum, sample) => sum + sample.value, 0)).toBeGreaterThanOrEqual(1)
   })
 
   it('HTTP/1.1 over TLS: the upstream sees X-Forwarded-Proto https and Via 1.1', async () => {
