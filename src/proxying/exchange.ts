@@ -404,7 +404,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Called once the client response is done or the client went away; writes the access line. */
   closed(): void {
-    if (!this.res.writableFinished) {
+    // HTTP/2: a stream reset by the client still emits 'finish' and reports writableFinished, but
+    // writableEnded stays false unless Latch ended the response (for HTTP/1 it adds nothing).
+    if (!this.res.writableFinished || !this.res.writableEnded) {
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
       if (this.#queued) (this.pool as UpstreamPool).queue.remove(this)

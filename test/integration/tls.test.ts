@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { renameSync, writeFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
-import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
+import { constants, connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2'
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
@@ -247,6 +247,24 @@ describe('TLS listeners and HTTP/2', () => {
     expect(await handshake(tlsPort, { servername: 'b.test', ca: ca.caPem })).toMatchObject({ cn: 'b2.test' })
     const after = await scrapeMetrics(latch)
     expect(valueOf(after.families, 'latch_tls_certificate_reloads_total', { listener: '127.0.0.1:0', result: 'failure' })).toBeGreaterThanOrEqual(1)
+  })
+
+  it('an HTTP/2 client cancelling its stream aborts the upstream request (logged and counted as 499 ERR_CLIENT_ABORTED)', async () => {
+    upstream.mode = { kind: 'hang' }
+    const session = h2connect(`https://127.0.0.1:${tlsPort}`, { ca: ca.caPem, servername: 'a.test' })
+    try {
+      const stream = session.request({ ':method': 'GET', ':path': '/cancelled', ':authority': 'a.test' })
+      stream.on('error', () => undefined)
+      await waitFor(() => upstream.heads.some((head) => head.url === '/cancelled'), 5000, 10, 'the request upstream')
+      stream.close(constants.NGHTTP2_CANCEL)
+      await waitFor(async () => samplesOf((await scrapeMetrics(latch)).families, 'latch_requests_total', { code: '499' }).length > 0, 5000, 50, 'the aborted request to be counted')
+      // The upstream request was cancelled too: nothing is left in flight to the endpoint.
+      const { families } = await scrapeMetrics(latch)
+      expect(valueOf(families, 'latch_endpoint_requests_in_flight', { pool: 'web', endpoint: `127.0.0.1:${upstream.port}` })).toBe(0)
+    } finally {
+      session.close()
+      upstream.mode = { kind: 'echo' }
+    }
   })
 
   it('graceful shutdown: an in-flight HTTP/2 stream completes, the session gets GOAWAY, exit 0', async () => {
