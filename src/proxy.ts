@@ -60,7 +60,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
-  const listeners = new ListenerSet(holder, logger, createUpgradeHandler(holder, logger, tunnels))
+  const listeners = new ListenerSet(holder, logger, createUpgradeHandler(holder, logger, tunnels), metrics)
+  metrics?.watchCertificates(() => listeners.certificates())
   const watchListeners = (): void => metrics?.watchServers(listeners.servers.map((server, index) => ({ server, listener: formatAddress(listeners.addresses[index] as ListenAddress) })))
   const reloader = new ConfigReloader(
     {

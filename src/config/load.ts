@@ -13,6 +13,7 @@ import { substituteEnv, type MissingVariable } from './env-substitution.js'
 import { collectRouteSources, type RouteSource } from './route-sources.js'
 import { ConfigSchema, type Config } from './schema.js'
 import { toConfigIssues } from './schema-issues.js'
+import { checkTlsFiles } from './tls-checks.js'
 import { formatKeyPath, isEmptyDocument, parseYamlDocuments, readText, type YamlDocument } from './yaml-source.js'
 
 /** A validated, frozen config with its compiled route table. */
@@ -77,8 +78,10 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const sources = collectRouteSources(routeEntries, file, doc, issues, baseDir)
   crossCheck({ pools: summary.pools, routesGiven: summary.routes !== undefined }, sources, { file, doc }, issues)
   const routes = compileRouteTable(sources, issues)
+  const warnings = collectWarnings(sources)
+  if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
   if (issues.length > 0 || !result.success) throw new ConfigError(missing.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
-  return deepFreeze({ file, config: result.data, routeSources: sources, routes, warnings: collectWarnings(sources) })
+  return deepFreeze({ file, config: result.data, routeSources: sources, routes, warnings })
 }
 
 type RouteEntries = readonly (string | IngressSpecConfig)[]

@@ -10,6 +10,7 @@ import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, ratio, sh
 import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, parseListenAddress } from '../net/address.js'
+import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
 
 export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random', 'least-sessions'] as const
 export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
@@ -20,9 +21,16 @@ const POOL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
 const Listener = shorthand(
   'address',
-  z.strictObject({
-    address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080`, `[::]:8080` or `:8080`.' }),
-  }),
+  z
+    .strictObject({
+      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080`, `[::]:8080` or `:8080`.' }),
+      tls: ListenerTls.optional().meta({ description: 'Terminate TLS on this listener (HTTPS). Omitted: cleartext.' }),
+      http2: ListenerHttp2.optional().meta({ description: 'HTTP/2 for clients. On a TLS listener (default `true`) it is offered by ALPN beside HTTP/1.1. On a cleartext listener only `h2c` turns it on: HTTP/2 with prior knowledge, and then HTTP/1.1 is not served on that listener. Default: `true` with `tls`, `false` without.' }),
+    })
+    .superRefine((listener, ctx) => {
+      if (listener.tls !== undefined && listener.http2 === 'h2c') ctx.addIssue({ code: 'custom', path: ['http2'], message: 'h2c is cleartext HTTP/2 — on a TLS listener HTTP/2 is negotiated by ALPN: use true (or false for HTTP/1.1 only)' })
+      if (listener.tls === undefined && listener.http2 === true) ctx.addIssue({ code: 'custom', path: ['http2'], message: 'HTTP/2 over cleartext needs prior knowledge — use "h2c", or add tls to negotiate it by ALPN' })
+    }),
 )
 
 const Endpoint = shorthand(
@@ -69,6 +77,7 @@ const Pool = z.strictObject({
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),
   passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
+  tls: UpstreamTls.optional().meta({ description: 'TLS settings for this pool\'s `https://` endpoints (proxied requests, upgrades and health checks alike). Omitted: system CAs, SNI from the URL host, TLS 1.2+.' }),
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
 
@@ -121,7 +130,7 @@ const Log = z.strictObject({
 
 /** The whole config file. */
 export const ConfigSchema = z.strictObject({
-  listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address }` objects.' }),
+  listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address, tls, http2 }` objects.' }),
   sessionSecrets: SessionSecrets,
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),
   server: ServerLimits.prefault({}).meta({ description: 'Limits and timeouts for client connections on every listener.' }),
@@ -141,6 +150,7 @@ export type Config = z.output<typeof ConfigSchema>
 export type PoolConfig = Config['pools'][number]
 export type EndpointConfig = PoolConfig['endpoints'][number]
 export type ServerConfig = Config['server']
+export type ListenerConfig = Config['listen'][number]
 export type HeaderPolicyConfig = Config['headers']
 export type AdminConfig = Config['admin']
 export type ShutdownConfig = Config['shutdown']

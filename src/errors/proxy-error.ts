@@ -26,6 +26,7 @@ export const ERRORS = {
   ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },
   ERR_INTERNAL: { status: 500, source: 'proxy', summary: 'a bug in Latch; the log line has the stack' },
   ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', summary: 'could not connect to the endpoint (refused, reset, unreachable, DNS); retried on another endpoint' },
+  ERR_UPSTREAM_TLS: { status: 502, source: 'upstream', summary: 'the TLS handshake with an https endpoint failed: certificate not trusted (set the pool\'s tls.ca), name mismatch (tls.servername), expired, or no common TLS version; retried on another endpoint' },
   ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', summary: 'the endpoint closed or reset the connection after the request was sent' },
   ERR_UPSTREAM_RESPONSE: { status: 502, source: 'upstream', summary: 'the endpoint sent an invalid or truncated response' },
   ERR_NO_ENDPOINT: { status: 503, source: 'upstream', summary: 'the pool has no available endpoint (all down, draining, in maintenance or already tried)' },

@@ -10,6 +10,8 @@
  */
 import { Agent } from 'undici'
 import type { ActiveHealthCheckConfig } from '../config/schema.js'
+import type { UpstreamTlsConfig } from '../config/tls-schema.js'
+import { upstreamConnector } from '../tls/upstream-tls.js'
 import type { Logger } from '../observability/logger.js'
 import type { Endpoint, ProbeResult } from '../upstream/endpoint.js'
 import type { EndpointWatcher } from '../upstream/upstream-pool.js'
@@ -32,6 +34,8 @@ export interface ActiveHealthCheckerOptions {
   readonly random?: () => number
   /** Told every probe's outcome (metrics). */
   readonly onResult?: (endpoint: Endpoint, ok: boolean) => void
+  /** The pool's TLS settings: probes of `https://` endpoints connect exactly like proxied requests. */
+  readonly tls?: UpstreamTlsConfig | undefined
 }
 
 /** The delay before the next probe: `interval` moved by up to ±`jitter` × `interval`. */
@@ -57,7 +61,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#logger = options.logger
     this.#random = options.random ?? Math.random
     this.#onResult = options.onResult
-    this.#agent = new Agent({ pipelining: 1, connect: { timeout: config.timeout }, headersTimeout: config.timeout, bodyTimeout: config.timeout })
+    this.#agent = new Agent({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 
   /** Starts probing `endpoint` (first probe now). */

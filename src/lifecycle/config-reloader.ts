@@ -80,7 +80,7 @@ export class ConfigReloader {
       changes = await this.#deps.listeners.apply(loaded.config)
     } catch (error) {
       if (!(error instanceof StartupError)) throw error
-      return this.#done(trigger, { ok: false, code: 'LISTEN_FAILED', message: `${error.message}; the previous config keeps serving`, issues: [] })
+      return this.#done(trigger, { ok: false, code: error.code === 'TLS_CERTIFICATE' ? 'CONFIG_INVALID' : 'LISTEN_FAILED', message: `${error.message}; the previous config keeps serving`, issues: [] })
     }
     changes.push(...this.#swap(loaded))
     this.#appliedDigest = digest

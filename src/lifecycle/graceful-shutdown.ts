@@ -9,12 +9,12 @@
  *    get `drainTimeout`; once none is left and no request came for a moment, idle connections close.
  * 3. At the deadline everything left is closed. Either way the process can then exit 0.
  */
-import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import type { Readiness } from '../admin/readiness.js'
 import type { ShutdownConfig } from '../config/schema.js'
 import type { Logger } from '../observability/logger.js'
 import type { TunnelRegistry } from '../proxying/upgrade.js'
+import { closeAllConnections, closeIdleConnections, type TrafficServer } from '../server/traffic-server.js'
 import type { TrafficState } from './traffic-state.js'
 
 const POLL_MS = 50
@@ -26,7 +26,8 @@ const QUIET_MS = 500
 
 /** What the sequence acts on. */
 export interface DrainTargets {
-  readonly servers: readonly Server[]
+  /** HTTP/1 (node:http, node:https) and HTTP/2 servers; HTTP/2 sessions get GOAWAY where HTTP/1 gets `Connection: close`. */
+  readonly servers: readonly TrafficServer[]
   readonly tunnels: TunnelRegistry
   readonly traffic: TrafficState
   readonly readiness: Readiness
@@ -54,13 +55,13 @@ export async function drain(targets: DrainTargets, timing: ShutdownConfig): Prom
   while (traffic.inflight > 0 || tunnels.sockets.size > 0 || performance.now() - traffic.lastRequestAt < QUIET_MS) {
     if (Date.now() >= deadline) {
       logger.warn({ inflight: traffic.inflight, tunnels: tunnels.sockets.size }, 'drain timeout reached: closing remaining connections')
-      for (const server of servers) server.closeAllConnections()
+      for (const server of servers) closeAllConnections(server)
       for (const socket of tunnels.sockets) socket.destroy()
       return 'deadline'
     }
     await sleep(POLL_MS)
   }
-  for (const server of servers) server.closeIdleConnections()
+  for (const server of servers) closeIdleConnections(server)
   return 'drained'
 }
 

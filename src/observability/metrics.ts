@@ -12,6 +12,7 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
 import { RequestMetrics } from './metrics-requests.js'
+import type { CertificateEvents } from '../tls/listener-certificates.js'
 
 /** What DNS discovery reports: one call per resolution of a pool's name. */
 export interface DiscoveryMetrics {
@@ -40,15 +41,21 @@ export interface WatchedServer {
   readonly listener: string
 }
 
+/** Certificates served per TLS listener (configured address → certificate file and expiry). */
+export type ServedCertificates = Readonly<Record<string, readonly { readonly cert: string; readonly notAfter: string }[]>>
+
 /** All metrics of one proxy instance. */
-export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics {
+export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics, CertificateEvents {
   readonly registry = new Registry()
   readonly #requests: RequestMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
   readonly #reloads: Counter<'result'>
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
+  readonly #certificateReloads: Counter<'listener' | 'result'>
+  readonly #handshakeFailures: Counter<'listener' | 'reason'>
   #servers: readonly WatchedServer[] = []
+  #certificates: () => ServedCertificates = () => ({})
 
   /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
   constructor(pools: () => Iterable<UpstreamPool>) {
@@ -70,6 +77,13 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
       },
     })
     this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
+    this.#handshakeFailures = new Counter({ name: 'latch_tls_handshake_failures_total', help: 'Failed client TLS handshakes by listener (as configured) and reason (the error code, e.g. ERR_SSL_UNSUPPORTED_PROTOCOL for a client below minVersion, ECONNRESET for a client that hung up).', labelNames: ['listener', 'reason'], registers })
+    this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
+    const certificates = (): ServedCertificates => this.#certificates()
+    new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, collect() {
+      this.reset()
+      for (const [listener, served] of Object.entries(certificates())) for (const { cert, notAfter } of served) this.set({ listener, cert }, Date.parse(notAfter) / 1000)
+    } })
     this.#reloads.inc({ result: 'success' }, 0)
     this.#reloads.inc({ result: 'failure' }, 0)
     const servers = (): readonly WatchedServer[] => this.#servers
@@ -95,6 +109,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
     this.#servers = servers
   }
 
+  /** Reports the certificates of TLS listeners from now on (read at scrape time, so reloads are followed). */
+  watchCertificates(certificates: () => ServedCertificates): void {
+    this.#certificates = certificates
+  }
+
   requestFinished(request: FinishedRequest): void {
     this.#requests.record(request)
   }
@@ -106,6 +125,16 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   /** Counts one config reload. */
   configReloaded(ok: boolean): void {
     this.#reloads.inc({ result: ok ? 'success' : 'failure' })
+  }
+
+  /** Counts one reload of a changed certificate file of a TLS listener. */
+  certificateReloaded(listener: string, ok: boolean): void {
+    this.#certificateReloads.inc({ listener, result: ok ? 'success' : 'failure' })
+  }
+
+  /** Counts one failed client TLS handshake. */
+  handshakeFailed(listener: string, reason: string): void {
+    this.#handshakeFailures.inc({ listener, reason })
   }
 
   dnsFailed(pool: string): void {

@@ -16,7 +16,8 @@ export function sendError(res: ServerResponse, error: ProxyError, requestIdHeade
     requestIdHeader, requestId,
   ]
   if (error.retryAfter !== undefined) headers.push('retry-after', String(error.retryAfter))
-  if (close) headers.push('connection', 'close')
+  // HTTP/2 forbids Connection; its session is closed with GOAWAY instead (traffic-server.ts).
+  if (close && res.req.httpVersionMajor !== 2) headers.push('connection', 'close')
   res.writeHead(error.status, headers)
   res.end(body)
 }

@@ -276,10 +276,12 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.status = statusCode
     const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
     if (this.session !== undefined) this.#commitSession(rawHeaders, headers)
+    // HTTP/2 has no Connection header and no reason phrase; its sessions get GOAWAY when draining (traffic-server.ts).
+    const h2 = this.req.httpVersionMajor === 2
     // Draining: ask keep-alive clients to reconnect (to another replica) after this response.
-    if (this.runtime.traffic.draining) headers.push('connection', 'close')
+    if (this.runtime.traffic.draining && !h2) headers.push('connection', 'close')
     try {
-      this.res.writeHead(statusCode, statusText === '' ? undefined : statusText, headers)
+      this.res.writeHead(statusCode, statusText === '' || h2 ? undefined : statusText, headers)
     } catch (error) {
       // Node refuses header names/values with illegal characters: a malicious or broken upstream.
       this.#abort?.(error as Error)
@@ -376,7 +378,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
   #reportFailure(failure: ProxyError): void {
-    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
+    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' || failure.code === 'ERR_UPSTREAM_TLS' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
     const endpoint = this.endpoint as Endpoint
     endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
     if (kind !== undefined) (this.pool as UpstreamPool).outliers.recordFailure(endpoint, kind)
@@ -402,7 +404,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Called once the client response is done or the client went away; writes the access line. */
   closed(): void {
-    if (!this.res.writableFinished) {
+    // HTTP/2: a stream reset by the client still emits 'finish' and reports writableFinished, but
+    // writableEnded stays false unless Latch ended the response (for HTTP/1 it adds nothing).
+    if (!this.res.writableFinished || !this.res.writableEnded) {
       // The client went away before the response was complete: stop the upstream work, blame nobody.
       this.#clientGone = true
       if (this.#queued) (this.pool as UpstreamPool).queue.remove(this)

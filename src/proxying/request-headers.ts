@@ -17,6 +17,7 @@ import { ProxyError } from '../errors/proxy-error.js'
 import { isValidHostHeader } from '../net/address.js'
 import { forwardedNode, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
 import { connectionListed } from './hop-by-hop.js'
+import { http2MayHaveBody, http2RequestHeaders } from './http2-request.js'
 
 /** Header rules compiled once from the config. */
 export interface HeaderRules {
@@ -52,7 +53,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,200}$/
 
 /** Fills `out` from `req`; returns a ProxyError for a request that must be refused. */
 export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, out: PreparedRequest): ProxyError | undefined {
-  const raw = req.rawHeaders
+  const h2 = req.httpVersionMajor === 2
+  const raw = h2 ? http2RequestHeaders(req.rawHeaders) : req.rawHeaders
+  if (raw instanceof ProxyError) return raw
   if (raw.length > rules.maxHeadersCount * 2) return new ProxyError('ERR_HEADERS_TOO_LARGE', `more than ${rules.maxHeadersCount} request headers`)
   const headers: string[] = ['host', '']
   let hosts = 0
@@ -128,7 +131,7 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   }
   if (hosts > 1) return new ProxyError('ERR_BAD_REQUEST', 'duplicate Host header')
   // RFC 9112 §3.2: an HTTP/1.1 request without a Host (or with an empty one, invalid for http URIs) gets 400.
-  if (out.hostHeader === '' && req.httpVersionMinor !== 0) return new ProxyError('ERR_BAD_REQUEST', hosts === 0 ? 'missing Host header' : 'empty Host header')
+  if (out.hostHeader === '' && (req.httpVersionMinor !== 0 || h2)) return new ProxyError('ERR_BAD_REQUEST', hosts === 0 ? 'missing Host header' : 'empty Host header')
   if (out.hostHeader !== '' && !isValidHostHeader(out.hostHeader)) return new ProxyError('ERR_BAD_REQUEST', 'invalid Host header')
   if (transferEncoding !== undefined) {
     if (transferEncodings > 1 || transferEncoding.trim().toLowerCase() !== 'chunked') {
@@ -136,7 +139,8 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
     }
     if (req.httpVersionMinor === 0) return new ProxyError('ERR_BAD_REQUEST', 'Transfer-Encoding is not allowed in HTTP/1.0')
   }
-  out.chunked = transferEncoding !== undefined
+  // An HTTP/2 body needs no Content-Length: one of unknown length streams upstream like a chunked one.
+  out.chunked = transferEncoding !== undefined || (h2 && contentLength === undefined && http2MayHaveBody(req))
   out.contentLength = contentLength === undefined ? -1 : Number(contentLength)
   const peer = plainAddress(req.socket.remoteAddress)
   const trustedPeer = isTrusted(rules.trusted, peer)
@@ -159,8 +163,10 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   }
   if (rules.forwarded) headers.push('forwarded', forwardedValue(trustedPeer ? forwarded : undefined, peer, req, out.hostHeader))
   else if (forwarded !== undefined && trustedPeer) headers.push('forwarded', forwarded)
-  if (rules.via) headers.push('via', via === undefined ? `1.${req.httpVersionMinor} latch` : `${via}, 1.${req.httpVersionMinor} latch`)
-  else if (via !== undefined) headers.push('via', via)
+  if (rules.via) {
+    const received = h2 ? '2 latch' : `1.${req.httpVersionMinor} latch`
+    headers.push('via', via === undefined ? received : `${via}, ${received}`)
+  } else if (via !== undefined) headers.push('via', via)
   out.upstreamHeaders = connection === undefined ? headers : dropConnectionListed(headers, connection, ownStart)
   return undefined
 }

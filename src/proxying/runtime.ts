@@ -110,6 +110,7 @@ function healthChecking(pool: PoolConfig, logger: Logger, metrics: RuntimeServic
     watcher: (created) =>
       new ActiveHealthChecker(check, {
         logger: logger.child({ pool: created.name }),
+        tls: pool.tls,
         ...(metrics === undefined ? {} : { onResult: (endpoint: Endpoint, ok: boolean) => metrics.healthChecked(created.name, endpoint.id, ok) }),
       }),
   }

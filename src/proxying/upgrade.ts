@@ -52,7 +52,9 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
       endpoint.upgraded--
       tunnels.sockets.delete(socket)
     })
-    proxy.ws(req, socket, head, { target: endpoint.url.origin }, (error) => {
+    // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
+    const agent = endpoint.upgradeAgent
+    proxy.ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
       const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
       if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))

@@ -14,7 +14,14 @@ export const AttemptPhase = {
 } as const
 export type AttemptPhase = (typeof AttemptPhase)[keyof typeof AttemptPhase]
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'SELF_SIGNED_CERT_IN_CHAIN'])
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+/** OpenSSL verification results (X509_V_ERR_* names as Node reports them). */
+const CERTIFICATE_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_REVOKED', 'HOSTNAME_MISMATCH', 'IP_ADDRESS_MISMATCH', 'INVALID_CA', 'INVALID_PURPOSE'])
+
+/** True for a failed TLS handshake with the endpoint: untrusted or wrong certificate, or no common protocol. */
+function isTlsFailure(code: string): boolean {
+  return CERTIFICATE_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')
+}
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
 
 /** Maps an error from undici (or from our own body streams) to the error the client will see. */
@@ -26,6 +33,9 @@ export function fromUpstreamError(error: unknown, phase: AttemptPhase, endpointI
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `connect to ${endpointId} timed out`, { cause: error })
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} sent no response headers in time`, { cause: error })
   if (code === 'UND_ERR_BODY_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} stalled while sending the response body`, { cause: error })
+  if (phase === AttemptPhase.Connecting && isTlsFailure(text)) {
+    return new ProxyError('ERR_UPSTREAM_TLS', `TLS handshake with ${endpointId} failed: ${text} ${message}`, { cause: error })
+  }
   if (phase === AttemptPhase.Connecting && CONNECT_CODES.has(text)) {
     return new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpointId}: ${text} ${message}`, { cause: error })
   }
@@ -35,5 +45,5 @@ export function fromUpstreamError(error: unknown, phase: AttemptPhase, endpointI
 
 /** True for a failure where nothing reached the endpoint, so any method may be retried elsewhere. */
 export function isConnectFailure(error: ProxyError, phase: AttemptPhase): boolean {
-  return phase === AttemptPhase.Connecting && (error.code === 'ERR_UPSTREAM_CONNECT' || error.code === 'ERR_UPSTREAM_TIMEOUT')
+  return phase === AttemptPhase.Connecting && (error.code === 'ERR_UPSTREAM_CONNECT' || error.code === 'ERR_UPSTREAM_TIMEOUT' || error.code === 'ERR_UPSTREAM_TLS')
 }

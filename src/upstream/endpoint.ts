@@ -9,7 +9,9 @@
  * Precedence: maintenance > draining > unhealthy > healthy. Whenever the derived state changes, the
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
-import { Pool } from 'undici'
+import type { Agent as HttpsAgent } from 'node:https'
+import { Pool, type Dispatcher } from 'undici'
+import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from '../affinity/rendezvous.js'
 import { endpointIdOf } from './endpoint-id.js'
@@ -26,6 +28,17 @@ export interface ProbeResult {
   readonly status?: number
   readonly error?: string
   readonly durationMs: number
+}
+
+/**
+ * A Pool to an `https://` endpoint. Every request carries the same `servername`, so undici never
+ * derives one from the client's Host header (it would close pooled connections whenever Host
+ * changes); the connector ignores it and uses the pool's real SNI name (tls/upstream-tls.ts).
+ */
+class TlsPool extends Pool {
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return super.dispatch({ ...options, servername: 'latch-endpoint' } as Dispatcher.DispatchOptions, handler)
+  }
 }
 
 /** Receives derived state changes (the pool). */
@@ -69,6 +82,8 @@ export class Endpoint {
   #removalDeadline = 0
   #state: EndpointState
   #listener: StateListener | undefined
+  readonly #pool: PoolConfig
+  #upgradeAgent: HttpsAgent | undefined
 
   constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
@@ -80,17 +95,24 @@ export class Endpoint {
     this.maxRequests = pool.limits.maxRequestsPerEndpoint
     this.#check = checkedBeforeUse ? 'pending' : 'unknown'
     this.#state = this.#derive()
+    this.#pool = pool
     const { timeouts } = pool
-    this.dispatcher = new Pool(this.url.origin, {
+    this.dispatcher = new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
       connections: this.maxRequests,
       pipelining: 1,
       keepAliveTimeout: timeouts.keepAlive,
       keepAliveMaxTimeout: timeouts.keepAlive,
       headersTimeout: timeouts.responseHeaders,
       bodyTimeout: timeouts.bodyIdle,
-      connectTimeout: timeouts.connect,
+      connect: upstreamConnector(pool.tls, timeouts.connect),
       strictContentLength: true,
     })
+  }
+
+  /** The agent upgrade tunnels to this endpoint use: the pool's TLS settings for `https://`; undefined for cleartext. */
+  get upgradeAgent(): HttpsAgent | undefined {
+    if (this.url.protocol !== 'https:') return undefined
+    return (this.#upgradeAgent ??= upgradeAgent(this.#pool.tls, this.url))
   }
 
   /** The derived state. */
@@ -163,6 +185,7 @@ export class Endpoint {
 
   /** Closes idle connections and waits for in-flight requests on them (no-op once destroyed). */
   async close(): Promise<void> {
+    this.#upgradeAgent?.destroy()
     if (!this.dispatcher.destroyed) await this.dispatcher.close()
   }
 
