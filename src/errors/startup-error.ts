@@ -3,7 +3,7 @@
  */
 
 /** Stable codes for start-up failures. */
-export type StartupErrorCode = 'LISTEN_FAILED' | 'UNSAFE_RUNTIME'
+export type StartupErrorCode = 'LISTEN_FAILED' | 'UNSAFE_RUNTIME' | 'WORKER_FAILED'
 
 /** A start-up failure with a message that says what to change. */
 export class StartupError extends Error {

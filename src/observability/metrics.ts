@@ -46,12 +46,16 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   readonly #requests: RequestMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
-  readonly #reloads: Counter<'result'>
+  readonly #reloads: Counter<'result'> | undefined
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   #servers: readonly WatchedServer[] = []
 
-  /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
-  constructor(pools: () => Iterable<UpstreamPool>) {
+  /**
+   * `pools` returns the current pools (read at each scrape, so a reload is followed). In a worker
+   * process (`worker`: its slot), the supervisor aggregates every worker's registry (see
+   * cluster/cluster-admin.ts) and counts reloads itself; each worker adds its own request total.
+   */
+  constructor(pools: () => Iterable<UpstreamPool>, options: MetricsOptions = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new RequestMetrics(this.registry)
@@ -69,9 +73,16 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
         }
       },
     })
-    this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
-    this.#reloads.inc({ result: 'success' }, 0)
-    this.#reloads.inc({ result: 'failure' }, 0)
+    this.#reloads = options.worker === undefined ? reloadCounter(this.registry) : undefined
+    if (options.worker !== undefined) {
+      const worker = String(options.worker)
+      const requests = this.#requests
+      // Computed at scrape time from the request counts: nothing more on the hot path.
+      new Counter({ name: 'latch_worker_requests_total', help: 'Finished client requests by worker process (workers > 1).', labelNames: ['worker'], registers, collect() {
+        this.reset()
+        this.inc({ worker }, requests.total())
+      } })
+    }
     const servers = (): readonly WatchedServer[] => this.#servers
     new Gauge({ name: 'latch_client_connections', help: 'Open client connections by traffic listener.', labelNames: ['listener'], registers, async collect() {
       this.reset()
@@ -105,7 +116,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
 
   /** Counts one config reload. */
   configReloaded(ok: boolean): void {
-    this.#reloads.inc({ result: ok ? 'success' : 'failure' })
+    this.#reloads?.inc({ result: ok ? 'success' : 'failure' })
   }
 
   dnsFailed(pool: string): void {
@@ -127,6 +138,20 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   ejectionSkipped(): void {}
   panicChanged(): void {}
   endpointAdded(): void {}
+}
+
+/** Options of Metrics. */
+export interface MetricsOptions {
+  /** The worker's slot (1…N) in a worker process. */
+  readonly worker?: number | undefined
+}
+
+/** `latch_config_reloads_total`, with both series at 0 from the start. */
+export function reloadCounter(registry: Registry): Counter<'result'> {
+  const counter = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers: [registry] })
+  counter.inc({ result: 'success' }, 0)
+  counter.inc({ result: 'failure' }, 0)
+  return counter
 }
 
 function connectionsOf(server: Server): Promise<number> {
