@@ -119,7 +119,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   watcher?.sync()
   readiness.setListening()
   if (worker === undefined) logger.info({ listen: listeners.addresses.map(formatAddress), admin: admin === undefined ? false : formatAddress(admin.address), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
-  else logger.debug({ listen: listeners.addresses.map(formatAddress) }, 'worker is serving')
+  else logger.info({ listen: listeners.addresses.map(formatAddress) }, 'worker serving')
 
   return {
     get addresses() {

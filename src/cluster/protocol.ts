@@ -7,6 +7,7 @@ import type { ReadinessReport } from '../admin/readiness.js'
 import type { ReloadOutcome, ReloadTrigger } from '../lifecycle/config-reloader.js'
 import type { ListenAddress } from '../net/address.js'
 import type { Binding } from '../stores/affinity-store.js'
+import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 
 /** What a starting worker gets from the supervisor. */
 export interface WorkerInit {
@@ -42,6 +43,8 @@ export type WorkerOps = {
   pools: { args: null; result: PoolSnapshot[] }
   action: { args: EndpointActionRequest; result: EndpointActionResult }
   readiness: { args: null; result: ReadinessReport }
+  /** The worker's registry as prom-client's `getMetricsAsJSON()` (aggregated by the supervisor). */
+  metrics: { args: null; result: MetricObjectWithValues<MetricValue<string>>[] }
   /** Note: drain and exit (`now`: exit at once, the second signal). */
   shutdown: { args: { readonly now: boolean }; result: null }
   /** Note: these bindings moved (a rebind elsewhere); drop them from the local cache. */

@@ -3,7 +3,6 @@
  * text, shared secret, reloads, shutdown and admin actions from the supervisor (cluster/supervisor.ts)
  * and keeps in-memory affinity state in the supervisor (stores/ipc-store.ts).
  */
-import { AggregatorRegistry } from 'prom-client'
 import { applyEndpointAction, snapshotPools } from '../admin/endpoint-actions.js'
 import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import { ConfigError } from '../errors/config-error.js'
@@ -55,6 +54,7 @@ export async function runWorker(setup: WorkerSetup): Promise<number> {
       pools: () => snapshotPools(running().runtime.pools),
       action: (request) => applyEndpointAction(running().runtime.pools, request),
       readiness: () => running().readiness.report(),
+      metrics: async () => (await running().metrics?.registry.getMetricsAsJSON()) ?? [],
       shutdown: ({ now }) => {
         if (now) exitNow()
         else stop()
@@ -105,11 +105,6 @@ export async function runWorker(setup: WorkerSetup): Promise<number> {
     } catch {
       // The endpoint or pool is gone since (removed by a reload): nothing to replay.
     }
-  }
-  if (proxy.metrics !== undefined) {
-    AggregatorRegistry.setRegistries([proxy.metrics.registry])
-    // Constructing one installs prom-client's listener for the supervisor's metric requests.
-    new AggregatorRegistry()
   }
   if (stopping) void proxy.close().then(() => exit(0))
   else rpc.notify('ready', { addresses: proxy.addresses })

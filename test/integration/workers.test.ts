@@ -1,0 +1,155 @@
+/**
+ * `--workers 2` through the real CLI: one supervisor, two worker processes sharing the listener.
+ * Every request goes on a new connection, so node:cluster's round-robin hands successive requests
+ * to alternating workers; which worker served is read from `latch_worker_requests_total{worker}`.
+ */
+import { writeFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
+import { scrapeMetrics } from '../helpers/admin-client.js'
+import { send, type SimpleResponse } from '../helpers/http-client.js'
+import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
+import { samplesOf, valueOf } from '../helpers/prometheus-text.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait.js'
+
+describe('--workers 2', () => {
+  let upstreams: TestUpstream[] = []
+  let latch: LatchProcess
+  let sent = 0
+
+  const config = (withFreshRoute: boolean): object => {
+    const urls = upstreams.map((upstream) => upstream.url)
+    const path = (prefix: string, pool: string): object => ({ path: prefix, pathType: 'Prefix', backend: { service: { name: pool } } })
+    return {
+      admin: { listen: '127.0.0.1:0' },
+      shutdown: { drainDelay: '0s', drainTimeout: '3s' },
+      log: { access: 'off' },
+      trustedProxies: ['127.0.0.1/32'],
+      pools: [
+        { name: 'cookie', endpoints: urls, affinity: { mode: 'cookie', responseHeader: true } },
+        { name: 'ip', endpoints: urls, affinity: { mode: 'client-ip', responseHeader: true } },
+        ...(withFreshRoute ? [{ name: 'fresh', endpoints: [upstreams[2]?.url] }] : []),
+      ],
+      routes: { rules: [{ http: { paths: [path('/cookie', 'cookie'), path('/ip', 'ip'), ...(withFreshRoute ? [path('/fresh', 'fresh')] : [])] } }] },
+    }
+  }
+
+  async function get(path: string, headers: Record<string, string> = {}): Promise<SimpleResponse> {
+    sent++
+    return send({ port: latch.port, path, headers })
+  }
+
+  async function perWorker(): Promise<Map<string, number>> {
+    const { families } = await scrapeMetrics(latch)
+    return new Map(samplesOf(families, 'latch_worker_requests_total').map((sample) => [sample.labels.worker as string, sample.value]))
+  }
+
+  const workerLogs = (message: string): LogLine[] => latch.logs.filter((line) => line.msg === message && line.worker !== undefined)
+
+  beforeAll(async () => {
+    upstreams = await Promise.all(['u1', 'u2', 'u3'].map((name) => startUpstream(name)))
+    latch = await startLatch({ config: config(false), args: ['--workers', '2'], timeoutMs: 15_000 })
+  }, 20_000)
+
+  afterAll(async () => {
+    if (latch.child.exitCode === null) latch.child.kill('SIGKILL')
+    await Promise.all(upstreams.map((upstream) => upstream.stop()))
+  })
+
+  it('serves from both workers, and /metrics reports the sum across them', async () => {
+    expect(workerLogs('worker serving').map((line) => line.worker).sort()).toEqual([1, 2])
+    for (let i = 0; i < 10; i++) expect((await get('/ip', { 'x-forwarded-for': `10.1.0.${i}` })).status).toBe(200)
+    const counts = await perWorker()
+    expect([...counts.keys()].sort()).toEqual(['1', '2'])
+    expect(counts.get('1')).toBeGreaterThan(0)
+    expect(counts.get('2')).toBeGreaterThan(0)
+    const { families } = await scrapeMetrics(latch)
+    const total = samplesOf(families, 'latch_requests_total').reduce((sum, sample) => sum + sample.value, 0)
+    expect(total).toBe(sent)
+    expect((counts.get('1') ?? 0) + (counts.get('2') ?? 0)).toBe(sent)
+    expect(valueOf(families, 'latch_workers', { state: 'serving' })).toBe(2)
+  })
+
+  it('keeps cookie sessions on one endpoint whichever worker serves (one shared secret)', async () => {
+    const first = await get('/cookie')
+    const cookie = (first.headers['set-cookie']?.[0] ?? '').split(';')[0] as string
+    expect(cookie).toMatch(/^latch=/)
+    const before = await perWorker()
+    const seen = new Set<string>()
+    for (let i = 0; i < 12; i++) {
+      const response = await get('/cookie', { cookie })
+      expect(response.headers['x-latch-affinity']).toBe('hit')
+      seen.add(response.headers['x-upstream'] as string)
+    }
+    expect([...seen]).toEqual([first.headers['x-upstream']])
+    const after = await perWorker()
+    for (const worker of ['1', '2']) expect((after.get(worker) ?? 0) - (before.get(worker) ?? 0)).toBeGreaterThan(0)
+  })
+
+  it('keeps client-ip bindings across workers (the supervisor holds them)', async () => {
+    const bound = new Map<string, Set<string>>()
+    for (let round = 0; round < 3; round++) {
+      for (let client = 0; client < 12; client++) {
+        const ip = `10.2.0.${client}`
+        const response = await get('/ip', { 'x-forwarded-for': ip })
+        expect(response.status).toBe(200)
+        if (!bound.has(ip)) bound.set(ip, new Set())
+        bound.get(ip)?.add(response.headers['x-upstream'] as string)
+      }
+    }
+    // 12 clients × 3 rounds alternate between the workers: per-worker tables would split them.
+    for (const [ip, endpoints] of bound) expect([ip, endpoints.size]).toEqual([ip, 1])
+    expect(new Set([...bound.values()].map((endpoints) => [...endpoints][0])).size).toBeGreaterThan(1)
+  })
+
+  it('applies SIGHUP reloads in every worker, and rejects an invalid config in all of them', async () => {
+    expect((await get('/fresh')).status).toBe(404)
+    writeFileSync(latch.configFile as string, stringify(config(true)))
+    latch.child.kill('SIGHUP')
+    await waitFor(() => latch.logs.some((line) => line.msg === 'config reloaded in every worker'), 10_000)
+    expect(workerLogs('config reloaded').map((line) => line.worker).sort()).toEqual([1, 2])
+    for (let i = 0; i < 6; i++) {
+      const response = await get('/fresh')
+      expect([response.status, response.headers['x-upstream']]).toEqual([200, 'u3'])
+    }
+    writeFileSync(latch.configFile as string, 'pools: [\n')
+    latch.child.kill('SIGHUP')
+    await waitFor(() => latch.logs.some((line) => line.level === 'error' && String(line.msg).startsWith('config rejected')), 10_000)
+    expect(workerLogs('config reloaded')).toHaveLength(2)
+    for (let i = 0; i < 4; i++) expect((await get('/fresh')).status).toBe(200)
+    const { families } = await scrapeMetrics(latch)
+    expect(valueOf(families, 'latch_config_reloads_total', { result: 'success' })).toBe(1)
+    expect(valueOf(families, 'latch_config_reloads_total', { result: 'failure' })).toBe(1)
+    writeFileSync(latch.configFile as string, stringify(config(true)))
+  })
+
+  it('replaces a worker killed with SIGKILL; traffic and sessions continue', async () => {
+    const cookieResponse = await get('/cookie')
+    const cookie = (cookieResponse.headers['set-cookie']?.[0] ?? '').split(';')[0] as string
+    const victim = workerLogs('worker serving').find((line) => line.worker === 1)?.pid as number
+    process.kill(victim, 'SIGKILL')
+    await waitFor(() => latch.logs.some((line) => line.msg === 'worker exited unexpectedly: restarting it'), 5000)
+    // The surviving worker serves everything meanwhile.
+    for (let i = 0; i < 6; i++) expect((await get('/cookie', { cookie })).headers['x-upstream']).toBe(cookieResponse.headers['x-upstream'])
+    await waitFor(() => latch.logs.some((line) => line.msg === 'worker restarted and serving'), 10_000)
+    const restarted = workerLogs('worker serving').filter((line) => line.worker === 1).at(-1)?.pid
+    expect(restarted).not.toBe(victim)
+    const before = await perWorker()
+    for (let i = 0; i < 8; i++) {
+      const response = await get('/cookie', { cookie })
+      expect([response.status, response.headers['x-latch-affinity'], response.headers['x-upstream']]).toEqual([200, 'hit', cookieResponse.headers['x-upstream']])
+    }
+    const after = await perWorker()
+    expect((after.get('1') ?? 0) - (before.get('1') ?? 0)).toBeGreaterThan(0)
+    const { families } = await scrapeMetrics(latch)
+    expect(valueOf(families, 'latch_worker_restarts_total')).toBe(1)
+    expect(valueOf(families, 'latch_workers', { state: 'serving' })).toBe(2)
+  })
+
+  it('exits 0 on SIGTERM after every worker drained', async () => {
+    expect(await latch.stop('SIGTERM')).toBe(0)
+    expect(latch.logs.filter((line) => line.msg === 'worker exited')).toHaveLength(2)
+    expect(latch.logs.at(-1)?.msg).toBe('latch stopped')
+  })
+})
