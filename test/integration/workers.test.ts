@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { scrapeMetrics } from '../helpers/admin-client.js'
+import { adminCall, endpointAction, scrapeMetrics } from '../helpers/admin-client.js'
 import { send, type SimpleResponse } from '../helpers/http-client.js'
 import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
 import { samplesOf, valueOf } from '../helpers/prometheus-text.js'
@@ -90,7 +90,7 @@ describe('--workers 2', () => {
   it('keeps client-ip bindings across workers (the supervisor holds them)', async () => {
     const bound = new Map<string, Set<string>>()
     for (let round = 0; round < 3; round++) {
-      for (let client = 0; client < 12; client++) {
+      for (let client = 0; client < 13; client++) {
         const ip = `10.2.0.${client}`
         const response = await get('/ip', { 'x-forwarded-for': ip })
         expect(response.status).toBe(200)
@@ -98,7 +98,8 @@ describe('--workers 2', () => {
         bound.get(ip)?.add(response.headers['x-upstream'] as string)
       }
     }
-    // 12 clients × 3 rounds alternate between the workers: per-worker tables would split them.
+    // An odd number of clients: each client alternates between the workers from round to round, so
+    // per-worker binding tables would split most of them.
     for (const [ip, endpoints] of bound) expect([ip, endpoints.size]).toEqual([ip, 1])
     expect(new Set([...bound.values()].map((endpoints) => [...endpoints][0])).size).toBeGreaterThan(1)
   })
@@ -124,6 +125,26 @@ describe('--workers 2', () => {
     writeFileSync(latch.configFile as string, stringify(config(true)))
   })
 
+  it('answers the admin API for all workers: merged /pools, actions applied by every worker, /readyz', async () => {
+    const u1 = `127.0.0.1:${upstreams[0]?.port}`
+    const reply = await endpointAction(latch, 'ip', u1, 'maintenance')
+    expect(reply.body).toMatchObject({ pool: 'ip', action: 'maintenance', endpoint: { id: u1, adminState: 'maintenance', state: 'maintenance' } })
+    // New clients never reach u1 again, whichever worker serves them.
+    for (let client = 0; client < 9; client++) expect((await get('/ip', { 'x-forwarded-for': `10.3.0.${client}` })).headers['x-upstream']).not.toBe('u1')
+    const pools = (await adminCall(latch, 'GET', '/pools')).body.pools as { name: string; endpoints: { id: string; state: string; total: number; states?: unknown }[] }[]
+    const ip = pools.find((pool) => pool.name === 'ip')
+    const endpoint = ip?.endpoints.find((candidate) => candidate.id === u1)
+    expect(endpoint).toMatchObject({ state: 'maintenance' })
+    expect(endpoint?.states).toBeUndefined()
+    const { families } = await scrapeMetrics(latch)
+    expect(ip?.endpoints.reduce((sum, candidate) => sum + candidate.total, 0)).toBe(samplesOf(families, 'latch_requests_total', { pool: 'ip' }).reduce((sum, sample) => sum + sample.value, 0))
+    expect(valueOf(families, 'latch_endpoint_state', { pool: 'ip', endpoint: u1, state: 'maintenance' })).toBe(1)
+    const ready = await adminCall(latch, 'GET', '/readyz')
+    expect(ready).toMatchObject({ status: 200, body: { ready: true, details: { workers: { ok: true, detail: '2 of 2 workers ready' } } } })
+    const unknown = await adminCall(latch, 'POST', '/pools/ip/endpoints/127.0.0.1:1/drain')
+    expect(unknown).toMatchObject({ status: 404, body: { error: 'ERR_ADMIN_UNKNOWN_ENDPOINT' } })
+  })
+
   it('replaces a worker killed with SIGKILL; traffic and sessions continue', async () => {
     const cookieResponse = await get('/cookie')
     const cookie = (cookieResponse.headers['set-cookie']?.[0] ?? '').split(';')[0] as string
@@ -144,6 +165,8 @@ describe('--workers 2', () => {
     expect((after.get('1') ?? 0) - (before.get('1') ?? 0)).toBeGreaterThan(0)
     const { families } = await scrapeMetrics(latch)
     expect(valueOf(families, 'latch_worker_restarts_total')).toBe(1)
+    // The restarted worker replayed the operator's maintenance action.
+    expect(valueOf(families, 'latch_endpoint_state', { pool: 'ip', endpoint: `127.0.0.1:${upstreams[0]?.port}`, state: 'healthy' })).toBe(0)
     expect(valueOf(families, 'latch_workers', { state: 'serving' })).toBe(2)
   })
 
