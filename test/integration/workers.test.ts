@@ -4,11 +4,12 @@
  * to alternating workers; which worker served is read from `latch_worker_requests_total{worker}`.
  */
 import { writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { adminCall, endpointAction, scrapeMetrics } from '../helpers/admin-client.js'
 import { send, type SimpleResponse } from '../helpers/http-client.js'
-import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
+import { runCli, startLatch, writeConfig, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
 import { samplesOf, valueOf } from '../helpers/prometheus-text.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
@@ -22,6 +23,7 @@ describe('--workers 2', () => {
     const urls = upstreams.map((upstream) => upstream.url)
     const path = (prefix: string, pool: string): object => ({ path: prefix, pathType: 'Prefix', backend: { service: { name: pool } } })
     return {
+      listen: '127.0.0.1:0',
       admin: { listen: '127.0.0.1:0' },
       shutdown: { drainDelay: '0s', drainTimeout: '3s' },
       log: { access: 'off' },
@@ -53,7 +55,7 @@ describe('--workers 2', () => {
   }, 20_000)
 
   afterAll(async () => {
-    if (latch.child.exitCode === null) latch.child.kill('SIGKILL')
+    if (latch !== undefined && latch.child.exitCode === null) latch.child.kill('SIGKILL')
     await Promise.all(upstreams.map((upstream) => upstream.stop()))
   })
 
@@ -109,6 +111,8 @@ describe('--workers 2', () => {
     writeFileSync(latch.configFile as string, stringify(config(true)))
     latch.child.kill('SIGHUP')
     await waitFor(() => latch.logs.some((line) => line.msg === 'config reloaded in every worker'), 10_000)
+    // Each process writes its own lines: the workers' may reach the pipe after the supervisor's.
+    await waitFor(() => workerLogs('config reloaded').length === 2, 2000)
     expect(workerLogs('config reloaded').map((line) => line.worker).sort()).toEqual([1, 2])
     for (let i = 0; i < 6; i++) {
       const response = await get('/fresh')
@@ -175,4 +179,54 @@ describe('--workers 2', () => {
     expect(latch.logs.filter((line) => line.msg === 'worker exited')).toHaveLength(2)
     expect(latch.logs.at(-1)?.msg).toBe('latch stopped')
   })
+})
+
+describe('--workers 2 failures', () => {
+  let upstream: TestUpstream
+
+  beforeAll(async () => {
+    upstream = await startUpstream('u1')
+  })
+
+  afterAll(async () => {
+    await upstream.stop()
+  })
+
+  it('exits 1 when a worker cannot start (port taken), naming the cause', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as AddressInfo).port
+    try {
+      const file = writeConfig({ listen: `127.0.0.1:${port}`, admin: { listen: false }, pools: [{ name: 'web', endpoints: [upstream.url] }] })
+      const result = await runCli(['--config', file, '--workers', '2'])
+      expect(result.code).toBe(1)
+      expect(result.stdout).toContain('LISTEN_FAILED')
+      expect(result.stdout).toMatch(/"code":"WORKER_FAILED".*exited during start-up/)
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('restarts a crashing worker with backoff, then gives up on a crash loop with a clear error', async () => {
+    const latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'web', endpoints: [upstream.url] }] }, args: ['--workers', '2'], timeoutMs: 15_000 })
+    try {
+      const serving = (): LogLine[] => latch.logs.filter((line) => line.msg === 'worker serving' && line.worker === 2)
+      for (let crash = 1; crash <= 5; crash++) {
+        const pid = (await waitFor(() => serving()[crash - 1], 10_000, 20, `worker 2 serving (${crash})`)).pid as number
+        process.kill(pid, 'SIGKILL')
+        if (crash === 5) break
+        // Once the supervisor saw the exit, it hands new connections to the other worker only.
+        await waitFor(() => latch.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').length === crash, 5000)
+        expect((await send({ port: latch.port, path: '/' })).status).toBe(200)
+      }
+      expect(await latch.exited).toBe(1)
+      const fatal = latch.logs.find((line) => line.level === 'fatal')
+      expect(fatal).toMatchObject({ code: 'WORKER_FAILED' })
+      expect(fatal?.msg).toMatch(/^worker 2 crashed 5 times within 60 s \(last: signal SIGKILL\) — giving up/)
+      const restarts = latch.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').map((line) => line.restartInMs)
+      expect(restarts).toEqual([100, 200, 400, 800])
+    } finally {
+      if (latch.child.exitCode === null) latch.child.kill('SIGKILL')
+    }
+  }, 30_000)
 })
