@@ -183,12 +183,15 @@ describe('--workers 2', () => {
 
 describe('--workers 2 failures', () => {
   let upstream: TestUpstream
+  let latch: LatchProcess | undefined
 
   beforeAll(async () => {
     upstream = await startUpstream('u1')
   })
 
+  // Hooks run even after a test timed out (a `finally` in the test might not): no supervisor is left behind.
   afterAll(async () => {
+    if (latch !== undefined && latch.child.exitCode === null) latch.child.kill('SIGKILL')
     await upstream.stop()
   })
 
@@ -208,25 +211,22 @@ describe('--workers 2 failures', () => {
   })
 
   it('restarts a crashing worker with backoff, then gives up on a crash loop with a clear error', async () => {
-    const latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'web', endpoints: [upstream.url] }] }, args: ['--workers', '2'], timeoutMs: 15_000 })
-    try {
-      const serving = (): LogLine[] => latch.logs.filter((line) => line.msg === 'worker serving' && line.worker === 2)
-      for (let crash = 1; crash <= 5; crash++) {
-        const pid = (await waitFor(() => serving()[crash - 1], 10_000, 20, `worker 2 serving (${crash})`)).pid as number
-        process.kill(pid, 'SIGKILL')
-        if (crash === 5) break
-        // Once the supervisor saw the exit, it hands new connections to the other worker only.
-        await waitFor(() => latch.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').length === crash, 5000)
-        expect((await send({ port: latch.port, path: '/' })).status).toBe(200)
-      }
-      expect(await latch.exited).toBe(1)
-      const fatal = latch.logs.find((line) => line.level === 'fatal')
-      expect(fatal).toMatchObject({ code: 'WORKER_FAILED' })
-      expect(fatal?.msg).toMatch(/^worker 2 crashed 5 times within 60 s \(last: signal SIGKILL\) — giving up/)
-      const restarts = latch.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').map((line) => line.restartInMs)
-      expect(restarts).toEqual([100, 200, 400, 800])
-    } finally {
-      if (latch.child.exitCode === null) latch.child.kill('SIGKILL')
+    latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'web', endpoints: [upstream.url] }] }, args: ['--workers', '2'], timeoutMs: 15_000 })
+    const running = latch
+    const serving = (): LogLine[] => running.logs.filter((line) => line.msg === 'worker serving' && line.worker === 2)
+    for (let crash = 1; crash <= 5; crash++) {
+      const pid = (await waitFor(() => serving()[crash - 1], 10_000, 20, `worker 2 serving (${crash})`)).pid as number
+      process.kill(pid, 'SIGKILL')
+      if (crash === 5) break
+      // Once the supervisor saw the exit, it hands new connections to the other worker only.
+      await waitFor(() => running.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').length === crash, 5000)
+      expect((await send({ port: running.port, path: '/' })).status).toBe(200)
     }
+    expect(await running.exited).toBe(1)
+    const fatal = running.logs.find((line) => line.level === 'fatal')
+    expect(fatal).toMatchObject({ code: 'WORKER_FAILED' })
+    expect(fatal?.msg).toMatch(/^worker 2 crashed 5 times within 60 s \(last: signal SIGKILL\) — giving up/)
+    const restarts = running.logs.filter((line) => line.msg === 'worker exited unexpectedly: restarting it').map((line) => line.restartInMs)
+    expect(restarts).toEqual([100, 200, 400, 800])
   }, 30_000)
 })
