@@ -84,7 +84,9 @@ const ServerLimits = z.strictObject({
   maxHeadersCount: count(1, 1000).default(100).meta({ description: 'Most request headers accepted (→ 431, never silent truncation).' }),
   maxBodySize: size().prefault('10MiB').meta({ description: 'Default request body limit (→ 413), checked on Content-Length before reading and while streaming.' }),
   maxConnections: count(1, 1_000_000).default(10_000).meta({ description: 'Most concurrent client connections; more are refused.' }),
-  maxRequestsPerSocket: count(0, 1_000_000).default(1000).meta({ description: 'Requests served on one keep-alive connection before Latch asks the client to reconnect (0 = unlimited).' }),
+  // Default unlimited (like HAProxy and Envoy): Node answers 503 to a request that races the
+  // closing `Connection: close` response, which clients that ignore it (load generators) hit.
+  maxRequestsPerSocket: count(0, 1_000_000).default(0).meta({ description: 'Requests served on one keep-alive connection before Latch asks the client to reconnect (0 = unlimited). A client that sends another request on the connection anyway gets 503 from Node.' }),
 })
 
 const HeaderPolicy = z.strictObject({

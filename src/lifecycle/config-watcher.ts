@@ -5,9 +5,14 @@
  * old one, which a file watch would lose track of. Events are debounced, so a reload runs once a
  * burst of writes is over; a half-written file that fails validation is simply rejected, and the
  * write that completes it triggers another attempt.
+ * Kubernetes mounts a ConfigMap as `latch.yaml -> ..data/latch.yaml` and updates it by atomically
+ * replacing the `..data` symlink, so the file's own name sees no event: a change of `..data` counts too.
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
+
+/** The symlink the kubelet swaps to update a mounted ConfigMap or Secret (its AtomicWriter). */
+const KUBERNETES_DATA_LINK = '..data'
 
 /** Watches a changing set of files. */
 export class ConfigWatcher {
@@ -40,7 +45,7 @@ export class ConfigWatcher {
       this.#watchers.get(dir)?.close()
       try {
         const watcher = watch(dir, { persistent: false }, (_event, name) => {
-          if (name === null || files.has(name.toString())) this.#changed()
+          if (name === null || files.has(name.toString()) || name.toString() === KUBERNETES_DATA_LINK) this.#changed()
         })
         watcher.on('error', () => watcher.close())
         this.#watchers.set(dir, watcher)

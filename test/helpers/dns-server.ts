@@ -48,6 +48,8 @@ export interface TestDnsServer {
 
 /** The test domain: dnsmasq answers names under it only from the test's records. */
 export const TEST_DOMAIN = 'latch.test'
+/** Also answered only locally: the Kubernetes cluster domain, so tests can use real Service names. */
+const CLUSTER_DOMAIN = 'cluster.local'
 
 const DNSMASQ_PATHS = ['/usr/sbin/dnsmasq', '/usr/local/sbin/dnsmasq', '/usr/bin/dnsmasq']
 
@@ -158,7 +160,7 @@ function freeUdpPort(): Promise<number> {
 async function launch(binary: string, port: number, hostsFile: string, srv: readonly SrvRecord[]): Promise<ChildProcess> {
   const args = [
     '--keep-in-foreground', '--conf-file=/dev/null', '--pid-file=', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-    '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, `--local=/${TEST_DOMAIN}/`, '--cache-size=0', '--log-facility=-',
+    '--no-resolv', '--no-hosts', `--addn-hosts=${hostsFile}`, `--local=/${TEST_DOMAIN}/`, `--local=/${CLUSTER_DOMAIN}/`, '--cache-size=0', '--log-facility=-',
     ...srv.map((record) => `--srv-host=${record.name},${record.target},${record.port},${record.priority ?? 0},${record.weight ?? 0}`),
   ]
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
