@@ -183,7 +183,13 @@ describe('--workers 2', () => {
 
 describe('--workers 2 failures', () => {
   let upstream: TestUpstream
-  let latch: LatchProcess | undefined
+  const started: LatchProcess[] = []
+
+  async function start(config: object): Promise<LatchProcess> {
+    const latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'web', endpoints: [upstream.url] }], ...config }, args: ['--workers', '2'], timeoutMs: 15_000 })
+    started.push(latch)
+    return latch
+  }
 
   beforeAll(async () => {
     upstream = await startUpstream('u1')
@@ -191,7 +197,7 @@ describe('--workers 2 failures', () => {
 
   // Hooks run even after a test timed out (a `finally` in the test might not): no supervisor is left behind.
   afterAll(async () => {
-    if (latch !== undefined && latch.child.exitCode === null) latch.child.kill('SIGKILL')
+    for (const latch of started) if (latch.child.exitCode === null) latch.child.kill('SIGKILL')
     await upstream.stop()
   })
 
@@ -210,9 +216,18 @@ describe('--workers 2 failures', () => {
     }
   })
 
+  it('a second SIGTERM makes every worker exit at once', async () => {
+    const running = await start({ shutdown: { drainDelay: '10s', drainTimeout: '10s' } })
+    running.child.kill('SIGTERM')
+    await waitFor(() => running.logs.filter((line) => line.msg === 'draining: readiness failed, still accepting').length === 2, 5000)
+    const started = Date.now()
+    expect(await running.stop('SIGTERM')).toBe(1)
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(running.logs.filter((line) => line.msg === 'worker exited')).toHaveLength(2)
+  })
+
   it('restarts a crashing worker with backoff, then gives up on a crash loop with a clear error', async () => {
-    latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'web', endpoints: [upstream.url] }] }, args: ['--workers', '2'], timeoutMs: 15_000 })
-    const running = latch
+    const running = await start({})
     const serving = (): LogLine[] => running.logs.filter((line) => line.msg === 'worker serving' && line.worker === 2)
     for (let crash = 1; crash <= 5; crash++) {
       const pid = (await waitFor(() => serving()[crash - 1], 10_000, 20, `worker 2 serving (${crash})`)).pid as number
