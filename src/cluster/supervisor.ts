@@ -126,7 +126,9 @@ export class Supervisor {
       ...this.#deps.handlers(slot.number, worker.id),
       ready: ({ addresses }) => {
         slot.ready = true
-        onReady(addresses)
+        // Forked just before a stop: it may have missed the shutdown note (no listener yet).
+        if (this.#stopping) rpc.notify('shutdown', { now: false })
+        else onReady(addresses)
         return null
       },
     }
