@@ -14,7 +14,7 @@ import { measureDirect, measureLatch } from './lib/measure.mjs'
 import { parseOptions, USAGE, UsageError } from './lib/options.mjs'
 import { killAllSync, pinningSupport, stopAll } from './lib/processes.mjs'
 import { formatTable, summarize } from './lib/report.mjs'
-import { SCENARIOS, validateScenarioTable } from './lib/scenarios.mjs'
+import { latchCpus, SCENARIOS, validateScenarioTable } from './lib/scenarios.mjs'
 import { hasCommand, startUpstreams } from './lib/upstreams.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -89,13 +89,13 @@ async function runAll(env, opts) {
 function report(opts, env, records, meta) {
   const rows = summarize(records, opts.scenarios, SCENARIOS)
   const latchCommands = Object.fromEntries(opts.scenarios.map((name) => [name, records.find((r) => r.scenario === name)?.latchArgs]))
-  const pin = (cpu) => (env.pinned ? ['taskset', '-c', String(cpu)] : [])
+  const pin = (name) => (env.pinned ? ['taskset', '-c', String(latchCpus(SCENARIOS[name], env))] : [])
   process.stdout.write(`\nLatch bench — ${opts.loadgen}, ${opts.connections} connections, ${opts.duration} s × ${opts.repeat}, warm-up ${opts.warmup} s, ${opts.upstream} upstreams\n`)
-  process.stdout.write(`pinning: ${env.pinned ? `Latch on CPU ${opts.proxyCpu}; load generator and upstreams on CPU ${opts.loadgenCpu}` : `off (${env.pinReason})`}\n\n`)
+  process.stdout.write(`pinning: ${env.pinned ? `Latch on CPU ${opts.proxyCpu} (scenarios with several workers: CPUs ${opts.proxyCpu},${opts.loadgenCpu}); load generator and upstreams on CPU ${opts.loadgenCpu}` : `off (${env.pinReason})`}\n\n`)
   process.stdout.write(`${formatTable(rows)}\n\n`)
   process.stdout.write('× direct: per repeat, Latch req/s ÷ direct req/s of the same repeat; median (min–max over repeats). × baseline likewise against the named scenario.\n')
   for (const [name, args] of Object.entries(latchCommands)) {
-    if (args !== undefined) process.stdout.write(`latch (${name}): ${shellLine([...pin(opts.proxyCpu), 'node', 'dist/cli/main.js', ...args])}\n`)
+    if (args !== undefined) process.stdout.write(`latch (${name}): ${shellLine([...pin(name), 'node', 'dist/cli/main.js', ...args])}\n`)
   }
   process.stdout.write(`command: ${COMMAND}\n`)
   const outDir = resolve(ROOT, opts.out)

@@ -3,6 +3,7 @@
  * reloader and shutdown sequence from a config, and wires them together.
  */
 import { startAdmin, type AdminListener } from './admin/admin-listener.js'
+import { localPoolAdmin } from './admin/admin-routes.js'
 import { Readiness } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
@@ -19,6 +20,7 @@ import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
 import { ListenerSet } from './server/listener-set.js'
+import type { AffinityStore } from './stores/affinity-store.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
 
 /** A running proxy. */
@@ -32,8 +34,8 @@ export interface RunningProxy {
   readonly readiness: Readiness
   /** This instance's metrics; undefined when the admin listener (which serves them) is disabled. */
   readonly metrics: Metrics | undefined
-  /** Reloads the config file (see lifecycle/config-reloader.ts); never rejects. */
-  reload(trigger: ReloadTrigger): Promise<ReloadOutcome>
+  /** Reloads the config file, or `text` as its content (see lifecycle/config-reloader.ts); never rejects. */
+  reload(trigger: ReloadTrigger, text?: string): Promise<ReloadOutcome>
   /**
    * Graceful shutdown (see lifecycle/graceful-shutdown.ts): fail readiness, keep accepting for
    * drainDelay, stop accepting, let in-flight work finish for drainTimeout, close everything.
@@ -45,18 +47,35 @@ export interface RunningProxy {
 /** Where the config came from: a file (reloadable) or the command line. */
 export interface ProxySource {
   readonly file?: string | undefined
+  /** Set in a worker process of `workers` > 1 (see cluster/worker.ts). */
+  readonly worker?: WorkerRole | undefined
+}
+
+/**
+ * How a worker process differs: its supervisor serves the admin API, watches the config file and
+ * generated the shared secret; the in-memory affinity store is the supervisor's, shared over IPC.
+ */
+export interface WorkerRole {
+  /** 1…N, stable across restarts of that worker (the `worker` label of its metrics). */
+  readonly slot: number
+  readonly generatedSecret: string
+  /** Used wherever the config asks for the in-memory store. */
+  readonly memoryStore: AffinityStore
 }
 
 /** Starts serving `loaded`; rejects with a StartupError if a listener cannot be bound. */
 export async function startProxy(loaded: LoadedConfig, logger: Logger, source: ProxySource = {}): Promise<RunningProxy> {
   const { config } = loaded
-  for (const warning of loaded.warnings) logger.warn(warning)
-  const ring = new SecretRing(config.sessionSecrets)
-  const store = new MemoryAffinityStore()
-  warnAboutGeneratedSecret(loaded, ring, logger)
+  const { worker } = source
+  // The supervisor logs warnings once, for all its workers.
+  if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
+  const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
+  const store = createStore(source)
+  if (worker === undefined) warnAboutGeneratedSecret(loaded, ring, logger)
   const readiness = new Readiness()
-  // Metrics read the current pools only at scrape time, through the holder.
-  const metrics = config.admin.listen === false ? undefined : new Metrics(() => holder.runtime.pools.values())
+  // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
+  // them: its supervisor serves them, aggregated, when the admin listener is enabled.
+  const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
@@ -82,13 +101,14 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     loaded,
   )
   const file = source.file
-  const watcher = file === undefined || !config.reload.watch ? undefined : new ConfigWatcher(() => watchedFiles(file, holder.runtime.loaded), () => void reloader.reload('file'), config.reload.debounce)
+  // A worker reloads when its supervisor says so (the supervisor watches the file).
+  const watcher = file === undefined || !config.reload.watch || worker !== undefined ? undefined : new ConfigWatcher(() => watchedFiles(file, holder.runtime.loaded), () => void reloader.reload('file'), config.reload.debounce)
   let admin: AdminListener | undefined
   try {
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
-    if (config.admin.listen !== false && metrics !== undefined) {
-      admin = await startAdmin(config.admin.listen, { pools: () => holder.runtime.pools, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+    if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
+      admin = await startAdmin(config.admin.listen, { ...localPoolAdmin(() => holder.runtime.pools), readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     await listeners.close()
@@ -99,7 +119,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   watchListeners()
   watcher?.sync()
   readiness.setListening()
-  logger.info({ listen: listeners.addresses.map(formatAddress), admin: admin === undefined ? false : formatAddress(admin.address), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
+  if (worker === undefined) logger.info({ listen: listeners.addresses.map(formatAddress), admin: admin === undefined ? false : formatAddress(admin.address), pools: [...holder.runtime.pools.keys()], config: loaded.file }, 'latch is serving')
+  else logger.info({ listen: listeners.addresses.map(formatAddress) }, 'worker serving')
 
   return {
     get addresses() {
@@ -111,7 +132,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     },
     readiness,
     metrics,
-    reload: (trigger) => reloader.reload(trigger),
+    reload: (trigger, text) => reloader.reload(trigger, text),
     async close(timing) {
       watcher?.stop()
       const runtime = holder.runtime
@@ -126,6 +147,14 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       return outcome
     },
   }
+}
+
+/**
+ * The affinity store: in memory, or in a worker the supervisor's memory store. (Where a Redis store
+ * is configured, every process, workers included, uses Redis directly.)
+ */
+function createStore(source: ProxySource): AffinityStore {
+  return source.worker?.memoryStore ?? new MemoryAffinityStore()
 }
 
 /** Signed-token modes with a generated secret work, but replicas will not recognise each other's tokens. */

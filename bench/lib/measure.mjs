@@ -10,7 +10,7 @@ import { latchArgs, startLatch } from './latch.mjs'
 import { clockTicksPerSecond, cpuCounters, cpuTicks, statusKb, stopProcess } from './processes.mjs'
 import { sequentialProbe } from './probe.mjs'
 import { SHAPES } from './request-shapes.mjs'
-import { SCENARIOS } from './scenarios.mjs'
+import { latchCpus, SCENARIOS } from './scenarios.mjs'
 
 const PROBE_REQUESTS = 30
 
@@ -73,7 +73,7 @@ export async function measureLatch(env, name, repeat) {
   const base = { repeat, target: 'latch', scenario: name, shape: scenario.shape, latchArgs: args.map(env.redact) }
   let latch
   try {
-    latch = await startLatch(args, { cpu: env.proxyCpuPin, dir: env.dir, label })
+    latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label })
     const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders)), expectedUpstreams: env.upstreams.urls.length }
     const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, latch.record.pid)
     const peakRssKb = statusKb(latch.record.pid, 'VmHWM')

@@ -88,9 +88,22 @@ export function clockTicksPerSecond() {
   return clockTicks
 }
 
-/** utime + stime (ticks) of one process, undefined when it is gone. */
+/**
+ * utime + stime (ticks) of one process and its live children (the worker processes of `--workers N`),
+ * undefined when it is gone.
+ */
 export function cpuTicks(pid) {
-  return readStat(pid)?.ticks
+  const own = readStat(pid)?.ticks
+  if (own === undefined) return undefined
+  return childrenOf(pid).reduce((sum, child) => sum + (readStat(child)?.ticks ?? 0), own)
+}
+
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((id) => id !== '').map(Number)
+  } catch {
+    return []
+  }
 }
 
 /** A `Vm*` field of /proc/PID/status in kB (VmHWM = peak RSS), undefined when unreadable. */

@@ -64,6 +64,22 @@ export const SCENARIOS = {
     baseline: 'rr',
     checks: [...COMMON_CHECKS, accessLogWritten],
   },
+  'rr-w2': {
+    summary: 'rr with --workers 2 (a supervisor and two worker processes), Latch allowed on both CPUs',
+    latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(','), '--access-log', 'off', '--workers', '2'] }),
+    shape: 'plain',
+    baseline: 'rr',
+    // Two workers pinned to one CPU could not use a second core: Latch gets both (the one of the load
+    // generator and upstreams included, so this measures the whole machine shared, as it is).
+    proxyCpus: 'all',
+    checks: COMMON_CHECKS,
+  },
+}
+
+/** The CPU list Latch is pinned to in a scenario: its own CPU, or with `proxyCpus: 'all'` both in use. */
+export function latchCpus(scenario, env) {
+  if (env.proxyCpuPin === undefined) return undefined
+  return scenario.proxyCpus === 'all' ? `${env.proxyCpuPin},${env.loadgenCpuPin}` : env.proxyCpuPin
 }
 
 /** Scenarios that need features Latch does not have yet; named so `--scenario` can say why. */

@@ -5,29 +5,44 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { formatIssue } from '../errors/config-error.js'
 import type { ReloadOutcome } from '../lifecycle/config-reloader.js'
 import type { Logger } from '../observability/logger.js'
-import type { AdminState } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { AdminError, sendJson } from './admin-error.js'
-import { endpointSnapshot, poolSnapshot } from './pool-snapshot.js'
-import type { Readiness } from './readiness.js'
+import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './endpoint-actions.js'
+import type { PoolSnapshot } from './pool-snapshot.js'
+import type { ReadinessReport } from './readiness.js'
 
-/** What `/metrics` serves (the proxy's metrics registry). */
+/** What `/metrics` serves (the proxy's metrics registry, or the workers' aggregated). */
 export interface MetricsSource {
   readonly contentType: string
   scrape(): Promise<string>
 }
 
-/** Everything the admin handlers read and act on. */
+/** What `/readyz` reports. */
+export interface ReadinessSource {
+  report(): Promise<ReadinessReport>
+}
+
+/**
+ * Everything the admin handlers read and act on. A single process reads its own pools
+ * (`localPoolAdmin`); a supervisor asks every worker and merges their answers.
+ */
 export interface AdminContext {
-  /** The current pools by name (read per call, so a reload is seen at once). */
-  readonly pools: () => ReadonlyMap<string, UpstreamPool>
-  readonly readiness: Readiness
+  /** Snapshots of the current pools (read per call, so a reload is seen at once). */
+  readonly pools: () => PoolSnapshot[] | Promise<PoolSnapshot[]>
+  /** Applies an operator action; throws (or rejects with) AdminError. */
+  readonly endpointAction: (request: EndpointActionRequest) => EndpointActionResult | Promise<EndpointActionResult>
+  readonly readiness: ReadinessSource
   readonly metrics: MetricsSource
   /** Bearer token that mutating calls must carry; undefined = none required. */
   readonly token: string | undefined
   readonly logger: Logger
   /** Reloads the config (`POST /reload`); undefined when reloading is not wired (tests). */
   readonly reload?: () => Promise<ReloadOutcome>
+}
+
+/** The pool parts of an AdminContext for this process's own pools. */
+export function localPoolAdmin(pools: () => ReadonlyMap<string, UpstreamPool>): Pick<AdminContext, 'pools' | 'endpointAction'> {
+  return { pools: () => snapshotPools(pools()), endpointAction: (request) => applyEndpointAction(pools(), request) }
 }
 
 /** One admin call: its request, its response, and the decoded path parameters. */
@@ -46,16 +61,13 @@ export interface AdminRoute {
   readonly handle: (context: AdminContext, call: AdminCall) => void | Promise<void>
 }
 
-/** Operator actions on an endpoint, and the admin state each sets. */
-export const ENDPOINT_ACTIONS: Readonly<Record<string, AdminState>> = { drain: 'draining', undrain: 'active', maintenance: 'maintenance' }
-
 const READ = ['GET', 'HEAD'] as const
 
 /** The admin API. Path parameters are the capture groups, percent-decoded. */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { pattern: /^\/healthz$/, methods: READ, mutating: false, handle: (_context, { res }) => sendJson(res, 200, { status: 'ok' }) },
   { pattern: /^\/readyz$/, methods: READ, mutating: false, handle: readyz },
-  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, { pools: [...context.pools().values()].map(poolSnapshot) }) },
+  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools() }) },
   { pattern: /^\/metrics$/, methods: READ, mutating: false, handle: metrics },
   { pattern: /^\/pools\/([^/]+)\/endpoints\/([^/]+)\/([^/]+)$/, methods: ['POST'], mutating: true, handle: endpointAction },
   { pattern: /^\/reload$/, methods: ['POST'], mutating: true, handle: reload },
@@ -84,28 +96,9 @@ async function metrics(context: AdminContext, { res }: AdminCall): Promise<void>
   res.end(text)
 }
 
-function endpointAction(context: AdminContext, { req, res, params }: AdminCall): void {
-  const [poolName, endpointId, action] = params as [string, string, string]
-  const state = Object.hasOwn(ENDPOINT_ACTIONS, action) ? ENDPOINT_ACTIONS[action] : undefined
-  if (state === undefined) {
-    throw new AdminError('ERR_ADMIN_BAD_ACTION', `unknown action "${action}" — expected ${Object.keys(ENDPOINT_ACTIONS).join(', ')}`)
-  }
-  const pools = context.pools()
-  const pool = pools.get(poolName)
-  if (pool === undefined) throw new AdminError('ERR_ADMIN_UNKNOWN_POOL', `no pool named "${poolName}" — pools: ${list(pools.keys())}`)
-  const endpoint = pool.endpoint(endpointId)
-  if (endpoint === undefined) {
-    throw new AdminError('ERR_ADMIN_UNKNOWN_ENDPOINT', `pool "${poolName}" has no endpoint "${endpointId}" — endpoints are named host:port: ${list(pool.endpoints.map((known) => known.id))}`)
-  }
-  const from = endpoint.adminState
-  endpoint.setAdminState(state)
-  context.logger.info({ pool: pool.name, endpoint: endpoint.id, action, from, to: state, peer: req.socket.remoteAddress }, 'admin action')
-  sendJson(res, 200, { pool: pool.name, action, endpoint: endpointSnapshot(endpoint) })
-}
-
-/** Names for a message, at most 20 of them. */
-function list(names: Iterable<string>): string {
-  const all = [...names]
-  if (all.length === 0) return '(none)'
-  return all.length > 20 ? `${all.slice(0, 20).join(', ')}, … (${all.length} in all)` : all.join(', ')
+async function endpointAction(context: AdminContext, { req, res, params }: AdminCall): Promise<void> {
+  const [pool, endpoint, action] = params as [string, string, string]
+  const result = await context.endpointAction({ pool, endpoint, action })
+  context.logger.info({ pool: result.pool, endpoint: result.endpoint.id, action, from: result.from, to: result.to, peer: req.socket.remoteAddress }, 'admin action')
+  sendJson(res, 200, { pool: result.pool, action, endpoint: result.endpoint })
 }

@@ -16,9 +16,13 @@ export class SecretRing {
   /** True when the secret was generated at start (replicas will not share sessions). */
   generated: boolean
 
-  constructor(secrets: readonly string[]) {
+  /**
+   * `generatedSecret` is used when no secret is configured, instead of a random one: the worker
+   * processes of one Latch get theirs from the supervisor, so they all verify each other's tokens.
+   */
+  constructor(secrets: readonly string[], generatedSecret?: string) {
     this.generated = secrets.length === 0
-    this.#keys = (this.generated ? [randomBytes(32).toString('base64url')] : secrets).map(toKey)
+    this.#keys = (this.generated ? [generatedSecret ?? randomSecret()] : secrets).map(toKey)
   }
 
   /** The key new tokens are signed with. */
@@ -36,6 +40,11 @@ export class SecretRing {
     this.#keys = secrets.map(toKey)
     this.generated = false
   }
+}
+
+/** A fresh random secret (256 bits). */
+export function randomSecret(): string {
+  return randomBytes(32).toString('base64url')
 }
 
 function toKey(secret: string): SigningKey {

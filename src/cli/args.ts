@@ -2,6 +2,7 @@
  * @module Command-line parsing (node:util parseArgs): commands, flags and their validation.
  */
 import { parseArgs } from 'node:util'
+import { MAX_WORKERS } from '../config/schema.js'
 
 /** What the command line asks for. */
 export interface CliArgs {
@@ -15,6 +16,8 @@ export interface CliArgs {
   readonly trustProxy: string | undefined
   readonly accessLog: string | undefined
   readonly logLevel: string | undefined
+  /** `--workers N|auto`; overrides the config's `workers`. */
+  readonly workers: number | 'auto' | undefined
 }
 
 /** A command line that cannot be understood; exit code 2. */
@@ -32,6 +35,7 @@ const OPTIONS = {
   'trust-proxy': { type: 'string' },
   'access-log': { type: 'string' },
   'log-level': { type: 'string' },
+  workers: { type: 'string', short: 'w' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const
@@ -64,7 +68,15 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
     trustProxy: values['trust-proxy'],
     accessLog: values['access-log'],
     logLevel: values['log-level'],
+    workers: values.workers === undefined ? undefined : parseWorkers(values.workers),
   }
+}
+
+function parseWorkers(text: string): number | 'auto' {
+  if (text === 'auto') return 'auto'
+  const count = Number(text)
+  if (!/^\d+$/.test(text) || count < 1 || count > MAX_WORKERS) throw new UsageError(`--workers must be auto or a whole number from 1 to ${MAX_WORKERS}, got "${text}"`)
+  return count
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -27,6 +27,8 @@ Quick-mode options:
       --admin ADDR|off             admin API and /metrics listener (quick mode default: off)
 
 Options for every mode:
+  -w, --workers N|auto             worker processes sharing the listeners (default 1; auto = one
+                                   per CPU core); overrides the config's "workers"
       --access-log DEST            stdout (default) | stderr | off | FILE
       --log-level LEVEL            fatal | error | warn | info (default) | debug | trace | silent
 

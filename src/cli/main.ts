@@ -2,6 +2,10 @@
 /**
  * @module The `latch` command: run a config file or quick mode, or check a config.
  */
+import cluster from 'node:cluster'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { WORKER_SLOT_ENV } from '../cluster/protocol.js'
 import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import { ConfigError } from '../errors/config-error.js'
 import { StartupError } from '../errors/startup-error.js'
@@ -29,9 +33,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (refuseInsecureParser()) return 1
+  if (cluster.isWorker) return runAsWorker(args)
   let loaded: LoadedConfig
+  let text: string | undefined
   try {
-    loaded = loadFromArgs(args)
+    ;({ loaded, text } = loadFromArgs(args))
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     process.stderr.write(`${error.message}\n${args.command === 'check' ? '' : 'latch: refusing to start with an invalid config\n'}`)
@@ -43,20 +49,62 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${loaded.file}: ok (${config.pools.length} pool${config.pools.length === 1 ? '' : 's'}, ${config.listen.length} listener${config.listen.length === 1 ? '' : 's'})\n`)
     return 0
   }
+  const workers = workerCount(args.workers ?? loaded.config.workers)
+  if (workers > 1) {
+    const { runPrimary } = await import('../cluster/primary.js')
+    return runPrimary({ loaded: withOverrides(loaded, args), text, file: args.config, workers, logger: loggerFor(loaded, args) })
+  }
   return run(loaded, args)
 }
 
-function loadFromArgs(args: CliArgs): LoadedConfig {
-  if (args.config !== undefined) return loadConfigFile(args.config)
-  if (args.upstream !== undefined) return quickConfig(args)
+/** The config, and the file's text it was validated from (handed to worker processes). */
+function loadFromArgs(args: CliArgs): { loaded: LoadedConfig; text: string | undefined } {
+  if (args.config !== undefined) {
+    const text = readOrUndefined(args.config)
+    // Unreadable: loadConfigFile reads again and reports why.
+    return { loaded: loadConfigFile(args.config, process.env, text), text }
+  }
+  if (args.upstream !== undefined) return { loaded: quickConfig(args), text: undefined }
   throw new UsageError('nothing to proxy — give --config FILE (or LATCH_CONFIG), or --upstream URL[,URL...] for quick mode')
 }
 
-async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
-  const level = (args.logLevel ?? loaded.config.log.level) as Parameters<typeof createLogger>[0]
-  const logger = createLogger(level)
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** `workers: auto` is one per CPU core available to this process. */
+function workerCount(workers: number | 'auto'): number {
+  return workers === 'auto' ? availableParallelism() : workers
+}
+
+function loggerFor(loaded: LoadedConfig, args: CliArgs): ReturnType<typeof createLogger> {
+  return createLogger((args.logLevel ?? loaded.config.log.level) as Parameters<typeof createLogger>[0])
+}
+
+/** The command line's `--access-log` wins over the config. */
+function withOverrides(loaded: LoadedConfig, args: CliArgs): LoadedConfig {
   const accessOverride = args.accessLog
-  const effective = accessOverride === undefined ? loaded : { ...loaded, config: { ...loaded.config, log: { ...loaded.config.log, access: accessOverride } } }
+  return accessOverride === undefined ? loaded : { ...loaded, config: { ...loaded.config, log: { ...loaded.config.log, access: accessOverride } } }
+}
+
+/** A worker process of `workers` > 1 (forked by the supervisor with the same command line). */
+async function runAsWorker(args: CliArgs): Promise<number> {
+  const { runWorker } = await import('../cluster/worker.js')
+  return runWorker({
+    slot: Number(process.env[WORKER_SLOT_ENV]),
+    file: args.config,
+    configure: (fromFile) => withOverrides(fromFile ?? quickConfig(args), args),
+    logger: (loaded) => loggerFor(loaded, args),
+  })
+}
+
+async function run(loaded: LoadedConfig, args: CliArgs): Promise<number> {
+  const logger = loggerFor(loaded, args)
+  const effective = withOverrides(loaded, args)
   // Signals are handled from before the listeners open: a SIGTERM that lands during start-up is a
   // graceful stop right after it, never Node's default (instant death).
   let proxy: RunningProxy | undefined

@@ -27,9 +27,12 @@ export interface LoadedConfig {
   readonly warnings: readonly string[]
 }
 
-/** Loads and validates a config file; throws ConfigError listing every problem. */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const read = readText(file, file)
+/**
+ * Loads and validates a config file; throws ConfigError listing every problem. `text`, when given, is
+ * used instead of reading the file (worker processes validate exactly the text their supervisor did).
+ */
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, text?: string): LoadedConfig {
+  const read = text === undefined ? readText(file, file) : { text }
   if ('issue' in read) throw new ConfigError('CONFIG_UNREADABLE', [read.issue])
   if (read.text.trim() === '') {
     throw emptyFile(file)

@@ -17,6 +17,9 @@ export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+/** Upper bound of `workers`: a typo such as 1000 should not fork a thousand processes. */
+export const MAX_WORKERS = 256
+
 const POOL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
 const Listener = shorthand(
@@ -130,6 +133,10 @@ const Log = z.strictObject({
 
 /** The whole config file. */
 export const ConfigSchema = z.strictObject({
+  workers: z
+    .union([z.int().min(1).max(MAX_WORKERS), z.literal('auto')], { error: `expected a number of worker processes from 1 to ${MAX_WORKERS}, or auto` })
+    .default(1)
+    .meta({ description: 'Worker processes sharing the traffic listeners (`auto` = one per CPU core, `os.availableParallelism()`). 1 runs a single process; more start a supervisor that restarts crashed workers, serves the admin API and aggregates metrics, and shares affinity state between workers. Changes need a restart. `--workers` overrides it.' }),
   listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address, tls, http2 }` objects.' }),
   sessionSecrets: SessionSecrets,
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),

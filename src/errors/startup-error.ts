@@ -3,7 +3,7 @@
  */
 
 /** Stable codes for start-up failures. */
-export type StartupErrorCode = 'LISTEN_FAILED' | 'UNSAFE_RUNTIME' | 'TLS_CERTIFICATE'
+export type StartupErrorCode = 'LISTEN_FAILED' | 'UNSAFE_RUNTIME' | 'TLS_CERTIFICATE' | 'WORKER_FAILED'
 
 /** A start-up failure with a message that says what to change. */
 export class StartupError extends Error {

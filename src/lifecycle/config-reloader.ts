@@ -55,26 +55,29 @@ export class ConfigReloader {
     this.#appliedDigest = deps.file === undefined ? undefined : digestOf(deps.file, startedFrom)
   }
 
-  /** Reloads (after any reload already running); never rejects. */
-  reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
-    const next = this.#queue.then(() => this.#reload(trigger))
+  /**
+   * Reloads (after any reload already running); never rejects. `text` is the config file's content as
+   * a supervisor already validated it (worker processes): it is applied as given, never skipped.
+   */
+  reload(trigger: ReloadTrigger, text?: string): Promise<ReloadOutcome> {
+    const next = this.#queue.then(() => this.#reload(trigger, text))
     this.#queue = next.catch(() => undefined)
     return next
   }
 
-  async #reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+  async #reload(trigger: ReloadTrigger, text: string | undefined): Promise<ReloadOutcome> {
     const { file, logger } = this.#deps
     if (file === undefined) return this.#done(trigger, { ok: false, code: 'NO_CONFIG_FILE', message: 'Latch runs in quick mode, from the command line: there is no config file to reload', issues: [] })
     let loaded: LoadedConfig
     try {
-      loaded = loadConfigFile(file)
+      loaded = loadConfigFile(file, process.env, text)
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${error.message}`, issues: error.issues })
     }
     const digest = digestOf(file, loaded)
     // File watchers fire more than once per save: an unchanged file is not a reload.
-    if (trigger === 'file' && digest === this.#appliedDigest) return { ok: true, changes: [] }
+    if (trigger === 'file' && text === undefined && digest === this.#appliedDigest) return { ok: true, changes: [] }
     let changes: string[]
     try {
       changes = await this.#deps.listeners.apply(loaded.config)
@@ -105,6 +108,7 @@ export class ConfigReloader {
       changes.push('session secrets replaced')
     }
     if (JSON.stringify(after.admin) !== JSON.stringify(before.admin)) changes.push('admin settings change only on restart (ignored)')
+    if (after.workers !== before.workers) changes.push('workers changes only on restart (ignored)')
     const next = buildRuntime(loaded, this.#services, previous)
     holder.runtime = next
     void startDiscovery(next, previous)
@@ -135,7 +139,7 @@ function poolChanges(before: readonly PoolConfig[], after: readonly PoolConfig[]
 }
 
 /** Identifies the applied inputs: the config file's and manifest files' contents. */
-function digestOf(file: string, loaded: LoadedConfig): string {
+export function digestOf(file: string, loaded: LoadedConfig): string {
   const hash = createHash('sha256')
   for (const path of watchedFiles(file, loaded)) {
     try {

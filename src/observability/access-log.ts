@@ -1,7 +1,7 @@
 /**
  * @module The access log: one JSON line per request, written asynchronously so it stays off the hot path.
  *
- * Lines are buffered (sonic-boom, 4 KiB batches, flushed at least every 250 ms and on shutdown). No request header values are
+ * Lines are buffered (sonic-boom, 2–4 KiB batches, flushed at least every 250 ms and on shutdown). No request header values are
  * logged (cookies and authorization can never leak); the path is logged without its query string.
  */
 import { pino, type Logger } from 'pino'
@@ -23,6 +23,9 @@ export interface AccessRecord {
   readonly clientIp: string
 }
 
+/** Linux's PIPE_BUF: the largest write to a pipe that the kernel never interleaves with others. */
+const PIPE_BUF = 4096
+
 /** Where access lines go: stdout, stderr, off, or a file path. */
 export class AccessLog {
   readonly enabled: boolean
@@ -33,7 +36,9 @@ export class AccessLog {
     this.enabled = target !== 'off'
     if (!this.enabled) return
     const dest = target === 'stdout' ? 1 : target === 'stderr' ? 2 : target
-    this.#destination = pino.destination({ dest, sync: false, minLength: 4096, periodicFlush: 250, mkdir: true })
+    // Every write is whole lines and at most PIPE_BUF bytes (sonic-boom's maxWrite): such writes to a
+    // pipe are atomic, so the lines of several worker processes sharing stdout never interleave.
+    this.#destination = pino.destination({ dest, sync: false, minLength: PIPE_BUF / 2, maxWrite: PIPE_BUF, periodicFlush: 250, mkdir: true })
     this.#logger = pino(
       { base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: () => ({ log: 'access' }) } },
       this.#destination,

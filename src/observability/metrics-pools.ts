@@ -15,6 +15,11 @@ interface Family {
   readonly name: string
   readonly help: string
   readonly labelNames: readonly string[]
+  /**
+   * How the supervisor combines the workers' values (workers > 1): counters and amounts add up
+   * (the default); a state is 1 when any worker reports it.
+   */
+  readonly aggregator?: 'max'
   readonly read: (pool: UpstreamPool, emit: Emit) => void
 }
 
@@ -36,7 +41,7 @@ const FAMILIES: readonly Family[] = [
   },
   { type: 'counter', name: 'latch_retries_total', help: 'Retries (extra attempts on another endpoint) by pool.', labelNames: ['pool'], read: (pool, emit) => emit({ pool: pool.name }, pool.retries) },
   {
-    type: 'gauge', name: 'latch_endpoint_state', help: 'Endpoint state: one series per state, 1 for the current one (healthy, unhealthy, draining, maintenance).', labelNames: ['pool', 'endpoint', 'state'],
+    type: 'gauge', name: 'latch_endpoint_state', help: 'Endpoint state: one series per state, 1 for the current one (healthy, unhealthy, draining, maintenance).', labelNames: ['pool', 'endpoint', 'state'], aggregator: 'max',
     read: perEndpoint((endpoint, labels, emit) => {
       for (const state of STATES) emit({ ...labels, state }, endpoint.state === state ? 1 : 0)
     }),
@@ -51,13 +56,13 @@ const FAMILIES: readonly Family[] = [
       emit({ pool: pool.name, reason: 'timeout' }, pool.queue.timedOut)
     },
   },
-  { type: 'gauge', name: 'latch_pool_panic', help: '1 while the pool is in panic mode (too few healthy endpoints, so it routes to all of them).', labelNames: ['pool'], read: (pool, emit) => emit({ pool: pool.name }, pool.panic ? 1 : 0) },
+  { type: 'gauge', name: 'latch_pool_panic', help: '1 while the pool is in panic mode (too few healthy endpoints, so it routes to all of them).', labelNames: ['pool'], aggregator: 'max', read: (pool, emit) => emit({ pool: pool.name }, pool.panic ? 1 : 0) },
 ]
 
 /** Registers the scrape-time pool and endpoint families on `registry`, reading `pools()` per scrape. */
 export function registerPoolMetrics(registry: Registry, pools: () => Iterable<UpstreamPool>): void {
   for (const family of FAMILIES) {
-    const config = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [registry] }
+    const config = { name: family.name, help: family.help, labelNames: family.labelNames, registers: [registry], aggregator: family.aggregator ?? ('sum' as const) }
     if (family.type === 'counter') {
       new Counter({ ...config, collect() {
         this.reset()

@@ -48,6 +48,13 @@ export class RequestMetrics {
     })
   }
 
+  /** Every request counted so far (at scrape time only). */
+  total(): number {
+    let sum = 0
+    for (const endpoints of this.#cells.values()) for (const statuses of endpoints.values()) for (const cell of statuses.values()) sum += cell.value
+    return sum
+  }
+
   /** Counts and times one finished request (hot path). */
   record(request: FinishedRequest): void {
     const pool = request.poolName ?? ''

@@ -50,15 +50,19 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   readonly #requests: RequestMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
-  readonly #reloads: Counter<'result'>
+  readonly #reloads: Counter<'result'> | undefined
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   readonly #certificateReloads: Counter<'listener' | 'result'>
   readonly #handshakeFailures: Counter<'listener' | 'reason'>
   #servers: readonly WatchedServer[] = []
   #certificates: () => ServedCertificates = () => ({})
 
-  /** `pools` returns the current pools (read at each scrape, so a reload is followed). */
-  constructor(pools: () => Iterable<UpstreamPool>) {
+  /**
+   * `pools` returns the current pools (read at each scrape, so a reload is followed). In a worker
+   * process (`worker`: its slot), the supervisor aggregates every worker's registry (see
+   * cluster/cluster-admin.ts) and counts reloads itself; each worker adds its own request total.
+   */
+  constructor(pools: () => Iterable<UpstreamPool>, options: MetricsOptions = {}) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new RequestMetrics(this.registry)
@@ -76,16 +80,23 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
         }
       },
     })
-    this.#reloads = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers })
+    this.#reloads = options.worker === undefined ? reloadCounter(this.registry) : undefined
+    if (options.worker !== undefined) {
+      const worker = String(options.worker)
+      const requests = this.#requests
+      // Computed at scrape time from the request counts: nothing more on the hot path.
+      new Counter({ name: 'latch_worker_requests_total', help: 'Finished client requests by worker process (workers > 1).', labelNames: ['worker'], registers, collect() {
+        this.reset()
+        this.inc({ worker }, requests.total())
+      } })
+    }
     this.#handshakeFailures = new Counter({ name: 'latch_tls_handshake_failures_total', help: 'Failed client TLS handshakes by listener (as configured) and reason (the error code, e.g. ERR_SSL_UNSUPPORTED_PROTOCOL for a client below minVersion, ECONNRESET for a client that hung up).', labelNames: ['listener', 'reason'], registers })
     this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
     const certificates = (): ServedCertificates => this.#certificates()
-    new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, collect() {
+    new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, aggregator: 'max', collect() {
       this.reset()
       for (const [listener, served] of Object.entries(certificates())) for (const { cert, notAfter } of served) this.set({ listener, cert }, Date.parse(notAfter) / 1000)
     } })
-    this.#reloads.inc({ result: 'success' }, 0)
-    this.#reloads.inc({ result: 'failure' }, 0)
     const servers = (): readonly WatchedServer[] => this.#servers
     new Gauge({ name: 'latch_client_connections', help: 'Open client connections by traffic listener.', labelNames: ['listener'], registers, async collect() {
       this.reset()
@@ -124,7 +135,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
 
   /** Counts one config reload. */
   configReloaded(ok: boolean): void {
-    this.#reloads.inc({ result: ok ? 'success' : 'failure' })
+    this.#reloads?.inc({ result: ok ? 'success' : 'failure' })
   }
 
   /** Counts one reload of a changed certificate file of a TLS listener. */
@@ -156,6 +167,20 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   ejectionSkipped(): void {}
   panicChanged(): void {}
   endpointAdded(): void {}
+}
+
+/** Options of Metrics. */
+export interface MetricsOptions {
+  /** The worker's slot (1…N) in a worker process. */
+  readonly worker?: number | undefined
+}
+
+/** `latch_config_reloads_total`, with both series at 0 from the start. */
+export function reloadCounter(registry: Registry): Counter<'result'> {
+  const counter = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers: [registry] })
+  counter.inc({ result: 'success' }, 0)
+  counter.inc({ result: 'failure' }, 0)
+  return counter
 }
 
 function connectionsOf(server: Server): Promise<number> {

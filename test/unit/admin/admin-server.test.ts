@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
+import { localPoolAdmin } from '../../../src/admin/admin-routes.js'
 import { createAdminServer } from '../../../src/admin/admin-server.js'
 import { Readiness } from '../../../src/admin/readiness.js'
 import { ConfigSchema } from '../../../src/config/schema.js'
@@ -20,7 +21,7 @@ describe('admin server', () => {
     const config = ConfigSchema.parse({ pools: [{ name: 'web', endpoints: ['http://127.0.0.1:1'] }] })
     pool = new UpstreamPool(config.pools[0] as (typeof config.pools)[number], poolLogObserver(logger))
     const pools = new Map([['web', pool]])
-    server = createAdminServer({ pools: () => pools, readiness: new Readiness(), metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', scrape }, token: undefined, logger })
+    server = createAdminServer({ ...localPoolAdmin(() => pools), readiness: new Readiness(), metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', scrape }, token: undefined, logger })
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   }

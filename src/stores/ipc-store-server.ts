@@ -1,0 +1,51 @@
+/**
+ * @module The supervisor's side of IpcAffinityStore: one memory store for every worker.
+ *
+ * The supervisor handles one IPC message at a time, so claim (first binding wins) and rebind
+ * (compare-and-set) are atomic across workers. A rebind that moved a binding is announced to the
+ * other workers, which drop it from their caches.
+ */
+import type { Handlers } from '../cluster/rpc.js'
+import type { SupervisorOps } from '../cluster/protocol.js'
+import { MemoryAffinityStore } from './memory-store.js'
+
+type StoreOps = Pick<SupervisorOps, 'store.get' | 'store.claim' | 'store.rebind' | 'store.counts' | 'store.refresh' | 'store.touch'>
+
+/** Serves the store operations of the workers. */
+export class IpcStoreServer {
+  readonly #store = new MemoryAffinityStore()
+  readonly #announce: (keys: readonly string[], except: number) => void
+
+  /** `announce` tells every worker but `except` (a worker id) that `keys` moved. */
+  constructor(announce: (keys: readonly string[], except: number) => void) {
+    this.#announce = announce
+  }
+
+  /** The handlers for one worker's channel. */
+  handlersFor(workerId: number): Handlers<StoreOps> {
+    const store = this.#store
+    return {
+      'store.get': ({ key }) => store.get(key) ?? null,
+      'store.claim': ({ key, endpointId, ttlMs }) => store.claim(key, endpointId, ttlMs),
+      'store.rebind': ({ key, endpointId, ttlMs, expectedOld }) => {
+        const before = store.get(key)
+        const after = store.rebind(key, endpointId, ttlMs, expectedOld)
+        if (before !== undefined && before.endpointId !== after.endpointId) this.#announce([key], workerId)
+        return after
+      },
+      'store.counts': ({ scope }) => [...store.sessionCounts(scope)],
+      'store.refresh': (refreshes) => {
+        for (const [key, ttlMs] of refreshes) store.refresh(key, ttlMs)
+        return null
+      },
+      'store.touch': (touches) => {
+        for (const [scope, sessionId, endpointId, ttlMs] of touches) store.touchSession(scope, sessionId, endpointId, ttlMs)
+        return null
+      },
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#store.close()
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import type { EndpointSnapshot, PoolSnapshot } from '../../../src/admin/pool-snapshot.js'
+import { parseCliArgs, UsageError } from '../../../src/cli/args.js'
+import { mergePools } from '../../../src/cluster/merge-pools.js'
+
+function endpoint(id: string, overrides: Partial<EndpointSnapshot> = {}): EndpointSnapshot {
+  return {
+    id, url: `http://${id}`, source: 'static', state: 'healthy', adminState: 'active', checkState: 'unknown', available: true, weight: 1,
+    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0, ...overrides,
+  }
+}
+
+function pool(endpoints: EndpointSnapshot[], overrides: Partial<PoolSnapshot> = {}): PoolSnapshot {
+  return { name: 'web', panic: false, retries: 0, queue: { length: 0, rejectedFull: 0, timedOut: 0 }, endpoints, ...overrides }
+}
+
+describe('mergePools', () => {
+  it('sums counters per endpoint and pool, and lists per-worker states only when they differ', () => {
+    const merged = mergePools(
+      [
+        [pool([endpoint('a:1', { inflight: 2, total: 10, errors: { ERR_UPSTREAM_CONNECT: 1 } }), endpoint('b:1', { total: 3 })], { retries: 1, queue: { length: 1, rejectedFull: 2, timedOut: 0 } })],
+        [pool([endpoint('a:1', { inflight: 1, total: 5, errors: { ERR_UPSTREAM_CONNECT: 2, ERR_UPSTREAM_RESET: 1 } }), endpoint('b:1', { total: 4, state: 'unhealthy', available: false, ejections: 1 })], { retries: 2, panic: true })],
+      ],
+      [1, 2],
+    )
+    expect(merged).toHaveLength(1)
+    const [web] = merged as [PoolSnapshot]
+    expect(web).toMatchObject({ name: 'web', panic: true, retries: 3, queue: { length: 1, rejectedFull: 2, timedOut: 0 } })
+    expect(web.endpoints[0]).toMatchObject({ id: 'a:1', state: 'healthy', inflight: 3, total: 15, errors: { ERR_UPSTREAM_CONNECT: 3, ERR_UPSTREAM_RESET: 1 } })
+    expect(web.endpoints[0]).not.toHaveProperty('states')
+    expect(web.endpoints[1]).toMatchObject({ id: 'b:1', state: 'unhealthy', available: false, total: 7, ejections: 1, states: { 1: 'healthy', 2: 'unhealthy' } })
+  })
+})
+
+describe('--workers', () => {
+  it('takes a count or auto, and refuses anything else', () => {
+    expect(parseCliArgs(['--upstream', 'http://127.0.0.1:1', '--workers', '4'], {}).workers).toBe(4)
+    expect(parseCliArgs(['--upstream', 'http://127.0.0.1:1', '-w', 'auto'], {}).workers).toBe('auto')
+    expect(parseCliArgs(['--upstream', 'http://127.0.0.1:1'], {}).workers).toBeUndefined()
+    for (const bad of ['0', '-1', '1.5', 'many', '257']) expect(() => parseCliArgs(['--workers', bad], {})).toThrow(UsageError)
+  })
+})
