@@ -362,7 +362,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     // A body stream that was started cannot be replayed.
     if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
     const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
-    return safe && pool.retryBudget.tryRetry(performance.now())
+    // Like nginx's proxy_next_upstream: with no other endpoint left, the client gets this failure
+    // (502/504 naming the cause), not a 503 ERR_NO_ENDPOINT that hides it.
+    return safe && this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
   }
 
   #mayRetryStatus(status: number): boolean {
@@ -371,9 +373,14 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
     if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
     // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
+    return this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
+  }
+
+  /** Whether a usable endpoint other than the current one has not been tried yet. */
+  #untriedEndpointLeft(): boolean {
+    const pool = this.pool as UpstreamPool
     const current = this.endpoint
-    const elsewhere = pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
-    return elsewhere && pool.retryBudget.tryRetry(performance.now())
+    return pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */

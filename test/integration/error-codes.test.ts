@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send, type SimpleResponse } from '../helpers/http-client.js'
+import { endpointAction } from '../helpers/admin-client.js'
 import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { parseRawResponse, rawRequest } from '../helpers/raw-http.js'
 import { refusedUrl, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js'
@@ -45,7 +46,10 @@ beforeAll(async () => {
       pools: [
         { name: 'ok', endpoints: [ok.url] },
         { name: 'connect', endpoints: [refusedA], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
-        { name: 'noendpoint', endpoints: [refusedB], retry: { attempts: 1 }, timeouts: fast, passiveHealth },
+        // One endpoint, a retry allowed: no other endpoint to retry on, so the cause (502) is answered.
+        { name: 'lastfailure', endpoints: [refusedB], retry: { attempts: 1 }, timeouts: fast, passiveHealth },
+        // Its only endpoint is put in maintenance below: nothing can serve.
+        { name: 'noendpoint', endpoints: [ok.url], passiveHealth },
         { name: 'reset', endpoints: [reset.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
         { name: 'broken', endpoints: [broken.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
         { name: 'slow', endpoints: [hang.url], retry: { attempts: 0 }, timeouts: fast, passiveHealth },
@@ -60,6 +64,7 @@ beforeAll(async () => {
                 route('/small', 'ok', { maxBodySize: '1KiB' }),
                 route('/connect', 'connect'),
                 route('/noendpoint', 'noendpoint'),
+                route('/lastfailure', 'lastfailure'),
                 route('/reset', 'reset'),
                 route('/broken', 'broken'),
                 route('/timeout', 'slow'),
@@ -70,6 +75,10 @@ beforeAll(async () => {
       },
     },
   })
+})
+
+beforeAll(async () => {
+  await endpointAction(latch, 'noendpoint', new URL(ok.url).host, 'maintenance')
 })
 
 afterAll(async () => {
@@ -105,6 +114,7 @@ describe('error codes', () => {
     ['ERR_NO_ROUTE', 404, () => send({ port: latch.port, path: '/ok', headers: { host: 'other.test' } })],
     ['ERR_UPSTREAM_CONNECT', 502, () => get('/connect')],
     ['ERR_NO_ENDPOINT', 503, () => get('/noendpoint')],
+    ['ERR_UPSTREAM_CONNECT', 502, () => get('/lastfailure')],
     ['ERR_UPSTREAM_RESET', 502, () => get('/reset')],
     ['ERR_UPSTREAM_TIMEOUT', 504, () => get('/timeout')],
     ['ERR_BAD_PATH', 400, () => get('/ok/a%2Fb')],
