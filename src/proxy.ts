@@ -4,7 +4,7 @@
  */
 import { startAdmin, type AdminListener } from './admin/admin-listener.js'
 import { localPoolAdmin } from './admin/admin-routes.js'
-import { Readiness } from './admin/readiness.js'
+import { Readiness, type CheckOutcome } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
 import type { ShutdownConfig } from './config/schema.js'
@@ -22,6 +22,8 @@ import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js
 import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
+import { RedisServices } from './stores/redis-services.js'
+import type { RedisStoreConfig } from './config/store-schema.js'
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -70,9 +72,11 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // The supervisor logs warnings once, for all its workers.
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
-  const store = createStore(source)
+  const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
+  const store = redis?.store ?? createStore(source)
   if (worker === undefined) warnAboutGeneratedSecret(loaded, ring, logger)
   const readiness = new Readiness()
+  if (redis !== undefined) readiness.addCheck('redis', () => redisReadiness(redis))
   // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
   const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
@@ -113,7 +117,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   } catch (error) {
     await listeners.close()
     await closeRuntime(holder.runtime)
-    await store.close()
+    await (redis ?? store).close()
     throw error
   }
   watchListeners()
@@ -141,7 +145,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       // The admin listener goes last, so /readyz reports "shutting down" until the very end.
       await admin?.close()
       await closeRuntime(runtime)
-      await store.close()
+      await (redis ?? store).close()
       runtime.accessLog.flush()
       logger.info({ outcome }, 'latch stopped')
       return outcome
@@ -150,11 +154,17 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
 }
 
 /**
- * The affinity store: in memory, or in a worker the supervisor's memory store. (Where a Redis store
- * is configured, every process, workers included, uses Redis directly.)
+ * The memory affinity store: this process's, or in a worker the supervisor's. (Where a Redis store
+ * is configured, every process, workers included, uses Redis directly: see RedisServices.)
  */
 function createStore(source: ProxySource): AffinityStore {
   return source.worker?.memoryStore ?? new MemoryAffinityStore()
+}
+
+/** `/readyz` details of Redis; it fails readiness only with `failClosed`. */
+function redisReadiness(redis: RedisServices): CheckOutcome {
+  const health = redis.connection.health()
+  return { ok: health.up || !redis.config.failClosed, detail: health.detail }
 }
 
 /** Signed-token modes with a generated secret work, but replicas will not recognise each other's tokens. */

@@ -11,6 +11,7 @@ import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, parseListenAddress } from '../net/address.js'
 import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
+import { Store } from './store-schema.js'
 
 export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random', 'least-sessions'] as const
 export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
@@ -139,6 +140,7 @@ export const ConfigSchema = z.strictObject({
     .meta({ description: 'Worker processes sharing the traffic listeners (`auto` = one per CPU core, `os.availableParallelism()`). 1 runs a single process; more start a supervisor that restarts crashed workers, serves the admin API and aggregates metrics, and shares affinity state between workers. Changes need a restart. `--workers` overrides it.' }),
   listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address, tls, http2 }` objects.' }),
   sessionSecrets: SessionSecrets,
+  store: Store.prefault({}).meta({ description: 'Where affinity state lives (`client-ip` and `learn` bindings, re-pick decisions, live-session counts): `memory` (default) or `redis`, shared by replicas. See "Several replicas with Redis". Changes need a restart.' }),
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),
   server: ServerLimits.prefault({}).meta({ description: 'Limits and timeouts for client connections on every listener.' }),
   headers: HeaderPolicy.prefault({}).meta({ description: 'Which forwarding and request-id headers Latch adds to proxied requests.' }),

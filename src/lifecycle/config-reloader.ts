@@ -17,6 +17,7 @@ import { StartupError } from '../errors/startup-error.js'
 import { AccessLog } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
 import type { PoolConfig } from '../config/schema.js'
+import type { StoreConfig } from '../config/store-schema.js'
 import type { RuntimeHolder } from '../proxying/handler.js'
 import { buildRuntime, retireReplaced, startDiscovery, type RuntimeServices } from '../proxying/runtime.js'
 import type { ListenerSet } from '../server/listener-set.js'
@@ -74,6 +75,10 @@ export class ConfigReloader {
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error
       return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${error.message}`, issues: error.issues })
+    }
+    const storeChange = storeChangeOf(this.#deps.holder.runtime.loaded.config.store, loaded.config.store)
+    if (storeChange !== undefined) {
+      return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${file}: store: ${storeChange} — the affinity store changes only on restart; restore the running store settings, or restart Latch to apply them`, issues: [{ file, path: 'store', message: `${storeChange} — the store changes only on restart` }] })
     }
     const digest = digestOf(file, loaded)
     // File watchers fire more than once per save: an unchanged file is not a reload.
@@ -154,4 +159,12 @@ export function digestOf(file: string, loaded: LoadedConfig): string {
 /** The config file and every manifest file it routes with. */
 export function watchedFiles(file: string, loaded: LoadedConfig): string[] {
   return [...new Set([file, ...loaded.routeSources.flatMap((source) => (source.path === undefined ? [] : [source.path]))])]
+}
+
+/** What differs between the running and the reloaded `store` settings, or undefined (secrets are not named). */
+export function storeChangeOf(running: StoreConfig, next: StoreConfig): string | undefined {
+  if (JSON.stringify(running) === JSON.stringify(next)) return undefined
+  if (running.type !== next.type) return `type changed from ${running.type} to ${next.type}`
+  const keys = [...new Set([...Object.keys(running), ...Object.keys(next)])].filter((key) => JSON.stringify(running[key as keyof StoreConfig]) !== JSON.stringify(next[key as keyof StoreConfig]))
+  return `${keys.join(', ')} changed`
 }

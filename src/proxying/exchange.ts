@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
+import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-error.js'
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { Endpoint } from '../upstream/endpoint.js'
@@ -147,10 +148,19 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.#attempt()
   }
 
-  /** The store failed (it normally degrades by itself): serve without affinity rather than fail. */
+  /**
+   * The store failed. A Redis store set to failClosed rejects while Redis is unavailable: 503. Any
+   * other failure (the store normally degrades by itself): serve without affinity rather than fail.
+   */
   #storeFailed(error: unknown): void {
+    if (isStoreUnavailable(error)) return this.#storeUnavailable(error)
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, err: (error as Error).message }, 'affinity store failed; balancing without affinity')
     this.#withSession(noSession(false))
+  }
+
+  #storeUnavailable(error: StoreUnavailableError): void {
+    if (this.#clientGone) return
+    this.fail(new ProxyError('ERR_STORE_UNAVAILABLE', `the affinity store is unavailable and store.failClosed is set (${error.message})`, { retryAfter: 1 }))
   }
 
   /** One attempt: an endpoint with a free slot now, a place in the pending queue, or an error. */
@@ -172,7 +182,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const affinity = (this.pool as UpstreamPool).affinity
     if (session === undefined || affinity === undefined || !session.bindable) return this.#send(picked)
     const bound = affinity.bind(session, picked, this, this.#rebinding)
-    if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), () => this.#send(picked))
+    if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), (error: unknown) => (isStoreUnavailable(error) ? this.#storeUnavailable(error) : this.#send(picked)))
     else this.#use(bound, bound !== picked)
   }
 

@@ -1,0 +1,94 @@
+/**
+ * @module Builds the ioredis client of a `store: { type: redis }` config: one server (`url`), Sentinel
+ * (`sentinels` + `name`) or Cluster (`cluster`), with Latch's fault settings.
+ *
+ * Fault settings: every command has `commandTimeout`; there is no offline queue (a command while
+ * disconnected fails at once instead of waiting); a command in flight when the connection drops is
+ * not retried; reconnects go on forever with exponential backoff and jitter.
+ */
+import { Cluster, Redis } from 'ioredis'
+import { redact, type RedisStoreConfig } from '../config/store-schema.js'
+
+/** The commands Latch uses, common to a single Redis and a Cluster. */
+export interface RedisCommands {
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
+  get(key: string): Promise<string | null>
+  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
+  ping(): Promise<string>
+  publish(channel: string, message: string): Promise<number>
+}
+
+/** A connected (or connecting) client, single or Cluster. */
+export type RedisClient = Redis | Cluster
+
+/** Reconnect delay of attempt `n` (1, 2, …): min · 2^(n-1), capped at max, minus up to half of it at random. */
+export function reconnectDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30))
+  return Math.max(1, Math.round(base - (base / 2) * random()))
+}
+
+/** What the config connects to, for logs and `/readyz` (no password). */
+export function describeTarget(config: RedisStoreConfig): string {
+  if (config.sentinels !== undefined) return `sentinel master "${config.name ?? ''}" via ${config.sentinels.join(', ')}`
+  if (config.cluster !== undefined) return `cluster ${config.cluster.join(', ')}`
+  return redact(config.url ?? '')
+}
+
+/** A new client for `config`; `purpose` names its connection (`CLIENT SETNAME`). */
+export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' | 'events'): RedisClient {
+  const { minDelay, maxDelay } = config.reconnect
+  const forCommands = purpose === 'commands'
+  const common = {
+    connectionName: `latch-${purpose}`,
+    connectTimeout: config.connectTimeout,
+    // Commands fail at once while disconnected; the event connection may queue its SUBSCRIBE.
+    enableOfflineQueue: !forCommands,
+    maxRetriesPerRequest: forCommands ? 0 : null,
+    enableAutoPipelining: forCommands,
+    retryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
+    // A failover that made our server a replica: reconnect (Sentinel then finds the new master).
+    reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+    ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
+    ...(config.username === undefined ? {} : { username: config.username }),
+    ...(config.password === undefined ? {} : { password: config.password }),
+    ...(config.db === undefined ? {} : { db: config.db }),
+    ...(config.tls === true ? { tls: {} } : {}),
+  }
+  if (config.cluster !== undefined) {
+    const { retryStrategy: _retry, enableOfflineQueue, enableAutoPipelining, ...redisOptions } = common
+    const options = {
+      clusterRetryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
+      enableOfflineQueue,
+      enableAutoPipelining,
+      redisOptions,
+      ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
+    }
+    return new Cluster(config.cluster.map(parseHostPort), options)
+  }
+  if (config.sentinels !== undefined) {
+    return new Redis({
+      ...common,
+      sentinels: config.sentinels.map(parseHostPort),
+      name: config.name as string,
+      sentinelRetryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
+      failoverDetector: true,
+      ...(config.sentinelPassword === undefined ? {} : { sentinelPassword: config.sentinelPassword }),
+    })
+  }
+  const url = new URL(config.url as string)
+  return new Redis({
+    ...common,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(url.username === '' || config.username !== undefined ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' || config.password !== undefined ? {} : { password: decodeURIComponent(url.password) }),
+    ...(url.pathname.length > 1 && config.db === undefined ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(url.protocol === 'rediss:' || config.tls === true ? { tls: { servername: url.hostname } } : {}),
+  })
+}
+
+function parseHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':')
+  return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) }
+}

@@ -1,0 +1,252 @@
+/**
+ * @module The Redis affinity store: bindings and live sessions shared by every replica and worker.
+ *
+ * Hot path: a binding read from Redis within `localCache.ttl` answers without a round trip (a rebind
+ * on any replica invalidates it through pub/sub). Claims and rebinds are Lua scripts, atomic across
+ * replicas. Refreshes happen only past half-life (callers decide); live-session touches are
+ * throttled per session and sent in the background.
+ *
+ * Faults (fail-open by default): when a command fails, times out or the breaker is open, the
+ * operation is answered from local state (recent bindings; new bindings are kept locally and marked
+ * dirty) and counted as a fallback. When Redis answers again, local bindings are written back where
+ * Redis has none (first binding wins there too, so replicas converge). With `failClosed`, the
+ * operation rejects with StoreUnavailableError instead (→ 503 ERR_STORE_UNAVAILABLE).
+ */
+import type { RedisStoreConfig } from '../config/store-schema.js'
+import type { RedisBus } from '../replication/redis-bus.js'
+import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
+import { BindingCache } from './binding-cache.js'
+import { MemoryAffinityStore } from './memory-store.js'
+import type { RedisConnection } from './redis-connection.js'
+import { CLAIM, COUNTS, decodeBinding, encodeBinding, REBIND, REFRESH, TOUCH } from './redis-scripts.js'
+import { StoreUnavailableError } from './store-error.js'
+
+/** Session counts are fetched at most this often (the contract allows a second of lag). */
+const COUNTS_MAX_AGE_MS = 1000
+const FLUSH_MS = 50
+const SWEEP_MS = 5000
+/** Write-back after an outage goes in slices of this many commands. */
+const WRITE_BACK_SLICE = 500
+/** The pub/sub channel announcing rebinds (message: the key). */
+export const BINDINGS_CHANNEL = 'bindings'
+
+interface Counts {
+  map: ReadonlyMap<string, number>
+  fetchedAt: number
+  fetching: boolean
+}
+
+/** AffinityStore in Redis, with a local cache and a local fallback. */
+export class RedisAffinityStore implements AffinityStore {
+  readonly kind = 'redis'
+  readonly #connection: RedisConnection
+  readonly #bus: RedisBus | undefined
+  readonly #prefix: string
+  readonly #failClosed: boolean
+  readonly #cache: BindingCache
+  /** Live sessions as this process saw them: the counts while Redis is unreachable. */
+  readonly #local = new MemoryAffinityStore()
+  readonly #counts = new Map<string, Counts>()
+  /** scope\0session → endpoint and time last reported to Redis. */
+  readonly #touched = new Map<string, { endpointId: string; at: number }>()
+  #touches: [string, string, string, number][] = []
+  #flushTimer: NodeJS.Timeout | undefined
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor(connection: RedisConnection, config: RedisStoreConfig, bus?: RedisBus) {
+    this.#connection = connection
+    this.#bus = bus
+    this.#prefix = config.keyPrefix
+    this.#failClosed = config.failClosed
+    this.#cache = new BindingCache(config.localCache.maxEntries, config.localCache.ttl)
+    bus?.subscribe(BINDINGS_CHANNEL, (key) => this.#cache.invalidate(key))
+    connection.onRecovered(() => this.#writeBack())
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS)
+    this.#sweeper.unref()
+  }
+
+  get(key: string): MaybePromise<Binding | undefined> {
+    const now = Date.now()
+    const fresh = this.#cache.fresh(key, now)
+    if (fresh !== undefined) return fresh
+    if (!this.#connection.available) return this.#fallback(undefined, () => this.#cache.any(key, now))
+    return this.#connection.run((redis) => redis.get(this.#bindingKey(key))).then(
+      (value) => {
+        const binding = decodeBinding(value)
+        if (binding !== undefined) {
+          this.#cache.put(key, binding, Date.now())
+          return binding
+        }
+        // Redis lost it (restarted empty) while this process still knows it: keep it, and put it back.
+        const known = this.#cache.any(key, Date.now())
+        if (known !== undefined) void this.#restore(key, known)
+        return known
+      },
+      (error: unknown) => this.#fallback(error, () => this.#cache.any(key, Date.now())),
+    )
+  }
+
+  claim(key: string, endpointId: string, ttlMs: number): MaybePromise<Binding> {
+    const mine = { endpointId, expiresAt: Date.now() + ttlMs }
+    if (!this.#connection.available) return this.#fallback(undefined, () => this.#claimLocally(key, mine))
+    return this.#connection.run((redis) => CLAIM.run(redis, [this.#bindingKey(key)], [encodeBinding(mine), ttlMs])).then(
+      (value) => this.#remember(key, decodeBinding(value, 0) ?? mine),
+      (error: unknown) => this.#fallback(error, () => this.#claimLocally(key, mine)),
+    )
+  }
+
+  rebind(key: string, endpointId: string, ttlMs: number, expectedOld: string): MaybePromise<Binding> {
+    const mine = { endpointId, expiresAt: Date.now() + ttlMs }
+    if (!this.#connection.available) return this.#fallback(undefined, () => this.#rebindLocally(key, mine, expectedOld))
+    return this.#connection.run((redis) => REBIND.run(redis, [this.#bindingKey(key)], [encodeBinding(mine), ttlMs, expectedOld])).then(
+      (value) => {
+        const binding = decodeBinding(value, 0) ?? mine
+        if (binding.endpointId === endpointId && binding.expiresAt === mine.expiresAt) void this.#bus?.publish(BINDINGS_CHANNEL, key)
+        return this.#remember(key, binding)
+      },
+      (error: unknown) => this.#fallback(error, () => this.#rebindLocally(key, mine, expectedOld)),
+    )
+  }
+
+  refresh(key: string, ttlMs: number): void {
+    const now = Date.now()
+    const known = this.#cache.any(key, now)
+    const available = this.#connection.available
+    if (known !== undefined) this.#cache.put(key, { endpointId: known.endpointId, expiresAt: now + ttlMs }, now, !available)
+    if (!available) return
+    void this.#connection.run((redis) => REFRESH.run(redis, [this.#bindingKey(key)], [known?.endpointId ?? '', now + ttlMs, ttlMs])).catch(() => undefined)
+  }
+
+  touchSession(scope: string, sessionId: string, endpointId: string, ttlMs: number): void {
+    this.#local.touchSession(scope, sessionId, endpointId, ttlMs)
+    const id = `${scope}\0${sessionId}`
+    const now = Date.now()
+    const last = this.#touched.get(id)
+    if (last !== undefined && last.endpointId === endpointId && now - last.at < touchInterval(ttlMs)) return
+    this.#touched.set(id, { endpointId, at: now })
+    this.#touches.push([scope, sessionId, endpointId, ttlMs])
+    if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_MS)
+      this.#flushTimer.unref()
+    }
+  }
+
+  sessionCounts(scope: string): ReadonlyMap<string, number> {
+    if (!this.#connection.available) return this.#local.sessionCounts(scope)
+    let counts = this.#counts.get(scope)
+    if (counts === undefined) this.#counts.set(scope, (counts = { map: this.#local.sessionCounts(scope), fetchedAt: 0, fetching: false }))
+    if (!counts.fetching && Date.now() - counts.fetchedAt >= COUNTS_MAX_AGE_MS) void this.#fetchCounts(scope, counts)
+    return counts.map
+  }
+
+  /** Fetches the cluster-wide counts of `scope` now (the admin API and tests wait for it). */
+  async refreshCounts(scope: string): Promise<ReadonlyMap<string, number>> {
+    this.#flush()
+    let counts = this.#counts.get(scope)
+    if (counts === undefined) this.#counts.set(scope, (counts = { map: this.#local.sessionCounts(scope), fetchedAt: 0, fetching: false }))
+    await this.#fetchCounts(scope, counts)
+    return this.sessionCounts(scope)
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper)
+    this.#flush()
+    await this.#local.close()
+  }
+
+  #bindingKey(key: string): string {
+    return `${this.#prefix}b:${key}`
+  }
+
+  #remember(key: string, binding: Binding): Binding {
+    this.#cache.put(key, binding, Date.now())
+    return binding
+  }
+
+  /** Redis could not answer: reject (failClosed) or answer from local state. */
+  #fallback<T>(error: unknown, local: () => T): T {
+    if (this.#failClosed) {
+      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError('circuit-open', 'Redis is unavailable and store.failClosed is set')
+    }
+    this.#connection.fellBack()
+    return local()
+  }
+
+  #claimLocally(key: string, mine: Binding): Binding {
+    const now = Date.now()
+    const known = this.#cache.any(key, now)
+    if (known !== undefined) return known
+    this.#cache.put(key, mine, now, true)
+    return mine
+  }
+
+  #rebindLocally(key: string, mine: Binding, expectedOld: string): Binding {
+    const now = Date.now()
+    const known = this.#cache.any(key, now)
+    if (known !== undefined && known.endpointId !== expectedOld) return known
+    this.#cache.put(key, mine, now, true)
+    return mine
+  }
+
+  /** Puts a binding Redis lost back, unless another replica bound the key meanwhile. */
+  async #restore(key: string, binding: Binding): Promise<void> {
+    const ttl = binding.expiresAt - Date.now()
+    if (ttl <= 0) return
+    try {
+      const value = await this.#connection.run((redis) => CLAIM.run(redis, [this.#bindingKey(key)], [encodeBinding(binding), ttl]))
+      this.#remember(key, decodeBinding(value, 0) ?? binding)
+    } catch {
+      // Still unavailable: the next recovery writes it back.
+    }
+  }
+
+  /** After an outage: every binding known here goes back to Redis where Redis has none. */
+  async #writeBack(): Promise<void> {
+    this.#counts.clear()
+    const entries = this.#cache.unexpired(Date.now())
+    for (let i = 0; i < entries.length && this.#connection.available; i += WRITE_BACK_SLICE) {
+      await Promise.all(entries.slice(i, i + WRITE_BACK_SLICE).map(([key, binding]) => this.#restore(key, binding)))
+    }
+  }
+
+  #flush(): void {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    const touches = this.#touches
+    this.#touches = []
+    if (touches.length === 0 || !this.#connection.available) return
+    const now = Date.now()
+    for (const [scope, sessionId, endpointId, ttlMs] of touches) {
+      const live = `${this.#prefix}l:{${scope}}:`
+      void this.#connection
+        .run((redis) => TOUCH.run(redis, [`${this.#prefix}s:{${scope}}:${sessionId}`, live + endpointId, `${this.#prefix}e:{${scope}}`], [endpointId, sessionId, now + ttlMs, ttlMs, live]))
+        .catch(() => undefined)
+    }
+  }
+
+  async #fetchCounts(scope: string, counts: Counts): Promise<void> {
+    counts.fetching = true
+    try {
+      const reply = await this.#connection.run((redis) => COUNTS.run(redis, [`${this.#prefix}e:{${scope}}`], [Date.now(), `${this.#prefix}l:{${scope}}:`]))
+      const map = new Map<string, number>()
+      if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), Number(reply[i + 1]))
+      counts.map = map
+      counts.fetchedAt = Date.now()
+    } catch {
+      // Keep the last counts; sessionCounts falls back to local ones while Redis is unavailable.
+    } finally {
+      counts.fetching = false
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now()
+    this.#cache.sweep(now)
+    for (const [id, touched] of this.#touched) if (now - touched.at >= 60_000) this.#touched.delete(id)
+  }
+}
+
+/** A session already reported on the same endpoint is reported again after this long. */
+function touchInterval(ttlMs: number): number {
+  return Math.min(60_000, Math.max(1000, ttlMs / 10))
+}
