@@ -21,12 +21,14 @@ export interface SimpleRequest {
   readonly method?: string
   readonly headers?: Record<string, string | string[]> | string[]
   readonly body?: string | Buffer
+  /** Source address of the connection (any 127.x.y.z works on Linux), to be a trusted or untrusted peer. */
+  readonly localAddress?: string
 }
 
 /** Sends one request on a new connection and resolves with the complete response. */
 export function send(options: SimpleRequest): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: options.port, path: options.path, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port: options.port, path: options.path, method: options.method ?? 'GET', headers: options.headers, agent: false, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('error', reject)
