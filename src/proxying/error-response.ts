@@ -26,7 +26,8 @@ export function sendError(res: ServerResponse, error: ProxyError, requestIdHeade
  * The same response as raw bytes, for sockets that never became a request (clientError, CONNECT,
  * upgrade). It gets a request id too (a new one when none was assigned), so every error can be quoted.
  */
-export function rawErrorResponse(status: number, reason: string, code: string, message: string, requestId: string = nextRequestId(), requestIdHeader = 'x-request-id'): string {
+export function rawErrorResponse(status: number, reason: string, code: string, message: string, requestId: string = nextRequestId(), requestIdHeader = 'x-request-id', retryAfter?: number): string {
   const body = `${JSON.stringify({ error: code, status, message, requestId })}\n`
-  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Latch-Error: ${code}\r\n${requestIdHeader}: ${requestId}\r\nConnection: close\r\n\r\n${body}`
+  const retry = retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nX-Latch-Error: ${code}\r\n${requestIdHeader}: ${requestId}\r\n${retry}Connection: close\r\n\r\n${body}`
 }

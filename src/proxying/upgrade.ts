@@ -1,8 +1,8 @@
 /**
  * @module Upgrade requests (WebSocket and any other `Upgrade` protocol), tunnelled with http-proxy.
  *
- * An upgrade is routed, checked and balanced exactly like a plain request and gets the same
- * forwarding headers; only the transport differs. http-proxy's WebSocket-only method check is
+ * An upgrade is routed, checked and balanced exactly like a plain request, honours the pool's sticky
+ * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs. http-proxy's WebSocket-only method check is
  * removed (Latch checks the request itself), and a non-101 answer has its framing headers rewritten
  * so the de-chunked body it relays is close-delimited instead of mislabelled as chunked.
  */
@@ -17,6 +17,8 @@ import { prepareRequestHeaders, type PreparedRequest } from './request-headers.j
 import { parseRequestTarget } from './request-target.js'
 import type { ProxyRuntime } from './runtime.js'
 import type { Endpoint } from '../upstream/endpoint.js'
+import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
 
@@ -31,21 +33,42 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
   const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
   ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
-  proxy.on('proxyReqWs', (proxyReq) => proxyReq.prependListener('response', closeDelimited))
+  // Sessions of upgrades in flight, by request: their headers go on the upstream's answer.
+  const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
+  proxy.on('proxyReqWs', (proxyReq, req) => {
+    proxyReq.prependListener('response', (res: IncomingMessage) => {
+      commitSession(sessions, req, res)
+      closeDelimited(res)
+    })
+    proxyReq.prependListener('upgrade', (res: IncomingMessage) => commitSession(sessions, req, res))
+  })
   proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
 
   return (req, socket, head) => {
     socket.setTimeout(0)
     socket.on('error', () => socket.destroy())
     const runtime = holder.runtime
-    const refused = routeUpgrade(req, runtime)
-    if (refused instanceof ProxyError) {
-      socket.end(rawErrorResponse(refused.status, REASONS[refused.status] ?? 'Error', refused.code, refused.message, undefined, runtime.headerRules.requestIdHeader))
-      return
-    }
-    const { endpoint, prepared } = refused
+    const routed = routeUpgrade(req, socket, head, runtime)
+    if (routed instanceof ProxyError) return refuse(socket, routed, undefined, runtime)
+    const chosen = pickUpgradeEndpoint(routed.pool, routed.session)
+    if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), routed.prepared.requestId, runtime))
+    else tunnel(routed, chosen, runtime)
+  }
+
+  function refuse(socket: Socket, error: ProxyError, requestId: string | undefined, runtime: ProxyRuntime): void {
+    if (!socket.writable) return
+    socket.end(rawErrorResponse(error.status, REASONS[error.status] ?? 'Error', error.code, error.message, requestId, runtime.headerRules.requestIdHeader, error.retryAfter))
+  }
+
+  function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
+    const { req, socket, head, prepared, pool } = routed
+    if (chosen instanceof ProxyError) return refuse(socket, chosen, prepared.requestId, runtime)
+    if (socket.destroyed) return
+    const endpoint = chosen
+    prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
-    req.url = refused.target
+    req.url = routed.target
+    if (pool.affinity !== undefined) sessions.set(req, { pool, endpoint, session: routed.session })
     endpoint.upgraded++
     tunnels.sockets.add(socket)
     socket.once('close', () => {
@@ -62,13 +85,39 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   }
 }
 
-interface RoutedUpgrade {
+/** The session of an upgrade being tunnelled, until its upstream answers. */
+interface UpgradeBinding {
+  readonly pool: UpstreamPool
   readonly endpoint: Endpoint
+  readonly session: UpgradeSession
+}
+
+/** Commits the session once the upstream answers (101 or not) and adds its headers to that answer. */
+function commitSession(sessions: WeakMap<IncomingMessage, UpgradeBinding>, req: IncomingMessage, res: IncomingMessage): void {
+  const binding = sessions.get(req)
+  if (binding === undefined) return
+  sessions.delete(req)
+  const added = binding.session.commit(binding.pool, binding.endpoint, res.rawHeaders)
+  for (let i = 0; i < added.length; i += 2) {
+    const name = (added[i] as string).toLowerCase()
+    const value = added[i + 1] as string
+    const existing = res.headers[name]
+    if (name === 'set-cookie') res.headers['set-cookie'] = [...(existing as string[] | undefined ?? []), value]
+    else res.headers[name] = value
+  }
+}
+
+interface RoutedUpgrade {
+  readonly req: IncomingMessage
+  readonly socket: Socket
+  readonly head: Buffer
+  readonly pool: UpstreamPool
   readonly prepared: PreparedRequest
+  readonly session: UpgradeSession
   readonly target: string
 }
 
-function routeUpgrade(req: IncomingMessage, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
+function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
   const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
   const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
   if (refused !== undefined) return refused
@@ -76,11 +125,7 @@ function routeUpgrade(req: IncomingMessage, runtime: ProxyRuntime): RoutedUpgrad
   if (parsed instanceof ProxyError) return parsed
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
-  // Tunnels do not take request slots, so request limits do not apply to them.
-  const endpoint = route.pool.pick(undefined, true) as Endpoint | undefined
-  if (endpoint === undefined) return new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${route.pool.name}"`)
-  prepared.upstreamHeaders[1] = route.pool.hostFor(prepared.hostHeader, endpoint)
-  return { endpoint, prepared, target: parsed.target }
+  return { req, socket, head, pool: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */
