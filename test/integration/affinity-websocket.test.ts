@@ -1,0 +1,167 @@
+/**
+ * WebSocket upgrades honour sticky sessions like any request, through the real CLI with the `ws`
+ * client and three real WebSocket servers: a WebSocket opened after a cookie-bound HTTP request
+ * lands on the same endpoint (and the affinity cookie is not forwarded); a WebSocket opened first
+ * gets the cookie on its 101 response; `client-ip` binds upgrades and plain requests alike. Without
+ * affinity the same sockets spread over the endpoints, so the checks can fail.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
+import { send } from '../helpers/http-client.js'
+import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+
+interface Backend {
+  readonly name: string
+  readonly url: string
+  readonly server: Server
+  readonly wss: WebSocketServer
+  readonly upgrades: IncomingMessage[]
+}
+
+let backends: Backend[]
+let latch: LatchProcess
+
+async function startBackend(name: string): Promise<Backend> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'x-upstream': name, 'content-type': 'text/plain' })
+    res.end(name)
+  })
+  const wss = new WebSocketServer({ server })
+  const upgrades: IncomingMessage[] = []
+  wss.on('connection', (socket, req) => {
+    upgrades.push(req)
+    socket.send(name)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { name, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, wss, upgrades }
+}
+
+beforeAll(async () => {
+  backends = await Promise.all(['a', 'b', 'c'].map((name) => startBackend(name)))
+  const urls = backends.map((backend) => backend.url)
+  const prefix = (path: string, pool: string): object => ({ path, pathType: 'Prefix', backend: { service: { name: pool } } })
+  latch = await startLatch({
+    config: {
+      listen: '127.0.0.1:0',
+      log: { level: 'info', access: 'off' },
+      sessionSecrets: ['websocket-test-secret-0123456789'],
+      pools: [
+        { name: 'cookie', endpoints: urls, affinity: { mode: 'cookie', responseHeader: true } },
+        { name: 'ip', endpoints: urls, affinity: { mode: 'client-ip', responseHeader: true } },
+        { name: 'plain', endpoints: urls },
+      ],
+      routes: { rules: [{ http: { paths: [prefix('/cookie', 'cookie'), prefix('/ip', 'ip'), prefix('/plain', 'plain')] } }] },
+    },
+  })
+})
+
+afterAll(async () => {
+  await latch.stop()
+  for (const backend of backends) {
+    for (const client of backend.wss.clients) client.terminate()
+    backend.wss.close()
+    backend.server.closeAllConnections()
+    await new Promise((resolve) => backend.server.close(resolve))
+  }
+})
+
+interface Opened {
+  /** The backend that greeted the socket. */
+  readonly backend: string
+  /** Headers of the 101 response. */
+  readonly headers: IncomingMessage['headers']
+}
+
+/** Opens a WebSocket through Latch, reads the backend's greeting, and closes it. */
+function openSocket(path: string, options: { cookie?: string; localAddress?: string } = {}): Promise<Opened> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${latch.port}${path}`, {
+      headers: options.cookie === undefined ? {} : { cookie: options.cookie },
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    })
+    let headers: IncomingMessage['headers'] = {}
+    socket.once('upgrade', (response) => (headers = response.headers))
+    socket.once('message', (data) => {
+      socket.close()
+      resolve({ backend: String(data), headers })
+    })
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)))
+    socket.once('error', reject)
+  })
+}
+
+function cookieOf(setCookie: string[] | undefined): string {
+  const line = (setCookie ?? []).find((value) => value.startsWith('latch='))
+  expect(line).toBeDefined()
+  return (line as string).split(';')[0] as string
+}
+
+describe('WebSocket upgrades and sticky sessions', () => {
+  it('a WebSocket opened after a cookie-bound HTTP request lands on the same endpoint', async () => {
+    const sessions: { cookie: string; backend: string }[] = []
+    for (let i = 0; i < 3; i++) {
+      const response = await send({ port: latch.port, path: '/cookie/page' })
+      expect(response.headers['x-latch-affinity']).toBe('new')
+      sessions.push({ cookie: cookieOf(response.headers['set-cookie']), backend: String(response.headers['x-upstream']) })
+    }
+    // Round-robin gave the three sessions three different endpoints.
+    expect(new Set(sessions.map((session) => session.backend)).size).toBe(3)
+    for (const session of sessions) {
+      for (let i = 0; i < 3; i++) {
+        const opened = await openSocket('/cookie/socket', { cookie: `theme=dark; ${session.cookie}` })
+        expect(opened.backend).toBe(session.backend)
+        expect(opened.headers['x-latch-affinity']).toBe('hit')
+        expect(opened.headers['set-cookie']).toBeUndefined()
+        // The affinity cookie is Latch's: the backend sees only the application's cookies.
+        const upgrade = backends.find((backend) => backend.name === session.backend)?.upgrades.at(-1)
+        expect(upgrade?.headers.cookie).toBe('theme=dark')
+      }
+    }
+  })
+
+  it('a WebSocket opened first gets the affinity cookie on its 101 response, and later requests follow it', async () => {
+    const first = await openSocket('/cookie/socket')
+    expect(first.headers['x-latch-affinity']).toBe('new')
+    const cookie = cookieOf(first.headers['set-cookie'] as string[] | undefined)
+    for (let i = 0; i < 3; i++) {
+      const response = await send({ port: latch.port, path: '/cookie/page', headers: { cookie } })
+      expect(response.headers['x-upstream']).toBe(first.backend)
+      expect((await openSocket('/cookie/socket', { cookie })).backend).toBe(first.backend)
+    }
+  })
+
+  it('a tampered cookie on an upgrade is treated as absent: a normal pick and a new cookie', async () => {
+    const reached = new Set<string>()
+    for (let i = 0; i < 6; i++) {
+      const opened = await openSocket('/cookie/socket', { cookie: 'latch=127.0.0.1:1' })
+      expect(opened.headers['x-latch-affinity']).toBe('invalid')
+      expect(cookieOf(opened.headers['set-cookie'] as string[] | undefined)).toMatch(/^latch=[A-Za-z0-9_-]{58}$/)
+      reached.add(opened.backend)
+    }
+    expect(reached.size).toBe(3)
+  })
+
+  it('client-ip: upgrades and plain requests from one client address share one endpoint, whichever comes first', async () => {
+    const bound = new Set<string>()
+    for (const [index, address] of ['127.0.0.4', '127.0.0.5', '127.0.0.6'].entries()) {
+      const viaHttp = index % 2 === 0
+      const first = viaHttp
+        ? String((await send({ port: latch.port, path: '/ip/page', localAddress: address })).headers['x-upstream'])
+        : (await openSocket('/ip/socket', { localAddress: address })).backend
+      bound.add(first)
+      for (let i = 0; i < 3; i++) {
+        expect((await openSocket('/ip/socket', { localAddress: address })).backend).toBe(first)
+        expect((await send({ port: latch.port, path: '/ip/page', localAddress: address })).headers['x-upstream']).toBe(first)
+      }
+    }
+    expect(bound.size).toBe(3)
+  })
+
+  it('without affinity, the same WebSockets spread over the endpoints', async () => {
+    const reached = new Set<string>()
+    for (let i = 0; i < 6; i++) reached.add((await openSocket('/plain/socket', { cookie: 'latch=whatever' })).backend)
+    expect(reached.size).toBe(3)
+  })
+})
