@@ -8,6 +8,7 @@ import { dirname } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
 import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
 import { crossCheck, type PoolSummary } from './cross-checks.js'
+import { annotatedAffinities } from './ingress-annotations.js'
 import { IngressSpec, type IngressSpecConfig } from './ingress-schema.js'
 import { substituteEnv, type MissingVariable } from './env-substitution.js'
 import { collectRouteSources, type RouteSource } from './route-sources.js'
@@ -84,7 +85,8 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const warnings = collectWarnings(sources)
   if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
   if (issues.length > 0 || !result.success) throw new ConfigError(missing.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
-  return deepFreeze({ file, config: result.data, routeSources: sources, routes, warnings })
+  const config = withAnnotatedAffinity(result.data, sources, explicitAffinityPools(substituted), warnings)
+  return deepFreeze({ file, config, routeSources: sources, routes, warnings })
 }
 
 type RouteEntries = readonly (string | IngressSpecConfig)[]
@@ -114,6 +116,25 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
     }
   }
   return { pools, routes }
+}
+
+/** Names of the pools whose config sets `affinity` itself (it wins over Ingress annotations). */
+function explicitAffinityPools(raw: unknown): Set<string> {
+  const pools = (raw as { pools?: unknown }).pools
+  const names = new Set<string>()
+  for (const pool of Array.isArray(pools) ? pools : []) {
+    const { name, affinity } = (pool ?? {}) as { name?: unknown; affinity?: unknown }
+    if (typeof name === 'string' && affinity !== undefined) names.add(name)
+  }
+  return names
+}
+
+/** Gives pools without their own affinity the one their Ingress's ingress-nginx annotations ask for. */
+function withAnnotatedAffinity(config: Config, sources: readonly RouteSource[], explicit: ReadonlySet<string>, warnings: string[]): Config {
+  const { affinities, warnings: annotationWarnings } = annotatedAffinities(sources, explicit)
+  warnings.push(...annotationWarnings)
+  if (affinities.size === 0) return config
+  return { ...config, pools: config.pools.map((pool) => ({ ...pool, affinity: affinities.get(pool.name) ?? pool.affinity })) }
 }
 
 function emptyFile(file: string): ConfigError {
