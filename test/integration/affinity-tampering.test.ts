@@ -12,7 +12,7 @@ import { stringify } from 'yaml'
 import { scrapeMetrics } from '../helpers/admin-client.js'
 import { send, type SimpleResponse } from '../helpers/http-client.js'
 import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
-import { valueOf } from '../helpers/prometheus-text.js'
+import { samplesOf } from '../helpers/prometheus-text.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -115,7 +115,7 @@ function flipped(token: string): string {
 }
 
 async function invalidCount(pool: string, outcome: string): Promise<number> {
-  return valueOf((await scrapeMetrics(latch)).families, 'latch_affinity_requests_total', { pool, outcome }) ?? 0
+  return samplesOf((await scrapeMetrics(latch)).families, 'latch_affinity_requests_total', { pool, outcome }).reduce((sum, sample) => sum + sample.value, 0)
 }
 
 /**
