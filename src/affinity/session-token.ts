@@ -72,6 +72,9 @@ export class SessionTokenCodec {
     if (text.length !== TEXT_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined
     const bytes = Buffer.from(text, 'base64url')
     if (bytes.length !== LENGTH || bytes.readUInt8(0) !== VERSION) return undefined
+    // The last character carries 2 bits: 16 texts decode to the same bytes. Only the one Latch
+    // issued is accepted (and cached), so a token has exactly one valid spelling.
+    if (bytes.toString('base64url') !== text) return undefined
     const keyId = bytes.readUInt16BE(1)
     const key = this.#ring.keys.find((candidate) => candidate.id === keyId)
     if (key === undefined) return undefined
