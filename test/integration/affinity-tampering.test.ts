@@ -114,6 +114,18 @@ function flipped(token: string): string {
   return token.slice(0, at) + replacement + token.slice(at + 1)
 }
 
+/**
+ * 43 bytes take 58 base64url characters whose last one carries only 2 bits: changing its 4 low bits
+ * gives another text that decodes to the very same bytes. Such a text is not the token Latch issued.
+ */
+function lowBitsChanged(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(token.at(-1) as string)
+  const changed = token.slice(0, -1) + (alphabet[last ^ 1] as string)
+  expect(Buffer.from(changed, 'base64url').equals(Buffer.from(token, 'base64url'))).toBe(true)
+  return changed
+}
+
 async function invalidCount(pool: string, outcome: string): Promise<number> {
   return samplesOf((await scrapeMetrics(latch)).families, 'latch_affinity_requests_total', { pool, outcome }).reduce((sum, sample) => sum + sample.value, 0)
 }
@@ -160,6 +172,7 @@ describe('cookie mode: a cookie that is not a genuine, current token of this poo
     ['a short garbage value', () => 'latch=hello'],
     ['a genuine token with its signature changed', (_port, genuine) => `latch=${flipped(genuine)}`],
     ['a truncated token', (_port, genuine) => `latch=${genuine.slice(0, 50)}`],
+    ['a genuine token whose last character is changed in its unused low bits (same decoded bytes)', (_port, genuine) => `latch=${lowBitsChanged(genuine)}`],
     ['a genuine token with a character appended', (_port, genuine) => `latch=${genuine}A`],
     ['a token of another pool (same secret, same endpoints, same cookie name)', (_port, _genuine, foreign) => `latch=${foreign}`],
     ['an 8 KiB value', () => `latch=${'x'.repeat(8192)}`],
