@@ -5,6 +5,7 @@
  * `secure: auto` following TLS or a *trusted* `X-Forwarded-Proto: https` only. The cookie is removed
  * from the request sent upstream unless `forwardToUpstream` is set.
  */
+import { connect as h2connect, type IncomingHttpHeaders } from 'node:http2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../helpers/http-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
@@ -34,7 +35,7 @@ beforeAll(async () => {
   ]
   latch = await startLatch({
     config: {
-      listen: '127.0.0.1:0',
+      listen: ['127.0.0.1:0', { address: '127.0.0.7:0', http2: 'h2c' }],
       log: { level: 'info', access: 'off' },
       trustedProxies: [`${TRUSTED_PEER}/32`],
       sessionSecrets: ['attribute-test-secret-0123456789'],
@@ -141,6 +142,30 @@ describe('affinity cookie attributes', () => {
       expect(lines).toEqual(expect.arrayContaining(['app=1; Path=/', 'other=2']))
     } finally {
       upstreams.forEach((upstream, index) => (upstream.mode = own[index] as TestUpstream['mode']))
+    }
+  })
+
+  it('over HTTP/2 (h2c), cookie crumbs in separate header fields are read as one Cookie list', async () => {
+    const { pair } = await newCookie('plain')
+    const first = await newCookie('plain')
+    expect(first.pair).not.toBe(pair)
+    const session = h2connect(latch.urls[1] as string)
+    try {
+      const answer = await new Promise<{ headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/plain/x', cookie: ['a=1', pair, 'b=2'] })
+        let headers: IncomingHttpHeaders = {}
+        let body = ''
+        stream.on('response', (received) => (headers = received))
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()))
+        stream.on('end', () => resolve({ headers, body }))
+        stream.on('error', reject)
+        stream.end()
+      })
+      expect(answer.headers[':status']).toBe(200)
+      expect(answer.headers['x-latch-affinity']).toBe('hit')
+      expect((JSON.parse(answer.body) as { headers: Record<string, string> }).headers.cookie).toBe('a=1; b=2')
+    } finally {
+      session.close()
     }
   })
 })
