@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
+import { endpointAction } from '../helpers/admin-client.js'
 import { send } from '../helpers/http-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 
@@ -51,8 +52,9 @@ beforeAll(async () => {
         { name: 'cookie', endpoints: urls, affinity: { mode: 'cookie', responseHeader: true } },
         { name: 'ip', endpoints: urls, affinity: { mode: 'client-ip', responseHeader: true } },
         { name: 'plain', endpoints: urls },
+        { name: 'strict', endpoints: urls, affinity: { mode: 'cookie', onUnavailable: 'fail', responseHeader: true } },
       ],
-      routes: { rules: [{ http: { paths: [prefix('/cookie', 'cookie'), prefix('/ip', 'ip'), prefix('/plain', 'plain')] } }] },
+      routes: { rules: [{ http: { paths: [prefix('/cookie', 'cookie'), prefix('/ip', 'ip'), prefix('/plain', 'plain'), prefix('/strict', 'strict')] } }] },
     },
   })
 })
@@ -89,6 +91,20 @@ function openSocket(path: string, options: { cookie?: string; localAddress?: str
     })
     socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused with ${res.statusCode}`)))
     socket.once('error', reject)
+  })
+}
+
+/** Tries an upgrade that Latch is expected to refuse; resolves with the refusal's status and headers. */
+function refusedSocket(path: string, cookie: string): Promise<{ status: number; headers: IncomingMessage['headers'] }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${latch.port}${path}`, { headers: { cookie } })
+    socket.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, headers: res.headers })
+      res.resume()
+      socket.terminate()
+    })
+    socket.once('open', () => reject(new Error('the upgrade was accepted')))
+    socket.once('error', () => undefined)
   })
 }
 
@@ -163,5 +179,38 @@ describe('WebSocket upgrades and sticky sessions', () => {
     const reached = new Set<string>()
     for (let i = 0; i < 6; i++) reached.add((await openSocket('/plain/socket', { cookie: 'latch=whatever' })).backend)
     expect(reached.size).toBe(3)
+  })
+
+  it('a session whose endpoint is unavailable: rebind moves the WebSocket once with a new cookie; fail refuses it with 503 and Retry-After', async () => {
+    const bound = await send({ port: latch.port, path: '/cookie/page' })
+    const cookie = cookieOf(bound.headers['set-cookie'])
+    const strict = await send({ port: latch.port, path: '/strict/page' })
+    const strictCookie = cookieOf(strict.headers['set-cookie'])
+    const downName = String(bound.headers['x-upstream'])
+    const strictDown = backends.find((backend) => backend.name === String(strict.headers['x-upstream'])) as Backend
+    const down = backends.find((backend) => backend.name === downName) as Backend
+    const idOf = (backend: Backend): string => new URL(backend.url).host
+    await endpointAction(latch, 'cookie', idOf(down), 'maintenance')
+    await endpointAction(latch, 'strict', idOf(strictDown), 'maintenance')
+    let moved: Opened | undefined
+    let renewed = ''
+    try {
+      moved = await openSocket('/cookie/socket', { cookie })
+      expect(moved.headers['x-latch-affinity']).toBe('rebound')
+      expect(moved.backend).not.toBe(downName)
+      renewed = cookieOf(moved.headers['set-cookie'] as string[] | undefined)
+      expect(renewed).not.toBe(cookie)
+      expect((await openSocket('/cookie/socket', { cookie: renewed })).backend).toBe(moved.backend)
+      const refused = await refusedSocket('/strict/socket', strictCookie)
+      expect(refused.status).toBe(503)
+      expect(refused.headers['x-latch-error']).toBe('ERR_SESSION_UNAVAILABLE')
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0)
+    } finally {
+      await endpointAction(latch, 'cookie', idOf(down), 'undrain')
+      await endpointAction(latch, 'strict', idOf(strictDown), 'undrain')
+    }
+    // Back in service, it does not pull the moved session back; the strict session is served again.
+    expect((await openSocket('/strict/socket', { cookie: strictCookie })).backend).toBe(strictDown.name)
+    expect((await openSocket('/cookie/socket', { cookie: renewed })).backend).toBe(moved?.backend)
   })
 })
