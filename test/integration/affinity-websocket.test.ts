@@ -77,9 +77,9 @@ interface Opened {
 }
 
 /** Opens a WebSocket through Latch, reads the backend's greeting, and closes it. */
-function openSocket(path: string, options: { cookie?: string; localAddress?: string } = {}): Promise<Opened> {
+function openSocket(path: string, options: { cookie?: string; localAddress?: string; port?: number } = {}): Promise<Opened> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${latch.port}${path}`, {
+    const socket = new WebSocket(`ws://127.0.0.1:${options.port ?? latch.port}${path}`, {
       headers: options.cookie === undefined ? {} : { cookie: options.cookie },
       ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     })
@@ -212,5 +212,25 @@ describe('WebSocket upgrades and sticky sessions', () => {
     // Back in service, it does not pull the moved session back; the strict session is served again.
     expect((await openSocket('/strict/socket', { cookie: strictCookie })).backend).toBe(strictDown.name)
     expect((await openSocket('/cookie/socket', { cookie: renewed })).backend).toBe(moved?.backend)
+  })
+
+  it('with --workers 2, client-ip bindings made by one worker hold for upgrades served by the other (shared store, asynchronous lookups)', async () => {
+    const workers = await startLatch({ args: ['--listen', '127.0.0.1:0', '--upstream', backends.map((backend) => backend.url).join(','), '--affinity', 'client-ip', '--workers', '2', '--access-log', 'off'], timeoutMs: 20_000 })
+    try {
+      const bound = new Set<string>()
+      for (const address of ['127.0.0.41', '127.0.0.42', '127.0.0.43']) {
+        // Each request opens a new connection, and connections alternate between the workers.
+        const first = String((await send({ port: workers.port, path: '/page', localAddress: address })).headers['x-upstream'])
+        bound.add(first)
+        for (let i = 0; i < 4; i++) {
+          const opened = await openSocket('/socket', { localAddress: address, port: workers.port })
+          expect(opened.backend).toBe(first)
+          expect(opened.headers['x-latch-affinity']).toBe('hit')
+        }
+      }
+      expect(bound.size).toBeGreaterThan(1)
+    } finally {
+      await workers.stop()
+    }
   })
 })
