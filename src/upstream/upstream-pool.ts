@@ -94,10 +94,13 @@ export class UpstreamPool {
     })
     this.#watcher = options.watcher?.(this)
     // Reload: endpoints whose connection settings did not change move over with their connections,
-    // health and ejection state; the rest of the old pool drains.
+    // health and ejection state. Static endpoints the new config dropped move over too, and
+    // setEndpoints below starts their drain here, so the sessions bound to them keep reaching them
+    // until drainTimeout (in the old pool nothing would route to them any more). Endpoints the old
+    // pool was already removing finish draining there.
     if (options.adoptFrom !== undefined && sameConnectionSettings(options.adoptFrom.config, config)) {
       for (const endpoint of options.adoptFrom.endpoints) {
-        if (endpoint.removalDeadline === 0 && (endpoint.source === 'discovery' || config.endpoints.some((spec) => endpointIdOf(new URL(spec.url)) === endpoint.id))) {
+        if (endpoint.removalDeadline === 0) {
           options.adoptFrom.release(endpoint)
           this.#add(endpoint, false)
         }
