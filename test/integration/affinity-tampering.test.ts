@@ -30,9 +30,9 @@ function prefix(path: string, pool: string): object {
   return { path, pathType: 'Prefix', backend: { service: { name: pool } } }
 }
 
-function config(secrets: readonly string[], endpoints: readonly TestUpstream[], drainTimeout = '1s'): object {
+function config(secrets: readonly string[], endpoints: readonly TestUpstream[], webExtras: object = {}): object {
   const urls = endpoints.map((upstream) => upstream.url)
-  const pool = (name: string, affinity: object): object => ({ name, endpoints: urls, drainTimeout, affinity: { responseHeader: true, ...affinity } })
+  const pool = (name: string, affinity: object): object => ({ name, endpoints: urls, drainTimeout: '1s', affinity: { responseHeader: true, ...affinity }, ...(name === 'web' ? webExtras : {}) })
   return {
     listen: '127.0.0.1:0',
     admin: { listen: '127.0.0.1:0' },
@@ -337,15 +337,24 @@ describe('secret rotation', () => {
     expect(kept.upstream).toBe(renewed.upstream)
   })
 
-  it('a genuine token whose endpoint left the pool keeps it while it drains, then moves once to a normal pick (rebound)', async () => {
-    // Bind a session to c, then scale c out of the pool: it drains for the pool's drainTimeout.
+  const scaleDowns: [string, object][] = [
+    ['only the pool\'s endpoint list changes', {}],
+    ['the pool\'s other settings change too (the pool is rebuilt)', { balance: 'random', retry: { attempts: 2 } }],
+  ]
+  it.each(scaleDowns)('a genuine token whose endpoint left the pool keeps it while it drains, then moves once to a normal pick (rebound): %s', async (_name, webExtras) => {
+    const reload = async (next: object): Promise<void> => {
+      const before = latch.logs.filter((line) => line.msg === 'config reloaded').length
+      writeFileSync(latch.configFile as string, stringify(next))
+      latch.child.kill('SIGHUP')
+      await waitFor(() => latch.logs.filter((line) => line.msg === 'config reloaded').length > before, 5000, 20, 'reload')
+    }
+    // All three endpoints, as at the start; then bind a session to c.
+    await reload(config([NEW_SECRET], upstreams))
     let bound: { token: string; upstream: string } | undefined
-    for (let i = 0; i < 6 && bound?.upstream !== 'c'; i++) bound = await freshToken('/', 'cookie')
+    for (let i = 0; i < 9 && bound?.upstream !== 'c'; i++) bound = await freshToken('/', 'cookie')
     expect(bound?.upstream).toBe('c')
-    const before = latch.logs.filter((line) => line.msg === 'config reloaded').length
-    writeFileSync(latch.configFile as string, stringify(config([NEW_SECRET], upstreams.slice(0, 2))))
-    latch.child.kill('SIGHUP')
-    await waitFor(() => latch.logs.filter((line) => line.msg === 'config reloaded').length > before, 5000, 20, 'reload')
+    // Scale c out of the pool: it drains for the pool's drainTimeout (1s).
+    await reload(config([NEW_SECRET], upstreams.slice(0, 2), webExtras))
     const cookie = `latch=${(bound as { token: string }).token}`
     const draining = await get('/', { cookie })
     expect(draining.outcome).toBe('hit')
