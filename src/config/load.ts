@@ -8,6 +8,7 @@ import { dirname } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
 import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
 import { crossCheck, type PoolSummary } from './cross-checks.js'
+import { cookieCollisionWarnings } from './affinity-checks.js'
 import { annotatedAffinities } from './ingress-annotations.js'
 import { IngressSpec, type IngressSpecConfig } from './ingress-schema.js'
 import { substituteEnv, type MissingVariable } from './env-substitution.js'
@@ -86,6 +87,7 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
   if (issues.length > 0 || !result.success) throw new ConfigError(missing.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
   const config = withAnnotatedAffinity(result.data, sources, explicitAffinityPools(substituted), warnings)
+  warnings.push(...cookieCollisionWarnings(config, routes))
   return deepFreeze({ file, config, routeSources: sources, routes, warnings })
 }
 
