@@ -55,8 +55,8 @@ async function startApp(name: string): Promise<App> {
   const created: App = { name, url: '', server, io: [], unknownSessions: 0 }
   for (const path of SOCKET_PATHS) {
     const sio = new SocketIoServer(server, { path, serveClient: false })
-    sio.engine.on('connection_error', (error: { code: number }) => {
-      if (error.code === 1) created.unknownSessions++
+    sio.engine.on('connection_error', (error: { code: number; message: string }) => {
+      if (error.code === 1 && error.message === 'Session ID unknown') created.unknownSessions++
     })
     sio.on('connection', (socket) => {
       socket.on('whoami', (ack: (answer: { app: string; transport: string }) => void) => ack({ app: name, transport: socket.conn.transport.name }))
