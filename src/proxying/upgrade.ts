@@ -2,9 +2,10 @@
  * @module Upgrade requests (WebSocket and any other `Upgrade` protocol), tunnelled with http-proxy.
  *
  * An upgrade is routed, checked and balanced exactly like a plain request, honours the pool's sticky
- * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs. http-proxy's WebSocket-only method check is
- * removed (Latch checks the request itself), and a non-101 answer has its framing headers rewritten
- * so the de-chunked body it relays is close-delimited instead of mislabelled as chunked.
+ * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs.
+ * http-proxy's WebSocket-only method check is removed (Latch checks the request itself), and a
+ * non-101 answer has its framing headers rewritten so the de-chunked body it relays is
+ * close-delimited instead of mislabelled as chunked.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
