@@ -42,7 +42,7 @@ export function applyEndpointAction(pools: ReadonlyMap<string, UpstreamPool>, re
   }
   const from = endpoint.adminState
   endpoint.setAdminState(to)
-  return { pool: pool.name, action, from, to, endpoint: endpointSnapshot(endpoint) }
+  return { pool: pool.name, action, from, to, endpoint: endpointSnapshot(endpoint, pool) }
 }
 
 /** Snapshots of every pool. */

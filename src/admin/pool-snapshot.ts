@@ -23,6 +23,8 @@ export interface EndpointSnapshot {
   readonly removalDeadline: string | null
   readonly lastCheck: { readonly ok: boolean; readonly at: string; readonly status: number | null; readonly error: string | null; readonly durationMs: number } | null
   readonly upgraded: number
+  /** Live sessions bound to this endpoint (0 without affinity); a draining Pod's preStop waits for 0. */
+  readonly sessions: number
 }
 
 /** One pool as the admin API shows it. */
@@ -42,12 +44,12 @@ export function poolSnapshot(pool: UpstreamPool): PoolSnapshot {
     panic: pool.panic,
     retries: pool.retries,
     queue: { length: queue.length, rejectedFull: queue.rejectedFull, timedOut: queue.timedOut },
-    endpoints: pool.endpoints.map(endpointSnapshot),
+    endpoints: pool.endpoints.map((endpoint) => endpointSnapshot(endpoint, pool)),
   }
 }
 
-/** Snapshots one endpoint. */
-export function endpointSnapshot(endpoint: Endpoint): EndpointSnapshot {
+/** Snapshots one endpoint of `pool` (whose affinity knows its live sessions). */
+export function endpointSnapshot(endpoint: Endpoint, pool: UpstreamPool): EndpointSnapshot {
   const probe = endpoint.lastProbe
   return {
     id: endpoint.id,
@@ -67,6 +69,7 @@ export function endpointSnapshot(endpoint: Endpoint): EndpointSnapshot {
     removalDeadline: isoOrNull(endpoint.removalDeadline),
     lastCheck: probe === undefined ? null : { ok: probe.ok, at: new Date(probe.at).toISOString(), status: probe.status ?? null, error: probe.error ?? null, durationMs: probe.durationMs },
     upgraded: endpoint.upgraded,
+    sessions: pool.affinity?.sessionCounts().get(endpoint.id) ?? 0,
   }
 }
 

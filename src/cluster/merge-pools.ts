@@ -1,7 +1,7 @@
 /**
  * @module Merges the workers' `GET /pools` snapshots into one view of the whole Latch.
  *
- * Counters and in-flight numbers add up. States are per worker (each worker's passive health sees
+ * Counters and in-flight numbers add up; live-session counts are cluster-wide already (shared store), so the largest is taken. States are per worker (each worker's passive health sees
  * its own requests); admin states are the same everywhere (actions reach every worker). When the
  * workers disagree, the merged state is the most cautious one and `states` lists each worker's.
  */
@@ -56,6 +56,8 @@ function mergeEndpoint(copies: readonly (EndpointSnapshot | undefined)[], slots:
     removalDeadline: latest(present.map((endpoint) => endpoint.removalDeadline)),
     lastCheck,
     upgraded: sum(present, (endpoint) => endpoint.upgraded),
+    // Every worker reads the same cluster-wide counts from the shared store (each up to a second old): not added up.
+    sessions: Math.max(0, ...present.map((endpoint) => endpoint.sessions)),
   }
   if (states.size <= 1) return merged
   const perWorker: Record<string, EndpointSnapshot['state']> = {}

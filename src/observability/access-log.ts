@@ -5,6 +5,7 @@
  * logged (cookies and authorization can never leak); the path is logged without its query string.
  */
 import { pino, type Logger } from 'pino'
+import type { AffinityOutcome } from '../affinity/session-affinity.js'
 
 /** What one access line holds; the exchange implements it, so nothing is copied to build it. */
 export interface AccessRecord {
@@ -21,6 +22,8 @@ export interface AccessRecord {
   readonly attempts: number
   readonly errorCode: string | undefined
   readonly clientIp: string
+  /** What affinity made of the request's session (`X-Latch-Affinity`); undefined without one. */
+  readonly affinityOutcome: AffinityOutcome | undefined
 }
 
 /** Linux's PIPE_BUF: the largest write to a pipe that the kernel never interleaves with others. */
@@ -61,6 +64,7 @@ export class AccessLog {
       attempts: record.attempts,
       code: record.errorCode,
       clientIp: record.clientIp,
+      affinity: record.affinityOutcome,
     })
   }
 

@@ -48,6 +48,16 @@ const FAMILIES: readonly Family[] = [
   },
   { type: 'counter', name: 'latch_endpoint_ejections_total', help: 'Passive-health ejections by pool and endpoint.', labelNames: ['pool', 'endpoint'], read: perEndpoint((endpoint, labels, emit) => emit(labels, endpoint.ejections)) },
   { type: 'gauge', name: 'latch_endpoint_requests_in_flight', help: 'Requests being proxied to each endpoint now.', labelNames: ['pool', 'endpoint'], read: perEndpoint((endpoint, labels, emit) => emit(labels, endpoint.inflight)) },
+  {
+    type: 'gauge', name: 'latch_endpoint_bound_sessions', help: 'Live sessions bound to each endpoint (pools with affinity): a draining endpoint can go once it reaches 0.', labelNames: ['pool', 'endpoint'],
+    // Counts come from the store, cluster-wide when it is shared (IPC, Redis): workers report the same numbers.
+    aggregator: 'max',
+    read: (pool, emit) => {
+      const counts = pool.affinity?.sessionCounts()
+      if (counts === undefined) return
+      for (const endpoint of pool.endpoints) emit({ pool: pool.name, endpoint: endpoint.id }, counts.get(endpoint.id) ?? 0)
+    },
+  },
   { type: 'gauge', name: 'latch_pool_pending_requests', help: 'Requests waiting in the pool\'s pending queue for a free endpoint slot.', labelNames: ['pool'], read: (pool, emit) => emit({ pool: pool.name }, pool.queue.length) },
   {
     type: 'counter', name: 'latch_pool_queue_rejections_total', help: 'Requests refused by the pending queue by pool and reason (full, timeout); each got 503.', labelNames: ['pool', 'reason'],

@@ -1,12 +1,22 @@
 /**
  * @module Per-request metrics: the only metrics work on the hot path.
  *
- * A finished request costs three Map lookups, one integer increment and one histogram observe;
+ * A finished request costs three Map lookups, one integer increment and one histogram observe (two
+ * more lookups and an increment for pools with affinity);
  * label objects are built once per (pool, endpoint, status) and per pool, never per request. The
  * request counts live in plain cells and are handed to prom-client when Prometheus scrapes.
  */
 import { Counter, Histogram, type Registry } from 'prom-client'
+import type { AffinityMode } from '../config/affinity-schema.js'
 import type { FinishedRequest } from '../proxying/runtime.js'
+
+/**
+ * Outcomes of `latch_affinity_requests_total`: the `X-Latch-Affinity` values, plus `unavailable` for a
+ * session refused with 503 because its endpoint is down and the pool is set to `onUnavailable: fail`.
+ */
+export const AFFINITY_OUTCOMES = ['hit', 'new', 'rebound', 'expired', 'invalid', 'unavailable'] as const
+export type AffinityMetricOutcome = (typeof AFFINITY_OUTCOMES)[number]
+const OUTCOME_INDEX: Readonly<Record<AffinityMetricOutcome, number>> = { hit: 0, new: 1, rebound: 2, expired: 3, invalid: 4, unavailable: 5 }
 
 /** Request duration buckets in seconds: proxy overhead (ms) up to slow upstreams (a minute). */
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -24,9 +34,24 @@ export class RequestMetrics {
   readonly #cells = new Map<string, Map<string, Map<number, Cell>>>()
   readonly #observers = new Map<string, (seconds: number) => void>()
   readonly #durations: Histogram<'pool'>
+  /** pool name → affinity mode → one count per AFFINITY_OUTCOMES entry. */
+  readonly #affinity = new Map<string, Map<AffinityMode, number[]>>()
 
   constructor(registry: Registry) {
     const cells = this.#cells
+    const affinity = this.#affinity
+    new Counter({
+      name: 'latch_affinity_requests_total',
+      help: 'Requests to pools with affinity by pool, mode and outcome: hit (bound endpoint used), new (new session bound), rebound (moved off an unavailable endpoint), expired, invalid (token tampered, foreign or duplicated: treated as absent), unavailable (503, onUnavailable: fail).',
+      labelNames: ['pool', 'mode', 'outcome'],
+      registers: [registry],
+      collect() {
+        this.reset()
+        for (const [pool, modes] of affinity) {
+          for (const [mode, counts] of modes) AFFINITY_OUTCOMES.forEach((outcome, index) => this.inc({ pool, mode, outcome }, counts[index] as number))
+        }
+      },
+    })
     new Counter({
       name: 'latch_requests_total',
       help: 'Finished client requests by pool, endpoint (host:port of the last attempt), status class and status code; "" when no pool or endpoint was reached.',
@@ -64,6 +89,12 @@ export class RequestMetrics {
     cell.value++
     const observe = this.#observers.get(pool) ?? this.#newObserver(pool)
     observe(request.durationMs / 1000)
+    const mode = request.pool?.affinity?.mode
+    if (mode === undefined) return
+    const outcome = request.affinityOutcome ?? (request.errorCode === 'ERR_SESSION_UNAVAILABLE' ? 'unavailable' : undefined)
+    if (outcome === undefined) return
+    const counts = this.#affinity.get(pool)?.get(mode) ?? this.#newAffinityCounts(pool, mode)
+    ;(counts[OUTCOME_INDEX[outcome]] as number)++
   }
 
   /** Drops the series of an endpoint that left its pool (discovery churn must not grow memory). */
@@ -79,6 +110,14 @@ export class RequestMetrics {
     const cell: Cell = { labels: { pool, endpoint, class: `${Math.floor(status / 100)}xx`, code: String(status) }, value: 0 }
     statuses.set(status, cell)
     return cell
+  }
+
+  #newAffinityCounts(pool: string, mode: AffinityMode): number[] {
+    let modes = this.#affinity.get(pool)
+    if (modes === undefined) this.#affinity.set(pool, (modes = new Map()))
+    const counts = AFFINITY_OUTCOMES.map(() => 0)
+    modes.set(mode, counts)
+    return counts
   }
 
   #newObserver(pool: string): (seconds: number) => void {

@@ -71,7 +71,7 @@ describe('admin API', () => {
     for (const [index, endpoint] of endpoints.entries()) {
       expect(endpoint).toMatchObject({
         url: upstreams[index]?.url, source: 'static', state: 'healthy', adminState: 'active', checkState: 'unknown', available: true,
-        weight: 1, inflight: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0,
+        weight: 1, inflight: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0,
       })
       expect(endpoint.total).toBeGreaterThanOrEqual(1)
     }

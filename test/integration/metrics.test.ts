@@ -24,9 +24,11 @@ const FAMILIES: readonly [string, string, readonly string[]][] = [
   ['latch_pool_panic', 'gauge', ['pool']],
   ['latch_dns_refreshes_total', 'counter', ['pool']],
   ['latch_dns_failures_total', 'counter', ['pool']],
+  ['latch_affinity_requests_total', 'counter', ['pool', 'mode', 'outcome']],
+  ['latch_endpoint_bound_sessions', 'gauge', ['pool', 'endpoint']],
 ]
-/** Families without samples here: nothing in this config does DNS discovery. */
-const WITHOUT_SAMPLES = new Set(['latch_dns_refreshes_total', 'latch_dns_failures_total'])
+/** Families without samples here: nothing in this config does DNS discovery or has affinity (see affinity-*.test.ts). */
+const WITHOUT_SAMPLES = new Set(['latch_dns_refreshes_total', 'latch_dns_failures_total', 'latch_affinity_requests_total', 'latch_endpoint_bound_sessions'])
 
 describe('Prometheus metrics at admin /metrics', () => {
   let web: TestUpstream[]

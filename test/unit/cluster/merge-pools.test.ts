@@ -6,7 +6,7 @@ import { mergePools } from '../../../src/cluster/merge-pools.js'
 function endpoint(id: string, overrides: Partial<EndpointSnapshot> = {}): EndpointSnapshot {
   return {
     id, url: `http://${id}`, source: 'static', state: 'healthy', adminState: 'active', checkState: 'unknown', available: true, weight: 1,
-    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0, ...overrides,
+    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0, ...overrides,
   }
 }
 
@@ -29,6 +29,11 @@ describe('mergePools', () => {
     expect(web.endpoints[0]).toMatchObject({ id: 'a:1', state: 'healthy', inflight: 3, total: 15, errors: { ERR_UPSTREAM_CONNECT: 3, ERR_UPSTREAM_RESET: 1 } })
     expect(web.endpoints[0]).not.toHaveProperty('states')
     expect(web.endpoints[1]).toMatchObject({ id: 'b:1', state: 'unhealthy', available: false, total: 7, ejections: 1, states: { 1: 'healthy', 2: 'unhealthy' } })
+  })
+
+  it('does not add up live-session counts: every worker reads the same cluster-wide counts', () => {
+    const merged = mergePools([[pool([endpoint('a:1', { sessions: 40 })])], [pool([endpoint('a:1', { sessions: 42 })])]], [1, 2])
+    expect(merged[0]?.endpoints[0]?.sessions).toBe(42)
   })
 })
 

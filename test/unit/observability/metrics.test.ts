@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { register } from 'prom-client'
+import type { AffinityDeps } from '../../../src/affinity/create-affinity.js'
+import { SecretRing } from '../../../src/affinity/secret-ring.js'
+import type { AffinityOutcome } from '../../../src/affinity/session-affinity.js'
 import { ConfigSchema, type ConfigInput } from '../../../src/config/schema.js'
+import type { ErrorCode } from '../../../src/errors/proxy-error.js'
+import { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
 import { Metrics } from '../../../src/observability/metrics.js'
 import type { FinishedRequest } from '../../../src/proxying/runtime.js'
 import { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
@@ -10,21 +15,21 @@ import { waitFor } from '../../helpers/wait.js'
 type PoolInput = ConfigInput['pools'][number]
 
 /** Real pools (undici pools are created but never connect: no request is sent). */
-function setUp(inputs: PoolInput[]): { metrics: Metrics; pools: UpstreamPool[] } {
+function setUp(inputs: PoolInput[], affinity?: AffinityDeps): { metrics: Metrics; pools: UpstreamPool[] } {
   const config = ConfigSchema.parse({ pools: inputs })
   const pools: UpstreamPool[] = []
   const metrics = new Metrics(() => pools)
-  for (const pool of config.pools) pools.push(new UpstreamPool(pool, metrics))
+  for (const pool of config.pools) pools.push(new UpstreamPool(pool, metrics, affinity === undefined ? {} : { affinity }))
   opened.push(...pools)
   return { metrics, pools }
 }
 const opened: UpstreamPool[] = []
 
-function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number): FinishedRequest {
+function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number, affinityOutcome?: AffinityOutcome, errorCode?: ErrorCode): FinishedRequest {
   const endpoint = endpointIndex === undefined ? undefined : pool?.endpoints[endpointIndex]
   return {
     requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, durationMs, bytesOut: 0, routeDescription: undefined,
-    poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode: undefined, clientIp: '127.0.0.1', pool, endpoint,
+    poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode, clientIp: '127.0.0.1', pool, endpoint, affinityOutcome,
   }
 }
 
@@ -130,6 +135,32 @@ describe('Metrics', () => {
     for (const name of ['latch_requests_total', 'latch_health_checks_total', 'latch_endpoint_state', 'latch_endpoint_requests_in_flight']) {
       expect(endpointsIn(name), name).toEqual(['127.0.0.1:1'])
     }
+  })
+
+  it('counts affinity outcomes by pool, mode and outcome, and reports live bound sessions per endpoint', async () => {
+    const store = new MemoryAffinityStore()
+    const { metrics, pools } = setUp(
+      [
+        { name: 'web', endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], affinity: { mode: 'client-ip', onUnavailable: 'fail' } },
+        { name: 'plain', endpoints: ['http://127.0.0.1:3'] },
+      ],
+      { ring: new SecretRing(['metrics-test-secret-0123456789']), store },
+    )
+    const [web, plain] = pools as [UpstreamPool, UpstreamPool]
+    for (const outcome of ['new', 'hit', 'hit', 'rebound', 'invalid'] as const) metrics.requestFinished(finished(web, 0, 200, 1, outcome))
+    metrics.requestFinished(finished(web, undefined, 503, 1, undefined, 'ERR_SESSION_UNAVAILABLE'))
+    metrics.requestFinished(finished(web, 0, 200, 1))
+    metrics.requestFinished(finished(plain, 0, 200, 1))
+    store.touchSession('web:ip', '10.0.0.1', '127.0.0.1:2', 60_000)
+    store.touchSession('web:ip', '10.0.0.2', '127.0.0.1:2', 60_000)
+    const families = await scrape(metrics)
+    const outcomes = Object.fromEntries(samplesOf(families, 'latch_affinity_requests_total', { pool: 'web', mode: 'client-ip' }).map((sample) => [sample.labels.outcome, sample.value]))
+    expect(outcomes).toEqual({ hit: 2, new: 1, rebound: 1, expired: 0, invalid: 1, unavailable: 1 })
+    expect(samplesOf(families, 'latch_affinity_requests_total', { pool: 'plain' })).toEqual([])
+    expect(valueOf(families, 'latch_endpoint_bound_sessions', { pool: 'web', endpoint: '127.0.0.1:1' })).toBe(0)
+    expect(valueOf(families, 'latch_endpoint_bound_sessions', { pool: 'web', endpoint: '127.0.0.1:2' })).toBe(2)
+    expect(samplesOf(families, 'latch_endpoint_bound_sessions', { pool: 'plain' })).toEqual([])
+    await store.close()
   })
 
   it('keeps its series in a registry of its own, never the global one', async () => {
