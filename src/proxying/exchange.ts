@@ -137,9 +137,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     }
     if (bound !== undefined || lookup.boundGone) {
       const pool = this.pool as UpstreamPool
-      if (pool.config.affinity.onUnavailable === 'fail') {
-        return this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 }))
-      }
+      if (pool.config.affinity.onUnavailable === 'fail') return this.#failSession()
       this.affinityOutcome = 'rebound'
       this.#rebinding = true
     } else {
@@ -328,6 +326,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     if (this.#discarding) return this.#retry()
     const failure = fromUpstreamError(error, phase, this.endpoint?.id ?? '?')
     this.#reportFailure(failure)
+    if (!this.res.headersSent && isConnectFailure(failure, phase) && this.#sessionMustStay()) return this.#failSession()
     if (!this.res.headersSent && this.#mayRetry(failure, phase)) return this.#retry()
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message }, 'upstream request failed')
     this.fail(failure)
@@ -338,6 +337,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #retry(): void {
     this.#discarding = false
     this.#required = undefined
+    if (this.#sessionMustStay()) return this.#failSession()
     ;(this.pool as UpstreamPool).retries++
     ;(this.#tried ??= []).push(this.endpoint as Endpoint)
     if (this.session?.bindable === true && this.affinityOutcome !== undefined && this.affinityOutcome !== 'rebound') {
@@ -346,6 +346,17 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
       if (this.#rebinding) this.affinityOutcome = 'rebound'
     }
     this.#attempt()
+  }
+
+  /** True when this request's session is bound to the endpoint that just failed, in an `onUnavailable: fail` pool. */
+  #sessionMustStay(): boolean {
+    return this.session?.bindable === true && this.affinityOutcome === 'hit' && (this.pool as UpstreamPool).config.affinity.onUnavailable === 'fail'
+  }
+
+  /** `onUnavailable: fail`: the session's endpoint failed before answering; never move the session silently. */
+  #failSession(): void {
+    this.affinityOutcome = undefined
+    this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${(this.pool as UpstreamPool).name}" is unavailable`, { retryAfter: 5 }))
   }
 
   /** Adds the session's response headers and lets learn mode see the response. */
