@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Agent } from 'undici'
 import { adminCall, endpointAction, scrapeMetrics } from '../helpers/admin-client.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { valueOf } from '../helpers/prometheus-text.js'
 import { clientAgent, distinct, runClients, sessionClients, type SessionClient, type SessionMode } from '../helpers/session-clients.js'
 import { sleep } from '../helpers/traffic.js'
@@ -48,7 +48,7 @@ describe('drain through the admin API with sticky sessions', () => {
     latch = await startLatch({
       config: {
         listen: '127.0.0.1:0',
-        log: { level: 'info', access: 'off' },
+        log: { level: 'info', access: 'stdout' },
         sessionSecrets: ['drain-test-secret-0123456789abcdef'],
         trustedProxies: ['127.0.0.1/32'],
         pools: [
@@ -143,5 +143,13 @@ describe('drain through the admin API with sticky sessions', () => {
         expect(client.visits[0]?.affinity).toBe(pool === 'cookie' ? 'expired' : 'new')
       }
     }
+  })
+
+  it('writes the affinity outcome in the access log, as in X-Latch-Affinity', async () => {
+    const seen = await waitFor(() => {
+      const outcomes = new Set(accessLines(latch).filter((line) => line.pool === 'cookie').map((line) => line.affinity))
+      return ['new', 'hit', 'expired'].every((outcome) => outcomes.has(outcome)) ? outcomes : undefined
+    }, 5000, 50, 'access lines with affinity outcomes')
+    expect([...seen].sort()).toEqual(['expired', 'hit', 'new'])
   })
 })
