@@ -10,7 +10,9 @@
  * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
  * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
  * sending, before any response byte, only for safe bodiless methods; nothing after response bytes
- * reached the client. A request body is never read twice.
+ * reached the client. A request body is never read twice. A session bound to the failing endpoint
+ * moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets 503
+ * ERR_SESSION_UNAVAILABLE and keeps its binding.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
