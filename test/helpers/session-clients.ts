@@ -29,6 +29,8 @@ export class SessionClient {
   readonly mode: SessionMode
   /** What it sends back: `latch=…`, the token, or the app session id. */
   binding: string | undefined
+  /** The affinity cookie's name (cookie mode). */
+  cookieName = 'latch'
   readonly visits: Visit[] = []
 
   constructor(index: number, mode: SessionMode) {
@@ -65,7 +67,7 @@ export class SessionClient {
     if (this.mode === 'cookie') {
       const setCookie = response.headers['set-cookie']
       const all = setCookie === undefined ? [] : Array.isArray(setCookie) ? setCookie : [setCookie]
-      newBinding = all.map((line) => line.split(';', 1)[0] as string).find((pair) => pair.startsWith('latch='))
+      newBinding = all.map((line) => line.split(';', 1)[0] as string).find((pair) => pair.startsWith(`${this.cookieName}=`))
     } else if (this.mode === 'header') {
       newBinding = single('x-latch-session')
     } else if (this.mode === 'learn') {

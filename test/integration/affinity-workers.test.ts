@@ -8,7 +8,7 @@ import type { Agent } from 'undici'
 import { adminCall, endpointAction, scrapeMetrics } from '../helpers/admin-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { samplesOf } from '../helpers/prometheus-text.js'
-import { clientAgent, distinct, runClients, sessionClients } from '../helpers/session-clients.js'
+import { clientAgent, distinct, maxDeviation, runClients, sessionClients } from '../helpers/session-clients.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -19,7 +19,7 @@ describe('bound-session counts with --workers 2', () => {
 
   async function sessions(): Promise<Record<string, number>> {
     const reply = await adminCall(latch, 'GET', '/pools')
-    const [pool] = reply.body.pools as { endpoints: { id: string; sessions: number }[] }[]
+    const pool = (reply.body.pools as { name: string; endpoints: { id: string; sessions: number }[] }[]).find((candidate) => candidate.name === 'web')
     return Object.fromEntries((pool?.endpoints ?? []).map((endpoint) => [endpoint.id, endpoint.sessions]))
   }
 
@@ -30,7 +30,14 @@ describe('bound-session counts with --workers 2', () => {
         listen: '127.0.0.1:0',
         log: { level: 'info', access: 'off' },
         sessionSecrets: ['workers-affinity-secret-0123456789'],
-        pools: [{ name: 'web', endpoints: upstreams.map((upstream) => upstream.url), affinity: { mode: 'cookie', cookie: { idleTimeout: '3s' } } }],
+        pools: [
+          { name: 'web', endpoints: upstreams.map((upstream) => upstream.url), affinity: { mode: 'cookie', cookie: { idleTimeout: '3s' } } },
+          { name: 'fill', balance: 'least-sessions', endpoints: upstreams.map((upstream) => upstream.url), affinity: { mode: 'cookie', cookie: { name: 'fill' } } },
+        ],
+        routes: { rules: [{ http: { paths: [
+          { path: '/fill', pathType: 'Prefix', backend: { service: { name: 'fill' } } },
+          { path: '/', pathType: 'Prefix', backend: { service: { name: 'web' } } },
+        ] } }] },
       },
       args: ['--workers', '2'],
       timeoutMs: 15_000,
@@ -62,5 +69,15 @@ describe('bound-session counts with --workers 2', () => {
     const drained = `127.0.0.1:${(upstreams[0] as TestUpstream).port}`
     await endpointAction(latch, 'web', drained, 'drain')
     await waitFor(async () => (await sessions())[drained] === 0, 12_000, 250, 'drained endpoint at zero sessions')
+  })
+
+  it('least-sessions spreads 1,000 new sessions within ±15 % of even across two workers (counts shared with up to a second of lag)', async () => {
+    const clients = sessionClients(1000, 'cookie', 50_000)
+    for (const client of clients) client.cookieName = 'fill'
+    await runClients(clients, latch.url, { requests: 2, concurrency: 16, agent, path: '/fill/x' })
+    for (const client of clients) expect(distinct(client.upstreams)).toHaveLength(1)
+    const perEndpoint = upstreams.map((upstream) => clients.filter((client) => client.upstreams[0] === upstream.name).length)
+    console.info(`least-sessions with --workers 2: sessions per endpoint ${perEndpoint.join(', ')} (max deviation ${(maxDeviation(perEndpoint) * 100).toFixed(1)} %)`)
+    expect(maxDeviation(perEndpoint)).toBeLessThanOrEqual(0.15)
   })
 })

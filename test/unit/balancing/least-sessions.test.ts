@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { LeastSessions } from '../../../src/balancing/least-sessions.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
 import { closeEndpoints, endpoints, tally } from './balancing-fixtures.js'
 
-afterEach(closeEndpoints)
+afterEach(async () => {
+  vi.useRealTimers()
+  await closeEndpoints()
+})
 
 describe('LeastSessions', () => {
   it('picks the endpoint with the fewest live sessions plus in-flight requests, per weight', () => {
@@ -48,5 +51,25 @@ describe('LeastSessions', () => {
       counts.set(picked.id, (counts.get(picked.id) ?? 0) + 1)
     }
     expect(all.map((endpoint) => counts.get(endpoint.id))).toEqual([200, 200, 200, 200, 200])
+  })
+
+  it('with lagging shared counts (countsLagMs), adds its own recent picks so a burst does not herd onto one endpoint', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const all = endpoints(1, 1, 1)
+    const [a, b, c] = all as [Endpoint, Endpoint, Endpoint]
+    // Counts as a shared store reported them a moment ago; they do not move during the burst.
+    const stale = new Map([[a.id, 10], [b.id, 12], [c.id, 14]])
+    const herd = new LeastSessions()
+    herd.counts = () => stale
+    expect(tally(all, Array.from({ length: 300 }, () => herd.pick(all)))).toEqual([300, 0, 0])
+    const policy = new LeastSessions()
+    policy.counts = () => stale
+    policy.countsLagMs = 2000
+    // Filled to even totals: counts + own picks = 112 each (within one).
+    const picks = tally(all, Array.from({ length: 300 }, () => policy.pick(all)))
+    expect(picks.map((count, index) => count + [10, 12, 14][index]!).every((total) => Math.abs(total - 112) <= 1)).toBe(true)
+    // Once the window has passed, old picks no longer count (the shared counts include them by then).
+    vi.advanceTimersByTime(2001)
+    expect(policy.pick(all)).toBe(a)
   })
 })
