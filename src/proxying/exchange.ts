@@ -394,6 +394,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const pool = this.pool as UpstreamPool
     const retry = pool.config.retry
     if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    // `onUnavailable: fail`: the session's endpoint answered, so it is not unavailable; its answer stands.
+    if (this.#sessionMustStay()) return false
     if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
     // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
     return this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
