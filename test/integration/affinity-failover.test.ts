@@ -187,3 +187,41 @@ describe('failover: the endpoint holding a fifth of the sessions dies and comes 
     expect(value('strict', 'unavailable')).toBe(affected('strict') * 6)
   })
 })
+
+describe('onUnavailable: fail with retry.onStatus', () => {
+  let upstreams: TestUpstream[]
+  let latch: LatchProcess
+  let agent: Agent
+
+  beforeAll(async () => {
+    upstreams = await Promise.all(['x', 'y'].map((name) => startUpstream(name)))
+    latch = await startLatch({
+      config: {
+        listen: '127.0.0.1:0',
+        log: { level: 'info', access: 'off' },
+        sessionSecrets: ['failover-test-secret-0123456789ab'],
+        pools: [{ name: 'strict', endpoints: upstreams.map((upstream) => upstream.url), retry: { attempts: 1, onStatus: [503] }, affinity: { mode: 'cookie', responseHeader: true, onUnavailable: 'fail' } }],
+      },
+    })
+    agent = clientAgent(4)
+  })
+
+  afterAll(async () => {
+    await latch?.stop()
+    await agent?.close()
+    await Promise.all((upstreams ?? []).map((upstream) => upstream.stop()))
+  })
+
+  it('a 5xx from the session\'s endpoint is its answer: passed through, not retried elsewhere, the binding kept', async () => {
+    const [client] = sessionClients(1, 'cookie') as [SessionClient]
+    await client.visit(latch.url, agent)
+    const home = upstreams.find((upstream) => upstream.name === client.upstreams[0]) as TestUpstream
+    const cookie = client.binding
+    home.mode = { kind: 'status', status: 503 }
+    const refused = await client.visit(latch.url, agent)
+    expect([refused.status, refused.upstream, refused.code, refused.affinity]).toEqual([503, home.name, undefined, 'hit'])
+    expect(client.binding).toBe(cookie)
+    home.mode = { kind: 'echo' }
+    expect((await client.visit(latch.url, agent)).upstream).toBe(home.name)
+  })
+})
