@@ -37,6 +37,8 @@ export interface SessionLookup {
   readonly bound: Endpoint | undefined
   /** A valid binding names an endpoint that left the pool (scaled down, removed). */
   readonly boundGone: boolean
+  /** Store-backed modes: the id of that departed endpoint, so a rebind can replace exactly that binding. */
+  readonly goneId?: string
   /** Why an existing token or binding was not used. */
   readonly problem: 'expired' | 'invalid' | undefined
   /** Store key of the session (client-ip, learn), when there is one. */

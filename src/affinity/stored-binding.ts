@@ -33,8 +33,10 @@ export class StoredBindings {
   /** First binding wins (claim) or compare-and-set move (rebind); resolves to the endpoint to use. */
   bind(lookup: SessionLookup, picked: Endpoint, rebinding: boolean): MaybePromise<Endpoint> {
     const key = lookup.key as string
-    const result = rebinding && lookup.bound !== undefined
-      ? this.#store.rebind(key, picked.id, this.#ttlMs, lookup.bound.id)
+    // A binding to an endpoint that left the pool is replaced too (a claim would keep returning it).
+    const old = lookup.bound?.id ?? lookup.goneId
+    const result = rebinding && old !== undefined
+      ? this.#store.rebind(key, picked.id, this.#ttlMs, old)
       : this.#store.claim(key, picked.id, this.#ttlMs)
     return whenReady(result, (binding) => {
       const winner = this.#pool.endpoint(binding.endpointId)
@@ -60,6 +62,7 @@ export class StoredBindings {
     if (binding === undefined) return noSession(true, undefined, key)
     if (binding.expiresAt - Date.now() < this.#ttlMs / 2) this.#store.refresh(key, this.#ttlMs)
     const bound = this.#pool.endpoint(binding.endpointId)
-    return { bound, boundGone: bound === undefined, problem: undefined, key, token: undefined, bindable: true }
+    if (bound === undefined) return { bound, boundGone: true, goneId: binding.endpointId, problem: undefined, key, token: undefined, bindable: true }
+    return { bound, boundGone: false, problem: undefined, key, token: undefined, bindable: true }
   }
 }

@@ -42,7 +42,9 @@ export class TokenAffinity implements SessionAffinity {
     this.#name = mode === 'cookie' ? config.cookie.name : config.header.name.toLowerCase()
     this.#maxAge = options.maxAge
     this.#idle = options.idleTimeout
-    this.#liveTtl = Math.min(options.idleTimeout ?? Infinity, config.liveSessionWindow)
+    // Tokens carry whole seconds, so one stays valid up to a second past idleTimeout: the live count
+    // must not reach zero (a draining Pod's preStop waits for it) while a session can still come back.
+    this.#liveTtl = Math.min(options.idleTimeout === undefined ? Infinity : options.idleTimeout + 1000, config.liveSessionWindow)
   }
 
   lookup(request: AffinityRequest): SessionLookup {

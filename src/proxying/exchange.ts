@@ -10,7 +10,9 @@
  * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
  * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
  * sending, before any response byte, only for safe bodiless methods; nothing after response bytes
- * reached the client. A request body is never read twice.
+ * reached the client. A request body is never read twice. A session bound to the failing endpoint
+ * moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets 503
+ * ERR_SESSION_UNAVAILABLE and keeps its binding.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -137,9 +139,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     }
     if (bound !== undefined || lookup.boundGone) {
       const pool = this.pool as UpstreamPool
-      if (pool.config.affinity.onUnavailable === 'fail') {
-        return this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 }))
-      }
+      if (pool.config.affinity.onUnavailable === 'fail') return this.#failSession()
       this.affinityOutcome = 'rebound'
       this.#rebinding = true
     } else {
@@ -328,6 +328,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     if (this.#discarding) return this.#retry()
     const failure = fromUpstreamError(error, phase, this.endpoint?.id ?? '?')
     this.#reportFailure(failure)
+    if (!this.res.headersSent && isConnectFailure(failure, phase) && this.#sessionMustStay()) return this.#failSession()
     if (!this.res.headersSent && this.#mayRetry(failure, phase)) return this.#retry()
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message }, 'upstream request failed')
     this.fail(failure)
@@ -338,6 +339,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #retry(): void {
     this.#discarding = false
     this.#required = undefined
+    if (this.#sessionMustStay()) return this.#failSession()
     ;(this.pool as UpstreamPool).retries++
     ;(this.#tried ??= []).push(this.endpoint as Endpoint)
     if (this.session?.bindable === true && this.affinityOutcome !== undefined && this.affinityOutcome !== 'rebound') {
@@ -346,6 +348,17 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
       if (this.#rebinding) this.affinityOutcome = 'rebound'
     }
     this.#attempt()
+  }
+
+  /** True when this request's session is bound to the endpoint that just failed, in an `onUnavailable: fail` pool. */
+  #sessionMustStay(): boolean {
+    return this.session?.bindable === true && this.affinityOutcome === 'hit' && (this.pool as UpstreamPool).config.affinity.onUnavailable === 'fail'
+  }
+
+  /** `onUnavailable: fail`: the session's endpoint failed before answering; never move the session silently. */
+  #failSession(): void {
+    this.affinityOutcome = undefined
+    this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${(this.pool as UpstreamPool).name}" is unavailable`, { retryAfter: 5 }))
   }
 
   /** Adds the session's response headers and lets learn mode see the response. */
@@ -381,6 +394,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const pool = this.pool as UpstreamPool
     const retry = pool.config.retry
     if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    // `onUnavailable: fail`: the session's endpoint answered, so it is not unavailable; its answer stands.
+    if (this.#sessionMustStay()) return false
     if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
     // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
     return this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())

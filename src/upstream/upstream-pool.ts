@@ -9,6 +9,7 @@ import { createAffinity, type AffinityDeps } from '../affinity/create-affinity.j
 import type { SessionAffinity } from '../affinity/session-affinity.js'
 import { createPolicy } from '../balancing/create-policy.js'
 import { LeastSessions } from '../balancing/least-sessions.js'
+import { MemoryAffinityStore } from '../stores/memory-store.js'
 import type { BalancingPolicy } from '../balancing/policy.js'
 import type { PoolConfig } from '../config/schema.js'
 import { OutlierDetector } from '../health/outlier-detector.js'
@@ -16,6 +17,9 @@ import { Endpoint, type EndpointState } from './endpoint.js'
 import { endpointIdOf } from './endpoint-id.js'
 import { PendingQueue, type Waiter } from './pending-queue.js'
 import { RetryBudget } from './retry-budget.js'
+
+/** How long least-sessions adds its own picks to counts read from a shared store (they refresh every second). */
+const SHARED_COUNTS_LAG_MS = 2000
 
 /** Things a pool reports, once each (logs and metrics subscribe). */
 export interface PoolObserver {
@@ -111,6 +115,8 @@ export class UpstreamPool {
     if (this.policy instanceof LeastSessions) {
       const affinity = this.affinity
       this.policy.counts = () => affinity?.sessionCounts() ?? new Map()
+      // Only the in-process memory store counts live; shared ones (workers, Redis) lag up to a second.
+      this.policy.countsLagMs = options.affinity === undefined || options.affinity.store instanceof MemoryAffinityStore ? 0 : SHARED_COUNTS_LAG_MS
     }
   }
 

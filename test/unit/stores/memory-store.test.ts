@@ -1,18 +1,19 @@
 /**
- * The AffinityStore contract against the memory store (one process: both "replicas" are the same store).
+ * The memory store: the AffinityStore contract (one process: both "replicas" are the same store),
+ * then what is particular to it — its injectable clock, expiry on read and its periodic sweep.
  */
-import { afterAll } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
 import { affinityStoreContract } from './affinity-store.contract.js'
 
-const stores: MemoryAffinityStore[] = []
+const contractStores: MemoryAffinityStore[] = []
 afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close()))
+  await Promise.all(contractStores.map((store) => store.close()))
 })
 
 affinityStoreContract('memory', async () => {
   const store = new MemoryAffinityStore()
-  stores.push(store)
+  contractStores.push(store)
   return {
     a: store,
     b: store,
@@ -21,4 +22,92 @@ affinityStoreContract('memory', async () => {
       return new Map(_store.sessionCounts(scope))
     },
   }
+})
+
+/** A store on a clock the test moves. */
+function storeAt(start = 1_000_000): { store: MemoryAffinityStore; advance: (ms: number) => void } {
+  let now = start
+  const store = new MemoryAffinityStore(() => now)
+  stores.push(store)
+  return { store, advance: (ms) => (now += ms) }
+}
+const stores: MemoryAffinityStore[] = []
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()))
+})
+
+describe('MemoryAffinityStore', () => {
+  it('claim: the first binding wins, later claims get it back', () => {
+    const { store } = storeAt()
+    expect(store.claim('web:ip:1', 'a:1', 1000)).toEqual({ endpointId: 'a:1', expiresAt: 1_001_000 })
+    expect(store.claim('web:ip:1', 'b:1', 1000).endpointId).toBe('a:1')
+    expect(store.get('web:ip:1')?.endpointId).toBe('a:1')
+    expect(store.get('web:ip:2')).toBeUndefined()
+  })
+
+  it('rebind moves a binding only from the expected endpoint (every replica moves it to the same place)', () => {
+    const { store } = storeAt()
+    store.claim('k', 'a:1', 1000)
+    expect(store.rebind('k', 'b:1', 1000, 'a:1').endpointId).toBe('b:1')
+    // A second replica that also saw a:1 fail does not move it again.
+    expect(store.rebind('k', 'c:1', 1000, 'a:1').endpointId).toBe('b:1')
+    expect(store.get('k')?.endpointId).toBe('b:1')
+    // Absent (expired meanwhile): the rebind creates it.
+    expect(store.rebind('fresh', 'c:1', 1000, 'a:1').endpointId).toBe('c:1')
+  })
+
+  it('expires bindings at their TTL; refresh slides the TTL from now', () => {
+    const { store, advance } = storeAt()
+    store.claim('idle', 'a:1', 1000)
+    store.claim('active', 'a:1', 1000)
+    advance(600)
+    store.refresh('active', 1000)
+    advance(600)
+    expect(store.get('idle')).toBeUndefined()
+    expect(store.get('active')).toEqual({ endpointId: 'a:1', expiresAt: 1_001_600 })
+    advance(1000)
+    expect(store.get('active')).toBeUndefined()
+    store.refresh('active', 1000)
+    expect(store.get('active')).toBeUndefined()
+    // An expired key can be claimed anew, by anyone.
+    expect(store.claim('idle', 'b:1', 1000).endpointId).toBe('b:1')
+  })
+
+  it('counts live sessions per endpoint and scope; a session that moves is counted once, where it is now', () => {
+    const { store } = storeAt()
+    store.touchSession('web:cookie', 's1', 'a:1', 1000)
+    store.touchSession('web:cookie', 's2', 'a:1', 1000)
+    store.touchSession('web:cookie', 's3', 'b:1', 1000)
+    store.touchSession('api:cookie', 's1', 'a:1', 1000)
+    store.touchSession('web:cookie', 's1', 'a:1', 1000)
+    expect(Object.fromEntries(store.sessionCounts('web:cookie'))).toEqual({ 'a:1': 2, 'b:1': 1 })
+    store.touchSession('web:cookie', 's2', 'b:1', 1000)
+    expect(Object.fromEntries(store.sessionCounts('web:cookie'))).toEqual({ 'a:1': 1, 'b:1': 2 })
+    expect(Object.fromEntries(store.sessionCounts('api:cookie'))).toEqual({ 'a:1': 1 })
+    expect(store.sessionCounts('nobody').size).toBe(0)
+  })
+
+  it('sweeps expired bindings and sessions: counts fall to zero as sessions expire; touched ones stay', () => {
+    const { store, advance } = storeAt()
+    for (let i = 0; i < 10; i++) store.touchSession('web:ip', `s${i}`, 'a:1', 1000)
+    store.claim('web:ip:s0', 'a:1', 1000)
+    advance(700)
+    store.touchSession('web:ip', 's0', 'a:1', 1000)
+    advance(400)
+    store.sweep()
+    expect(Object.fromEntries(store.sessionCounts('web:ip'))).toEqual({ 'a:1': 1 })
+    expect(store.get('web:ip:s0')).toBeUndefined()
+    advance(700)
+    store.sweep()
+    expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
+  })
+
+  it('sweeps on its own every second (real clock)', async () => {
+    const store = new MemoryAffinityStore()
+    stores.push(store)
+    store.touchSession('web:ip', 's', 'a:1', 50)
+    expect(store.sessionCounts('web:ip').get('a:1')).toBe(1)
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+    expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
+  })
 })
