@@ -60,7 +60,7 @@ const LearnOptions = z.strictObject({
 export const Affinity = z
   .strictObject({
     mode: z.enum(AFFINITY_MODES, { error: `expected one of ${AFFINITY_MODES.join(', ')}` }).default('none').meta({ description: 'How requests stick to an endpoint: `cookie` (Latch sets a signed cookie), `header` (signed token in a header, for non-browser clients), `client-ip` (binding table keyed by client IP), `hash` (stateless consistent hashing), `learn` (the application\'s own session id), or `none`.' }),
-    onUnavailable: z.enum(['rebind', 'fail'], { error: 'expected rebind or fail' }).default('rebind').meta({ description: 'When a session\'s endpoint is unavailable: `rebind` (pick a new one, once; logged and flagged `rebound`) or `fail` (503 with Retry-After, for apps that must not silently lose state).' }),
+    onUnavailable: z.enum(['rebind', 'fail'], { error: 'expected rebind or fail' }).default('rebind').meta({ description: 'When a session\'s endpoint is unavailable: `rebind` (pick a new one, once; logged and flagged `rebound`) or `fail` (503 with Retry-After while the endpoint is still in the pool, for apps that must not silently lose state; an endpoint removed for good is rebound).' }),
     responseHeader: z.boolean().default(false).meta({ description: 'Add `X-Latch-Affinity: hit|new|rebound|expired|invalid` to responses (on by default in quick mode).' }),
     liveSessionWindow: duration().prefault('30m').meta({ description: 'A session counts as live (admin API, metrics, least-sessions) while seen within this window, unless idleTimeout is shorter.' }),
     cookie: CookieOptions.prefault({}).meta({ description: 'Options of `mode: cookie`.' }),

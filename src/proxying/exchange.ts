@@ -139,7 +139,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     }
     if (bound !== undefined || lookup.boundGone) {
       const pool = this.pool as UpstreamPool
-      if (pool.config.affinity.onUnavailable === 'fail') return this.#failSession()
+      // `fail` waits for the session's endpoint to come back; one that left the pool (removed, past
+      // its drain) never will, so its sessions are rebound rather than refused until they expire.
+      if (bound !== undefined && pool.config.affinity.onUnavailable === 'fail') return this.#failSession()
       this.affinityOutcome = 'rebound'
       this.#rebinding = true
     } else {

@@ -90,7 +90,7 @@ function withSession(pool: UpstreamPool, affinity: SessionAffinity, session: Upg
   }
   let rebinding = false
   if (bound !== undefined || lookup.boundGone) {
-    if (pool.config.affinity.onUnavailable === 'fail') {
+    if (bound !== undefined && pool.config.affinity.onUnavailable === 'fail') {
       return new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 })
     }
     session.outcome = 'rebound'

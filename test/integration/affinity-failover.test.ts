@@ -6,7 +6,9 @@
  * `onUnavailable: fail` pool its sessions get 503 ERR_SESSION_UNAVAILABLE with Retry-After instead,
  * keep their binding, and reach the endpoint again once it is back.
  */
+import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import type { Agent } from 'undici'
 import { adminCall, scrapeMetrics } from '../helpers/admin-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
@@ -223,5 +225,44 @@ describe('onUnavailable: fail with retry.onStatus', () => {
     expect(client.binding).toBe(cookie)
     home.mode = { kind: 'echo' }
     expect((await client.visit(latch.url, agent)).upstream).toBe(home.name)
+  })
+})
+
+describe('onUnavailable: fail with an endpoint removed for good', () => {
+  let upstreams: TestUpstream[]
+  let latch: LatchProcess
+  let agent: Agent
+  const config = (endpoints: TestUpstream[]): object => ({
+    listen: '127.0.0.1:0',
+    log: { level: 'info', access: 'off' },
+    sessionSecrets: ['failover-test-secret-0123456789ab'],
+    pools: [{ name: 'strict', endpoints: endpoints.map((upstream) => upstream.url), drainTimeout: '300ms', affinity: { mode: 'cookie', responseHeader: true, onUnavailable: 'fail' } }],
+  })
+
+  beforeAll(async () => {
+    upstreams = await Promise.all(['x', 'y'].map((name) => startUpstream(name)))
+    latch = await startLatch({ config: config(upstreams) })
+    agent = clientAgent(4)
+  })
+
+  afterAll(async () => {
+    await latch?.stop()
+    await agent?.close()
+    await Promise.all((upstreams ?? []).map((upstream) => upstream.stop()))
+  })
+
+  it('the session is rebound once, not refused until it expires: its endpoint never comes back', async () => {
+    const [client] = sessionClients(1, 'cookie') as [SessionClient]
+    await client.visit(latch.url, agent)
+    const home = client.upstreams[0] as string
+    const other = upstreams.find((upstream) => upstream.name !== home) as TestUpstream
+    writeFileSync(latch.configFile as string, stringify(config([other])))
+    expect((await adminCall(latch, 'POST', '/reload')).status).toBe(200)
+    // While it drains, the removed endpoint still serves its sessions.
+    expect((await client.visit(latch.url, agent)).upstream).toBe(home)
+    await waitFor(async () => ((await adminCall(latch, 'GET', '/pools')).body as { pools: { endpoints: unknown[] }[] }).pools[0]?.endpoints.length === 1, 5000, 50, 'the removed endpoint to finish draining')
+    const moved = await client.visit(latch.url, agent)
+    expect([moved.status, moved.upstream, moved.affinity]).toEqual([200, other.name, 'rebound'])
+    expect((await client.visit(latch.url, agent)).affinity).toBe('hit')
   })
 })
