@@ -14,6 +14,7 @@ export interface RedisCommands {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   get(key: string): Promise<string | null>
+  hgetall(key: string): Promise<Record<string, string>>
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
   ping(): Promise<string>
   publish(channel: string, message: string): Promise<number>
