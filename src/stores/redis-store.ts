@@ -164,9 +164,9 @@ export class RedisAffinityStore implements AffinityStore {
   }
 
   /** Redis could not answer: reject (failClosed) or answer from local state. */
-  #fallback<T>(error: unknown, local: () => T): T {
+  #fallback<T>(error: unknown, local: () => T): T | Promise<never> {
     if (this.#failClosed) {
-      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError('circuit-open', 'Redis is unavailable and store.failClosed is set')
+      return Promise.reject(error instanceof StoreUnavailableError ? error : new StoreUnavailableError('circuit-open', 'Redis is unavailable and store.failClosed is set'))
     }
     this.#connection.fellBack()
     return local()
