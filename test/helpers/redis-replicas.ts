@@ -51,7 +51,13 @@ export function replicaConfig(store: Record<string, unknown>, upstreams: readonl
 
 /** Starts `count` replicas with the same config. */
 export async function startReplicas(count: number, config: object, env: NodeJS.ProcessEnv = {}): Promise<LatchProcess[]> {
-  return Promise.all(Array.from({ length: count }, () => startLatch({ config, env, timeoutMs: 15_000 })))
+  const results = await Promise.allSettled(Array.from({ length: count }, () => startLatch({ config, env, timeoutMs: 15_000 })))
+  const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  const failed = results.find((result) => result.status === 'rejected')
+  if (failed === undefined) return started
+  // None may outlive a failed start.
+  await Promise.all(started.map((latch) => latch.stop('SIGKILL')))
+  throw failed.reason
 }
 
 /** One request as client `ip` (X-Forwarded-For), optionally with a Cookie header. */
