@@ -45,7 +45,7 @@ const CircuitBreaker = z.strictObject({
 })
 
 const LocalCache = z.strictObject({
-  ttl: duration().prefault('2s').meta({ description: 'A binding read from Redis is reused locally for this long without asking Redis again (a rebind anywhere invalidates it at once through pub/sub). `0` disables the cache.' }),
+  ttl: duration().prefault('10s').meta({ description: 'A binding read from Redis is reused locally for this long without asking Redis again. Bindings change only by a rebind, which every replica is told of at once through pub/sub (after a lost subscription nothing cached is reused); the TTL bounds what a missed message can cost. `0` disables the cache.' }),
   maxEntries: count(0, 10_000_000).default(100_000).meta({ description: 'Most bindings kept locally (oldest dropped first). They also serve as the fallback while Redis is unreachable.' }),
 })
 
