@@ -2,9 +2,12 @@
  * Latch with a Redis store that is wrong at start: unreachable, or a wrong password. Latch starts and
  * serves anyway (fail-open), and says precisely what is wrong in its log and in `/readyz` details.
  * With `failClosed`, stateful pools answer 503 ERR_STORE_UNAVAILABLE with Retry-After and `/readyz`
- * fails, until Redis comes up; then everything works without a restart.
+ * fails, until Redis comes up; then everything works without a restart. A reload that changes the
+ * store is refused.
  */
+import { readFileSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse, stringify } from 'yaml'
 import { adminCall, scrapeMetrics } from '../helpers/admin-client.js'
 import type { LatchProcess } from '../helpers/latch-process.js'
 import { freePort, startRedis, stopAllRedis } from '../helpers/redis-server.js'
@@ -84,5 +87,23 @@ describe('Redis store wrong at start', () => {
     await waitFor(async () => (await adminCall(latch, 'GET', '/readyz')).status === 200, 10_000, 50, 'readiness once Redis is up')
     expect((await asClient(latch, '/ip', '10.0.0.3')).status).toBe(200)
     expect(latch.logs.some((line) => line.msg === 'redis store connected')).toBe(true)
+  })
+
+  it('refuses a reload that changes the store, naming what changed (a restart applies it)', async () => {
+    const redis = await startRedis()
+    const latch = await start({ type: 'redis', url: redis.url })
+    const file = latch.configFile as string
+    const config = parse(readFileSync(file, 'utf8')) as { store: Record<string, unknown> }
+    writeFileSync(file, stringify({ ...config, store: { type: 'memory' } }))
+    const refused = await adminCall(latch, 'POST', '/reload')
+    expect(refused.status).toBe(422)
+    expect(refused.body.issues).toEqual([`${file}: store: type changed from redis to memory — the store changes only on restart`])
+    writeFileSync(file, stringify({ ...config, store: { ...config.store, commandTimeout: '200ms' } }))
+    expect(((await adminCall(latch, 'POST', '/reload')).body.issues as string[])[0]).toContain('store: commandTimeout changed')
+    // The store in use is untouched, and an unchanged store reloads fine.
+    writeFileSync(file, stringify(config))
+    expect((await adminCall(latch, 'POST', '/reload')).status).toBe(200)
+    expect((await asClient(latch, '/ip', '10.0.0.4')).status).toBe(200)
+    expect(await redis.command('EXISTS', 'latch:b:ip:ip:10.0.0.4')).toBe(':1\r\n')
   })
 })
