@@ -54,7 +54,7 @@ export class BindingCache {
 
   /** No entry is fresh any more (invalidations may have been missed); all stay as fallback. */
   staleAll(): void {
-    for (const [key, entry] of this.#entries) if (entry.fetchedAt !== 0) this.#entries.set(key, { ...entry, fetchedAt: 0 })
+    for (const [key, entry] of this.#entries) if (entry.fetchedAt !== -Infinity) this.#entries.set(key, { ...entry, fetchedAt: -Infinity })
   }
 
   /** Forgets `key` unless it holds a binding not written back yet. */
