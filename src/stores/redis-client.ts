@@ -2,7 +2,7 @@
  * @module Builds the ioredis client of a `store: { type: redis }` config: one server (`url`), Sentinel
  * (`sentinels` + `name`) or Cluster (`cluster`), with Latch's fault settings.
  *
- * Fault settings: every command has `commandTimeout`; there is no offline queue (a command while
+ * Fault settings: RedisConnection times every command (`commandTimeout`); there is no offline queue (a command while
  * disconnected fails at once instead of waiting); a command in flight when the connection drops is
  * not retried; reconnects go on forever with exponential backoff and jitter.
  */
@@ -50,7 +50,6 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
     retryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
     // A failover that made our server a replica: reconnect (Sentinel then finds the new master).
     reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-    ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.password === undefined ? {} : { password: config.password }),
     ...(config.db === undefined ? {} : { db: config.db }),
@@ -63,7 +62,6 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
       enableOfflineQueue,
       enableAutoPipelining,
       redisOptions,
-      ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
     }
     return new Cluster(config.cluster.map(parseHostPort), options)
   }

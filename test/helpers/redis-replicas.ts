@@ -3,7 +3,8 @@
  * upstreams, for the Redis integration tests.
  *
  * Pools: `ip` (client-ip), `learn` (learn, JSESSIONID), `cookie` (cookie, no sessionSecrets: the
- * secret is shared through Redis). Routes: `/ip`, `/learn`, `/cookie`. Client IPs are given with
+ * secret is shared through Redis), `least` (cookie with `balance: least-sessions`). Routes: `/ip`,
+ * `/learn`, `/cookie`, `/least`. Client IPs are given with
  * X-Forwarded-For (127.0.0.1 is a trusted proxy), so one test process can be many clients.
  */
 import { randomBytes } from 'node:crypto'
@@ -35,12 +36,12 @@ export function replicaConfig(store: Record<string, unknown>, upstreams: readonl
     store,
     trustedProxies: ['127.0.0.1/32'],
     log: { level: 'info', access: 'off' },
-    pools: [pool('ip', { mode: 'client-ip' }), pool('learn', { mode: 'learn' }), pool('cookie', { mode: 'cookie' })],
+    pools: [pool('ip', { mode: 'client-ip' }), pool('learn', { mode: 'learn' }), pool('cookie', { mode: 'cookie' }), { ...pool('least', { mode: 'cookie' }), balance: 'least-sessions' }],
     routes: {
       rules: [
         {
           http: {
-            paths: ['ip', 'learn', 'cookie'].map((name) => ({ path: `/${name}`, pathType: 'Prefix', backend: { service: { name } } })),
+            paths: ['ip', 'learn', 'cookie', 'least'].map((name) => ({ path: `/${name}`, pathType: 'Prefix', backend: { service: { name } } })),
           },
         },
       ],

@@ -4,7 +4,7 @@
  * configured: it is shared through Redis); 200 new clients whose first requests reach both replicas
  * at once converge; the sessions of an endpoint put in maintenance move to the same new endpoint on
  * both replicas; a drain through replica A's admin API is honoured by replica B within 1 s;
- * session counts are cluster-wide; `/readyz` and `/metrics` report Redis.
+ * session counts are cluster-wide (least-sessions on B sees A's sessions); `/readyz` and `/metrics` report Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall, endpointAction, scrapeMetrics } from '../helpers/admin-client.js'
@@ -22,7 +22,10 @@ let b: LatchProcess
 beforeAll(async () => {
   redis = await startRedis()
   upstreams = await Promise.all(['u1', 'u2', 'u3'].map(sessionUpstream))
-  ;[a, b] = (await startReplicas(2, replicaConfig({ type: 'redis', url: redis.url }, upstreams))) as [LatchProcess, LatchProcess]
+  // A generous command timeout: this file is about what replicas share, on a machine shared with other
+  // test runs (400 requests at once can take longer than 75 ms here); redis-stall and redis-kill test
+  // the default timeout and the fallback.
+  ;[a, b] = (await startReplicas(2, replicaConfig({ type: 'redis', url: redis.url, commandTimeout: '1s' }, upstreams))) as [LatchProcess, LatchProcess]
 })
 
 afterAll(async () => {
@@ -107,7 +110,7 @@ describe('Latch replicas sharing a Redis store', () => {
     expect(fresh.filter((response) => response.headers['x-upstream'] === target.name)).toEqual([])
     // Undrain travels the same way; a replica started later learns the current state from Redis.
     await endpointAction(b, 'ip', id, 'maintenance')
-    const [late] = await startReplicas(1, replicaConfig({ type: 'redis', url: redis.url }, upstreams))
+    const [late] = await startReplicas(1, replicaConfig({ type: 'redis', url: redis.url, commandTimeout: '1s' }, upstreams))
     try {
       const pools = (await adminCall(late as LatchProcess, 'GET', '/pools')).body.pools as { name: string; endpoints: { id: string; adminState: string }[] }[]
       expect(pools.find((pool) => pool.name === 'ip')?.endpoints.find((endpoint) => endpoint.id === id)?.adminState).toBe('maintenance')
@@ -149,6 +152,25 @@ describe('Latch replicas sharing a Redis store', () => {
     } finally {
       await endpointAction(a, 'ip', id, 'undrain')
     }
+  })
+
+  it('counts live sessions cluster-wide: least-sessions on B fills the endpoint that A left empty', async () => {
+    const [u1, u2, u3] = upstreams as [TestUpstream, TestUpstream, TestUpstream]
+    const id3 = new URL(u3.url).host
+    // Ten sessions through A while u3 is in maintenance: five each on u1 and u2.
+    await endpointAction(a, 'least', id3, 'maintenance')
+    const onA = []
+    for (let i = 0; i < 10; i++) onA.push(String((await asClient(a, '/least', `10.7.1.${i}`)).headers['x-upstream']))
+    expect(onA.filter((name) => name === u1.name)).toHaveLength(5)
+    expect(onA.filter((name) => name === u2.name)).toHaveLength(5)
+    await endpointAction(a, 'least', id3, 'undrain')
+    // B has seen none of them itself; it reads the counts from Redis (at most once a second).
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await asClient(b, '/least', '10.7.1.100')
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const onB = []
+    for (let i = 0; i < 3; i++) onB.push(String((await asClient(b, '/least', `10.7.2.${i}`)).headers['x-upstream']))
+    expect(onB).toEqual([u3.name, u3.name, u3.name])
   })
 
   it('keeps every key under the prefix with a TTL', async () => {
