@@ -47,6 +47,9 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
     enableOfflineQueue: !forCommands,
     maxRetriesPerRequest: forCommands ? 0 : null,
     enableAutoPipelining: forCommands,
+    // A server that stops answering (SIGSTOP, a silent partition) while commands wait: drop the socket
+    // and reconnect, so unanswered commands do not pile up in the client.
+    ...(forCommands ? { socketTimeout: Math.max(1000, 20 * config.commandTimeout) } : {}),
     retryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
     // A failover that made our server a replica: reconnect (Sentinel then finds the new master).
     reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),

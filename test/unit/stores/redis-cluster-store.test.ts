@@ -10,7 +10,7 @@ import { RedisServices } from '../../../src/stores/redis-services.js'
 import type { RedisAffinityStore } from '../../../src/stores/redis-store.js'
 import { startRedisCluster, stopAllRedis, type RedisServer } from '../../helpers/redis-server.js'
 import { waitFor } from '../../helpers/wait.js'
-import { affinityStoreContract } from './affinity-store.contract.js'
+import { affinityStoreContract, CONTRACT_TIMEOUT } from './affinity-store.contract.js'
 
 let nodes: RedisServer[]
 const started: RedisServices[] = []
@@ -23,7 +23,7 @@ afterAll(async () => {
 })
 
 async function replica(): Promise<RedisAffinityStore> {
-  const config = Store.parse({ type: 'redis', cluster: nodes.slice(0, 1).map((node) => `127.0.0.1:${node.port}`) }) as RedisStoreConfig
+  const config = Store.parse({ type: 'redis', cluster: nodes.slice(0, 1).map((node) => `127.0.0.1:${node.port}`), commandTimeout: CONTRACT_TIMEOUT }) as RedisStoreConfig
   const services = new RedisServices(config, createLogger('silent'))
   started.push(services)
   await waitFor(() => services.connection.available, 10_000, 20, 'the cluster store to connect')
