@@ -41,7 +41,7 @@ export function redact(url: string): string {
 
 const CircuitBreaker = z.strictObject({
   failures: count(1, 1000).default(3).meta({ description: 'Consecutive failed or timed-out commands that open the breaker: Latch then stops waiting on Redis and serves from local state. A timeout while Redis keeps answering other commands (a burst) does not count; that one command falls back.' }),
-  probeInterval: duration().prefault('500ms').meta({ description: 'While the breaker is open, Redis is probed (PING) this often; the first answer closes it.' }),
+  probeInterval: duration().prefault('500ms').meta({ description: 'While the breaker is open, Redis is probed this often (a GET under the key prefix, so an ACL user without access stays unavailable); the first answer closes it.' }),
 })
 
 const LocalCache = z.strictObject({

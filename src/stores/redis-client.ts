@@ -6,6 +6,7 @@
  * disconnected fails at once instead of waiting); a command in flight when the connection drops is
  * not retried; reconnects go on forever with exponential backoff and jitter.
  */
+import { isIP } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import { redact, type RedisStoreConfig } from '../config/store-schema.js'
 
@@ -16,7 +17,6 @@ export interface RedisCommands {
   get(key: string): Promise<string | null>
   hgetall(key: string): Promise<Record<string, string>>
   set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
-  ping(): Promise<string>
   publish(channel: string, message: string): Promise<number>
 }
 
@@ -86,7 +86,8 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
     ...(url.username === '' || config.username !== undefined ? {} : { username: decodeURIComponent(url.username) }),
     ...(url.password === '' || config.password !== undefined ? {} : { password: decodeURIComponent(url.password) }),
     ...(url.pathname.length > 1 && config.db === undefined ? { db: Number(url.pathname.slice(1)) } : {}),
-    ...(url.protocol === 'rediss:' || config.tls === true ? { tls: { servername: url.hostname } } : {}),
+    // SNI carries host names only, never an IP address.
+    ...(url.protocol === 'rediss:' || config.tls === true ? { tls: isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: url.hostname } : {} } : {}),
   })
 }
 

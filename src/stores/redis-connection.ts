@@ -4,9 +4,9 @@
  * Every command goes through `run`: while the breaker is open it fails at once (no waiting on a dead
  * or stalled Redis); otherwise it has `commandTimeout`, and `circuitBreaker.failures` consecutive
  * failures open the breaker (a timeout while Redis kept answering other commands does not count: that
- * is a burst, and only the late command falls back). A lost connection opens it at once. While open, Redis is probed with
- * PING every `probeInterval` (ioredis reconnects on its own, with backoff and jitter); the first
- * answer closes the breaker and runs the recovery hooks (write-back of bindings made meanwhile).
+ * is a burst, and only the late command falls back). A lost connection opens it at once. While open,
+ * Redis is probed (a GET under the key prefix) every `probeInterval` (ioredis reconnects on its own,
+ * with backoff and jitter); the first answer closes the breaker and runs the recovery hooks (write-back of bindings made meanwhile).
  * The breaker starts open: Latch serves at once and uses Redis from its first answer.
  */
 import type { RedisStoreConfig } from '../config/store-schema.js'
@@ -143,14 +143,15 @@ export class RedisConnection {
     this.client.disconnect()
   }
 
-  /** PINGs Redis while the breaker is open; closes it on an answer. */
+  /** Probes Redis while the breaker is open; closes it on an answer. */
   async #probeOnce(): Promise<void> {
     if (this.#breaker.allows || this.#probing || this.#closed || this.client.status !== 'ready') return
     this.#probing = true
     try {
-      await withDeadline(this.#commands.ping(), this.#config.commandTimeout)
+      // A read under the key prefix, not PING: an ACL user without access to our keys stays unavailable.
+      await withDeadline(this.#commands.get(`${this.#config.keyPrefix}probe`), this.#config.commandTimeout)
     } catch (error) {
-      this.#problem(error instanceof CommandTimeout ? `no answer to PING within commandTimeout (${this.#config.commandTimeout} ms)` : explain(error as Error, this.#config))
+      this.#problem(error instanceof CommandTimeout ? `no answer to a probe within commandTimeout (${this.#config.commandTimeout} ms)` : explain(error as Error, this.#config))
       return
     } finally {
       this.#probing = false
