@@ -5,7 +5,9 @@
  * replica reconciles against) and published; the other replicas apply it on the message, typically
  * within milliseconds. A periodic reconcile (and one after every Redis recovery and at start) heals
  * a missed message and teaches a new replica the current state. An action taken while Redis is
- * unreachable is kept and written when Redis answers again, so a reconcile never undoes it.
+ * unreachable is kept and written when Redis answers again, so a reconcile never undoes it. Every
+ * change carries the time of the action: a reconcile reply that raced a newer message is ignored
+ * (actions by different replicas are compared by their clocks; operators act seconds apart).
  */
 import type { EndpointActionResult } from '../admin/endpoint-actions.js'
 import type { Logger } from '../observability/logger.js'
@@ -25,6 +27,8 @@ interface Change {
   readonly pool: string
   readonly endpoint: string
   readonly state: AdminState
+  /** When the operator acted (ms since epoch): a change older than one already applied is ignored. */
+  readonly at: number
 }
 
 /** Shares admin states of endpoints between replicas. */
@@ -35,6 +39,8 @@ export class AdminSync {
   readonly #pools: () => ReadonlyMap<string, UpstreamPool>
   readonly #logger: Logger
   readonly #unwritten = new Map<string, Change>()
+  /** field → time of the newest change applied here (a late reconcile reply must not undo a message). */
+  readonly #applied = new Map<string, number>()
   readonly #timer: NodeJS.Timeout
 
   constructor(connection: RedisConnection, bus: RedisBus, keyPrefix: string, pools: () => ReadonlyMap<string, UpstreamPool>, logger: Logger) {
@@ -57,8 +63,9 @@ export class AdminSync {
 
   /** An action was applied through this replica's admin API: share it. */
   shared(result: EndpointActionResult): void {
-    const change: Change = { pool: result.pool, endpoint: result.endpoint.id, state: result.to }
+    const change: Change = { pool: result.pool, endpoint: result.endpoint.id, state: result.to, at: Date.now() }
     this.#unwritten.set(fieldOf(change), change)
+    this.#applied.set(fieldOf(change), change.at)
     void this.#write(change)
   }
 
@@ -71,10 +78,11 @@ export class AdminSync {
     } catch {
       return
     }
-    for (const [field, state] of Object.entries(record)) {
+    for (const [field, value] of Object.entries(record)) {
       if (this.#unwritten.has(field)) continue
       const [pool, endpoint] = field.split('\0')
-      if (pool !== undefined && endpoint !== undefined && STATES.includes(state as AdminState)) this.#apply({ pool, endpoint, state: state as AdminState }, 'reconcile')
+      const [state, at] = value.split('|')
+      if (pool !== undefined && endpoint !== undefined && STATES.includes(state as AdminState)) this.#apply({ pool, endpoint, state: state as AdminState, at: Number(at) || 0 }, 'reconcile')
     }
   }
 
@@ -85,7 +93,7 @@ export class AdminSync {
   async #write(change: Change): Promise<void> {
     const field = fieldOf(change)
     try {
-      await this.#connection.run((redis) => HSET_TTL.run(redis, [this.#key], [field, change.state, STATE_TTL_MS]))
+      await this.#connection.run((redis) => HSET_TTL.run(redis, [this.#key], [field, `${change.state}|${change.at}`, STATE_TTL_MS]))
       if (this.#unwritten.get(field) === change) this.#unwritten.delete(field)
       await this.#bus.publish(CHANNEL, JSON.stringify(change))
     } catch {
@@ -98,6 +106,9 @@ export class AdminSync {
   }
 
   #apply(change: Change, via: 'message' | 'reconcile'): void {
+    const field = fieldOf(change)
+    if ((this.#applied.get(field) ?? -1) > change.at) return
+    this.#applied.set(field, change.at)
     const endpoint = this.#pools().get(change.pool)?.endpoint(change.endpoint)
     if (endpoint === undefined || endpoint.adminState === change.state) return
     endpoint.setAdminState(change.state, `admin (another replica): ${change.state}`)
@@ -112,7 +123,7 @@ function fieldOf(change: Change): string {
 function parse(message: string): Change | undefined {
   try {
     const value = JSON.parse(message) as Partial<Change>
-    if (typeof value.pool === 'string' && typeof value.endpoint === 'string' && STATES.includes(value.state as AdminState)) return value as Change
+    if (typeof value.pool === 'string' && typeof value.endpoint === 'string' && STATES.includes(value.state as AdminState) && typeof value.at === 'number') return value as Change
   } catch {
     // Not ours.
   }
