@@ -173,6 +173,19 @@ describe('Latch replicas sharing a Redis store', () => {
     expect(onB).toEqual([u3.name, u3.name, u3.name])
   })
 
+  it('heals a missed admin message with the periodic reconcile', async () => {
+    // A change recorded in Redis whose message nobody received (written straight into the record).
+    const id = new URL((upstreams[2] as TestUpstream).url).host
+    await redis.command('HSET', 'latch:admin', `learn\0${id}`, `maintenance|${Date.now()}`)
+    const state = async (latch: LatchProcess): Promise<string | undefined> => {
+      const pools = (await adminCall(latch, 'GET', '/pools')).body.pools as { name: string; endpoints: { id: string; adminState: string }[] }[]
+      return pools.find((pool) => pool.name === 'learn')?.endpoints.find((endpoint) => endpoint.id === id)?.adminState
+    }
+    await waitFor(async () => (await state(a)) === 'maintenance' && (await state(b)) === 'maintenance', 7000, 100, 'both replicas to reconcile')
+    await endpointAction(b, 'learn', id, 'undrain')
+    await waitFor(async () => (await state(a)) === 'active', 1000, 10, 'the undrain on A')
+  })
+
   it('keeps every key under the prefix with a TTL', async () => {
     const keys = (await redis.command('KEYS', '*')).split('\r\n').filter((line) => line.startsWith('latch:'))
     expect(keys.length).toBeGreaterThan(100)
