@@ -16,7 +16,7 @@
  */
 
 /** Virtual clients of the `xff` shape. */
-const XFF_CLIENTS = 5000
+const XFF_CLIENTS = 1000
 
 function clientIp(i) {
   return `10.${(i >> 8) & 255}.${i & 255}.1`
