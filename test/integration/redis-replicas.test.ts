@@ -164,8 +164,10 @@ describe('Latch replicas sharing a Redis store', () => {
     expect(onA.filter((name) => name === u1.name)).toHaveLength(5)
     expect(onA.filter((name) => name === u2.name)).toHaveLength(5)
     await endpointAction(a, 'least', id3, 'undrain')
-    // B has seen none of them itself; it reads the counts from Redis (at most once a second).
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // They are counted in Redis (A writes them in the background)…
+    const live = (upstream: TestUpstream) => redis.command('ZCARD', `latch:l:{least:cookie}:${new URL(upstream.url).host}`)
+    await waitFor(async () => (await live(u1)) === ':5\r\n' && (await live(u2)) === ':5\r\n', 3000, 20, "A's sessions in Redis")
+    // …and B, which has seen none of them itself, reads the counts from Redis (at most once a second).
     await asClient(b, '/least', '10.7.1.100')
     await new Promise((resolve) => setTimeout(resolve, 1100))
     const onB = []
