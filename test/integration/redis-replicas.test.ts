@@ -157,19 +157,22 @@ describe('Latch replicas sharing a Redis store', () => {
   it('counts live sessions cluster-wide: least-sessions on B fills the endpoint that A left empty', async () => {
     const [u1, u2, u3] = upstreams as [TestUpstream, TestUpstream, TestUpstream]
     const id3 = new URL(u3.url).host
-    // Ten sessions through A while u3 is in maintenance: five each on u1 and u2.
+    // Twenty sessions through A while u3 is in maintenance: ten each on u1 and u2.
     await endpointAction(a, 'least', id3, 'maintenance')
     const onA = []
-    for (let i = 0; i < 10; i++) onA.push(String((await asClient(a, '/least', `10.7.1.${i}`)).headers['x-upstream']))
-    expect(onA.filter((name) => name === u1.name)).toHaveLength(5)
-    expect(onA.filter((name) => name === u2.name)).toHaveLength(5)
+    for (let i = 0; i < 20; i++) onA.push(String((await asClient(a, '/least', `10.7.1.${i}`)).headers['x-upstream']))
+    expect(onA.filter((name) => name === u1.name)).toHaveLength(10)
+    expect(onA.filter((name) => name === u2.name)).toHaveLength(10)
     await endpointAction(a, 'least', id3, 'undrain')
     // They are counted in Redis (A writes them in the background)…
     const live = (upstream: TestUpstream) => redis.command('ZCARD', `latch:l:{least:cookie}:${new URL(upstream.url).host}`)
-    await waitFor(async () => (await live(u1)) === ':5\r\n' && (await live(u2)) === ':5\r\n', 3000, 20, "A's sessions in Redis")
-    // …and B, which has seen none of them itself, reads the counts from Redis (at most once a second).
+    await waitFor(async () => (await live(u1)) === ':10\r\n' && (await live(u2)) === ':10\r\n', 3000, 20, "A's sessions in Redis")
+    // …and B, which has seen none of them itself, reads the counts from Redis (at most once a second,
+    // in the background: two sessions a second apart make sure its copy is current).
     await asClient(b, '/least', '10.7.1.100')
     await new Promise((resolve) => setTimeout(resolve, 1100))
+    await asClient(b, '/least', '10.7.1.101')
+    await new Promise((resolve) => setTimeout(resolve, 300))
     const onB = []
     for (let i = 0; i < 3; i++) onB.push(String((await asClient(b, '/least', `10.7.2.${i}`)).headers['x-upstream']))
     expect(onB).toEqual([u3.name, u3.name, u3.name])
