@@ -86,7 +86,7 @@ describe('Redis store wrong at start', () => {
     await startRedis({ port })
     await waitFor(async () => (await adminCall(latch, 'GET', '/readyz')).status === 200, 10_000, 50, 'readiness once Redis is up')
     expect((await asClient(latch, '/ip', '10.0.0.3')).status).toBe(200)
-    expect(latch.logs.some((line) => line.msg === 'redis store connected')).toBe(true)
+    await waitFor(() => latch.logs.some((line) => line.msg === 'redis store connected'), 5000, 20, 'the connection in the log')
   })
 
   it('refuses a reload that changes the store, naming what changed (a restart applies it)', async () => {
