@@ -16,7 +16,6 @@ export interface RedisCommands {
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   get(key: string): Promise<string | null>
   hgetall(key: string): Promise<Record<string, string>>
-  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
   publish(channel: string, message: string): Promise<number>
 }
 
