@@ -15,6 +15,7 @@ import { parseOptions, USAGE, UsageError } from './lib/options.mjs'
 import { killAllSync, pinningSupport, stopAll } from './lib/processes.mjs'
 import { formatTable, summarize } from './lib/report.mjs'
 import { latchCpus, SCENARIOS, validateScenarioTable } from './lib/scenarios.mjs'
+import { SHAPES } from './lib/request-shapes.mjs'
 import { hasCommand, startUpstreams } from './lib/upstreams.mjs'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -52,6 +53,8 @@ function installCleanup() {
 
 function checkTools(opts) {
   if (opts.loadgen === 'wrk' && !hasCommand('wrk')) throw new UsageError('--loadgen wrk: wrk is not on PATH (install it, or use the default autocannon)')
+  const unshaped = opts.scenarios.filter((name) => SCENARIOS[name].shape !== 'plain' && SHAPES[SCENARIOS[name].shape].wrkScript === undefined)
+  if (opts.loadgen === 'wrk' && unshaped.length > 0) throw new UsageError(`--loadgen wrk cannot shape the requests of ${unshaped.join(', ')} yet: use the default autocannon`)
   if (opts.upstream === 'nginx' && !hasCommand('nginx')) throw new UsageError('--upstream nginx: nginx is not on PATH (install it, or use the default node upstreams)')
 }
 

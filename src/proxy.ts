@@ -3,7 +3,7 @@
  * reloader and shutdown sequence from a config, and wires them together.
  */
 import { startAdmin, type AdminListener } from './admin/admin-listener.js'
-import { localPoolAdmin } from './admin/admin-routes.js'
+import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './admin/endpoint-actions.js'
 import { Readiness, type CheckOutcome } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
@@ -36,6 +36,8 @@ export interface RunningProxy {
   readonly readiness: Readiness
   /** This instance's metrics; undefined when the admin listener (which serves them) is disabled. */
   readonly metrics: Metrics | undefined
+  /** Applies an operator action to this process's pools (and shares it through Redis when configured). */
+  endpointAction(request: EndpointActionRequest): EndpointActionResult
   /** Reloads the config file, or `text` as its content (see lifecycle/config-reloader.ts); never rejects. */
   reload(trigger: ReloadTrigger, text?: string): Promise<ReloadOutcome>
   /**
@@ -65,6 +67,9 @@ export interface WorkerRole {
   readonly memoryStore: AffinityStore
 }
 
+/** Longest wait at start for Redis to share the signing secret. */
+const SECRET_WAIT_MS = 3000
+
 /** Starts serving `loaded`; rejects with a StartupError if a listener cannot be bound. */
 export async function startProxy(loaded: LoadedConfig, logger: Logger, source: ProxySource = {}): Promise<RunningProxy> {
   const { config } = loaded
@@ -74,12 +79,14 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
   const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
   const store = redis?.store ?? createStore(source)
-  if (worker === undefined) warnAboutGeneratedSecret(loaded, ring, logger)
+  if (redis !== undefined && config.sessionSecrets.length === 0) await redis.shareSecret(ring, Math.min(config.store.connectTimeout, SECRET_WAIT_MS))
+  if (worker === undefined && redis === undefined) warnAboutGeneratedSecret(loaded, ring, logger)
   const readiness = new Readiness()
   if (redis !== undefined) readiness.addCheck('redis', () => redisReadiness(redis))
   // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
   const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
+  if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
@@ -108,11 +115,17 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // A worker reloads when its supervisor says so (the supervisor watches the file).
   const watcher = file === undefined || !config.reload.watch || worker !== undefined ? undefined : new ConfigWatcher(() => watchedFiles(file, holder.runtime.loaded), () => void reloader.reload('file'), config.reload.debounce)
   let admin: AdminListener | undefined
+  const endpointAction = (request: EndpointActionRequest): EndpointActionResult => {
+    const result = applyEndpointAction(holder.runtime.pools, request)
+    redis?.adminActionApplied(result)
+    return result
+  }
   try {
+    await redis?.shareAdminState(() => holder.runtime.pools)
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
-      admin = await startAdmin(config.admin.listen, { ...localPoolAdmin(() => holder.runtime.pools), readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     await listeners.close()
@@ -137,6 +150,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     readiness,
     metrics,
     reload: (trigger, text) => reloader.reload(trigger, text),
+    endpointAction,
     async close(timing) {
       watcher?.stop()
       const runtime = holder.runtime

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { runLoad } from './loadgen.mjs'
 import { latchArgs, startLatch } from './latch.mjs'
+import { startRedisServer } from './redis.mjs'
 import { clockTicksPerSecond, cpuCounters, cpuTicks, statusKb, stopProcess } from './processes.mjs'
 import { sequentialProbe } from './probe.mjs'
 import { SHAPES } from './request-shapes.mjs'
@@ -68,11 +69,19 @@ function countLines(file) {
 export async function measureLatch(env, name, repeat) {
   const scenario = SCENARIOS[name]
   const label = `${name}-r${repeat}`
-  const ctx = { upstreams: env.upstreams.urls, accessLogFile: join(env.dir, `${label}.access.log`), tmpFile: (file) => join(env.dir, `${label}.${file}`) }
-  const args = latchArgs(scenario, ctx, env.dir, label)
-  const base = { repeat, target: 'latch', scenario: name, shape: scenario.shape, latchArgs: args.map(env.redact) }
+  let redis
+  const ctx = {
+    upstreams: env.upstreams.urls,
+    accessLogFile: join(env.dir, `${label}.access.log`),
+    tmpFile: (file) => join(env.dir, `${label}.${file}`),
+    redisUrl: () => redis.url,
+  }
+  const base = { repeat, target: 'latch', scenario: name, shape: scenario.shape }
   let latch
   try {
+    if (scenario.redis === true) redis = await startRedisServer({ cpu: env.loadgenCpuPin, logFile: join(env.dir, `${label}.redis.log`) })
+    const args = latchArgs(scenario, ctx, env.dir, label)
+    base.latchArgs = args.map(env.redact)
     latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label })
     const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders)), expectedUpstreams: env.upstreams.urls.length }
     const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, latch.record.pid)
@@ -87,5 +96,6 @@ export async function measureLatch(env, name, repeat) {
     return { ...base, ok: false, error: error.message }
   } finally {
     await stopProcess(latch?.record)
+    await stopProcess(redis?.record)
   }
 }

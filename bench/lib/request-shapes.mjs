@@ -15,12 +15,32 @@
  *   `wrk-report.lua` (copy its `done`); undefined = plain requests, reported by `wrk-report.lua`.
  */
 
+/** Virtual clients of the `xff` shape. */
+const XFF_CLIENTS = 1000
+
+function clientIp(i) {
+  return `10.${(i >> 8) & 255}.${i & 255}.1`
+}
+
 /** Every request shape by name. */
 export const SHAPES = {
   plain: {
     summary: 'GET / with no extra headers; all connections alike',
     probeHeaders: () => ({}),
     autocannon: () => ({ stats: () => undefined }),
+    wrkScript: undefined,
+  },
+  xff: {
+    summary: `GET / as ${XFF_CLIENTS} client IPs in turn (X-Forwarded-For 10.x.y.1, one per request): returning clients and a steady share of new ones`,
+    probeHeaders: (i) => ({ 'x-forwarded-for': clientIp(i) }),
+    autocannon: () => {
+      let next = 0
+      return {
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-forwarded-for': clientIp(next++ % XFF_CLIENTS) } }) }],
+        stats: () => ({ clients: XFF_CLIENTS, sent: next }),
+      }
+    },
+    // wrk is not shaped for this yet: use the default autocannon.
     wrkScript: undefined,
   },
   // Later, e.g. `cookie-jar` (virtual clients each sending their own cookie plus every cookie Latch set for

@@ -5,7 +5,8 @@
  * - `latch(ctx)` returns `{ args }` (quick-mode CLI flags; the runner adds `--listen 127.0.0.1:0` and
  *   `--log-level info`) or `{ config }` (a config object, written to a temp JSON file and passed as
  *   `--config`; start from `baseConfig(ctx)`, which listens on 127.0.0.1:0). `ctx` has `upstreams` (URLs),
- *   `accessLogFile` (a fresh temp path; its lines are counted after Latch stops) and `tmpFile(name)`.
+ *   `accessLogFile` (a fresh temp path; its lines are counted after Latch stops), `tmpFile(name)` and
+ *   `redisUrl()` (scenarios with `redis: true` get a fresh redis-server per run, pinned with the upstreams).
  * - `shape`: a key of SHAPES (request-shapes.mjs).
  * - `baseline`: another scenario's name; when both run, the table shows this ÷ that (same repeat).
  * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit }` returning
@@ -74,6 +75,27 @@ export const SCENARIOS = {
     proxyCpus: 'all',
     checks: COMMON_CHECKS,
   },
+  'client-ip': {
+    summary: 'client-ip affinity (X-Forwarded-For from a trusted loopback peer) over 3 upstreams, memory store',
+    latch: (ctx) => ({ config: clientIpConfig(ctx, { type: 'memory' }) }),
+    shape: 'xff',
+    baseline: undefined,
+    checks: COMMON_CHECKS,
+  },
+  'client-ip-redis': {
+    summary: 'client-ip with the Redis store (a redis-server started by the bench, pinned with the upstreams)',
+    latch: (ctx) => ({ config: clientIpConfig(ctx, { type: 'redis', url: ctx.redisUrl() }) }),
+    shape: 'xff',
+    baseline: 'client-ip',
+    redis: true,
+    checks: COMMON_CHECKS,
+  },
+}
+
+/** client-ip affinity behind a trusted loopback proxy, with the given store. */
+function clientIpConfig(ctx, store) {
+  const base = baseConfig(ctx)
+  return { ...base, store, shutdown: { drainDelay: '0s' }, trustedProxies: ['127.0.0.1/32'], pools: [{ ...base.pools[0], affinity: { mode: 'client-ip' } }] }
 }
 
 /** The CPU list Latch is pinned to in a scenario: its own CPU, or with `proxyCpus: 'all'` both in use. */
@@ -85,8 +107,6 @@ export function latchCpus(scenario, env) {
 /** Scenarios that need features Latch does not have yet; named so `--scenario` can say why. */
 export const PLANNED = {
   cookie: 'needs cookie affinity and a cookie-jar request shape',
-  'client-ip': 'needs client-IP affinity (with --trust-proxy) and an X-Forwarded-For request shape',
-  'client-ip-redis': 'needs client-IP affinity with the Redis store (and a redis-server started by the bench)',
 }
 
 /** Checks the table's internal references once at start-up (a typo in an entry fails fast). */

@@ -37,7 +37,7 @@ async function startNode(count, cpu, dir, maxSeconds) {
 }
 
 /** A free loopback port: nginx cannot listen on port 0 and report it, so one is reserved and released. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)

@@ -42,7 +42,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   for (const warning of loaded.warnings) logger.warn(warning)
   // One secret for every worker (used when none is configured): tokens issued by one verify in all.
   const generatedSecret = randomSecret()
-  if (config.sessionSecrets.length === 0 && config.pools.some((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header')) {
+  // With a Redis store, the workers take the secret shared through Redis instead.
+  if (config.sessionSecrets.length === 0 && config.store.type === 'memory' && config.pools.some((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header')) {
     logger.warn('no sessionSecrets configured: generated a random secret, shared by this Latch\'s workers; sessions will not be shared by other Latch replicas and will reset on restart')
   }
   let exit!: (code: number) => void

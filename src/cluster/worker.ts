@@ -52,7 +52,7 @@ export async function runWorker(setup: WorkerSetup): Promise<number> {
     {
       reload: ({ trigger, text }) => running().reload(trigger, text),
       pools: () => snapshotPools(running().runtime.pools),
-      action: (request) => applyEndpointAction(running().runtime.pools, request),
+      action: (request) => running().endpointAction(request),
       readiness: () => running().readiness.report(),
       metrics: async () => (await running().metrics?.registry.getMetricsAsJSON()) ?? [],
       shutdown: ({ now }) => {

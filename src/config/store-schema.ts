@@ -40,12 +40,12 @@ export function redact(url: string): string {
 }
 
 const CircuitBreaker = z.strictObject({
-  failures: count(1, 1000).default(3).meta({ description: 'Consecutive failed or timed-out commands that open the breaker: Latch then stops waiting on Redis and serves from local state.' }),
-  probeInterval: duration().prefault('500ms').meta({ description: 'While the breaker is open, Redis is probed (PING) this often; the first answer closes it.' }),
+  failures: count(1, 1000).default(3).meta({ description: 'Consecutive failed or timed-out commands that open the breaker: Latch then stops waiting on Redis and serves from local state. A timeout while Redis keeps answering other commands (a burst) does not count; that one command falls back.' }),
+  probeInterval: duration().prefault('500ms').meta({ description: 'While the breaker is open, Redis is probed this often (a GET under the key prefix, so an ACL user without access stays unavailable); the first answer closes it.' }),
 })
 
 const LocalCache = z.strictObject({
-  ttl: duration().prefault('2s').meta({ description: 'A binding read from Redis is reused locally for this long without asking Redis again (a rebind anywhere invalidates it at once through pub/sub). `0` disables the cache.' }),
+  ttl: duration().prefault('10s').meta({ description: 'A binding read from Redis is reused locally for this long without asking Redis again. Bindings change only by a rebind, which every replica is told of at once through pub/sub (after a lost subscription nothing cached is reused); the TTL bounds what a missed message can cost. `0` disables the cache.' }),
   maxEntries: count(0, 10_000_000).default(100_000).meta({ description: 'Most bindings kept locally (oldest dropped first). They also serve as the fallback while Redis is unreachable.' }),
 })
 

@@ -12,6 +12,8 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
 import { RequestMetrics } from './metrics-requests.js'
+import { registerRedisMetrics } from './metrics-redis.js'
+import type { RedisStats } from '../stores/redis-connection.js'
 import type { CertificateEvents } from '../tls/listener-certificates.js'
 
 /** What DNS discovery reports: one call per resolution of a pool's name. */
@@ -113,6 +115,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
   /** Renders every family in the Prometheus text format. */
   scrape(): Promise<string> {
     return this.registry.metrics()
+  }
+
+  /** Reports the Redis store's state and counters (`latch_redis_*`). */
+  watchRedis(stats: () => RedisStats): void {
+    registerRedisMetrics(this.registry, stats)
   }
 
   /** Reports open connections of these traffic servers from now on. */

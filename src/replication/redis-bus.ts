@@ -16,6 +16,8 @@ export class RedisBus {
   readonly #connection: RedisConnection
   readonly #subscriber: RedisClient
   readonly #handlers = new Map<string, (message: string) => void>()
+  readonly #reconnectHooks: (() => void)[] = []
+  #connectedOnce = false
 
   constructor(config: RedisStoreConfig, connection: RedisConnection, logger: Logger) {
     this.#prefix = config.keyPrefix
@@ -24,6 +26,10 @@ export class RedisBus {
     // Problems are logged by the command connection; this one only retries.
     this.#subscriber.on('error', (error: Error) => logger.debug({ err: error.message }, 'redis event connection error'))
     this.#subscriber.on('message', (channel: string, message: string) => this.#handlers.get(channel)?.(message))
+    this.#subscriber.on('ready', () => {
+      if (this.#connectedOnce) for (const hook of this.#reconnectHooks) hook()
+      this.#connectedOnce = true
+    })
   }
 
   /** Calls `handler` with every message on `name` (a channel under the key prefix). */
@@ -31,6 +37,11 @@ export class RedisBus {
     const channel = this.#prefix + name
     this.#handlers.set(channel, handler)
     this.#subscriber.subscribe(channel).catch(() => undefined)
+  }
+
+  /** Runs `hook` when the subscription connection is back after a loss: messages may have been missed. */
+  onReconnect(hook: () => void): void {
+    this.#reconnectHooks.push(hook)
   }
 
   /** Publishes `message` on `name`; resolves false when Redis could not take it. */

@@ -52,6 +52,11 @@ export class BindingCache {
     this.#entries.set(key, { binding: { endpointId: binding.endpointId, expiresAt: binding.expiresAt }, fetchedAt: now, dirty })
   }
 
+  /** No entry is fresh any more (invalidations may have been missed); all stay as fallback. */
+  staleAll(): void {
+    for (const [key, entry] of this.#entries) if (entry.fetchedAt !== -Infinity) this.#entries.set(key, { ...entry, fetchedAt: -Infinity })
+  }
+
   /** Forgets `key` unless it holds a binding not written back yet. */
   invalidate(key: string): void {
     if (this.#entries.get(key)?.dirty !== true) this.#entries.delete(key)

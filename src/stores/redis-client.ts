@@ -2,10 +2,11 @@
  * @module Builds the ioredis client of a `store: { type: redis }` config: one server (`url`), Sentinel
  * (`sentinels` + `name`) or Cluster (`cluster`), with Latch's fault settings.
  *
- * Fault settings: every command has `commandTimeout`; there is no offline queue (a command while
+ * Fault settings: RedisConnection times every command (`commandTimeout`); there is no offline queue (a command while
  * disconnected fails at once instead of waiting); a command in flight when the connection drops is
  * not retried; reconnects go on forever with exponential backoff and jitter.
  */
+import { isIP } from 'node:net'
 import { Cluster, Redis } from 'ioredis'
 import { redact, type RedisStoreConfig } from '../config/store-schema.js'
 
@@ -14,8 +15,7 @@ export interface RedisCommands {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>
   get(key: string): Promise<string | null>
-  set(key: string, value: string, px: 'PX', ms: number, nx: 'NX'): Promise<'OK' | null>
-  ping(): Promise<string>
+  hgetall(key: string): Promise<Record<string, string>>
   publish(channel: string, message: string): Promise<number>
 }
 
@@ -46,10 +46,12 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
     enableOfflineQueue: !forCommands,
     maxRetriesPerRequest: forCommands ? 0 : null,
     enableAutoPipelining: forCommands,
+    // A server that stops answering (SIGSTOP, a silent partition) while commands wait: drop the socket
+    // and reconnect, so unanswered commands do not pile up in the client.
+    ...(forCommands ? { socketTimeout: Math.max(1000, 20 * config.commandTimeout) } : {}),
     retryStrategy: (attempt: number) => reconnectDelay(attempt, minDelay, maxDelay),
     // A failover that made our server a replica: reconnect (Sentinel then finds the new master).
     reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-    ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.password === undefined ? {} : { password: config.password }),
     ...(config.db === undefined ? {} : { db: config.db }),
@@ -62,7 +64,6 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
       enableOfflineQueue,
       enableAutoPipelining,
       redisOptions,
-      ...(forCommands ? { commandTimeout: config.commandTimeout } : {}),
     }
     return new Cluster(config.cluster.map(parseHostPort), options)
   }
@@ -84,7 +85,8 @@ export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' 
     ...(url.username === '' || config.username !== undefined ? {} : { username: decodeURIComponent(url.username) }),
     ...(url.password === '' || config.password !== undefined ? {} : { password: decodeURIComponent(url.password) }),
     ...(url.pathname.length > 1 && config.db === undefined ? { db: Number(url.pathname.slice(1)) } : {}),
-    ...(url.protocol === 'rediss:' || config.tls === true ? { tls: { servername: url.hostname } } : {}),
+    // SNI carries host names only, never an IP address.
+    ...(url.protocol === 'rediss:' || config.tls === true ? { tls: isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: url.hostname } : {} } : {}),
   })
 }
 

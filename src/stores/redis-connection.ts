@@ -3,9 +3,10 @@
  *
  * Every command goes through `run`: while the breaker is open it fails at once (no waiting on a dead
  * or stalled Redis); otherwise it has `commandTimeout`, and `circuitBreaker.failures` consecutive
- * failures open the breaker. A lost connection opens it at once. While open, Redis is probed with
- * PING every `probeInterval` (ioredis reconnects on its own, with backoff and jitter); the first
- * answer closes the breaker and runs the recovery hooks (write-back of bindings made meanwhile).
+ * failures open the breaker (a timeout while Redis kept answering other commands does not count: that
+ * is a burst, and only the late command falls back). A lost connection opens it at once. While open,
+ * Redis is probed (a GET under the key prefix) every `probeInterval` (ioredis reconnects on its own,
+ * with backoff and jitter); the first answer closes the breaker and runs the recovery hooks (write-back of bindings made meanwhile).
  * The breaker starts open: Latch serves at once and uses Redis from its first answer.
  */
 import type { RedisStoreConfig } from '../config/store-schema.js'
@@ -47,6 +48,8 @@ export class RedisConnection {
   #probing = false
   #closed = false
   #lastProblem = 'connecting'
+  /** When Redis last answered a command (performance.now()). */
+  #lastReplyAt = 0
   #everConnected = false
   #commandCount = 0
   #errors = 0
@@ -78,16 +81,21 @@ export class RedisConnection {
     if (!this.#breaker.allows) throw new StoreUnavailableError('circuit-open', `Redis is unavailable (${this.#lastProblem})`)
     this.#commandCount++
     this.#pending++
+    const sentAt = performance.now()
     try {
-      const result = await command(this.#commands)
+      const result = await withDeadline(command(this.#commands), this.#config.commandTimeout)
+      this.#lastReplyAt = performance.now()
       this.#breaker.success()
       return result
     } catch (error) {
-      const timedOut = (error as Error).message.includes('timed out')
+      const timedOut = error instanceof CommandTimeout
       if (timedOut) this.#timeouts++
       else this.#errors++
       const problem = timedOut ? `no answer within commandTimeout (${this.#config.commandTimeout} ms)` : explain(error as Error, this.#config)
-      if (this.#breaker.failure()) this.#opened(problem)
+      // A timeout while Redis answered other commands is a burst, not a dead Redis: only that
+      // command falls back. Silence, or a failing connection, counts towards opening the breaker.
+      const answering = timedOut && this.#lastReplyAt > sentAt
+      if (!answering && this.#breaker.failure()) this.#opened(problem)
       throw new StoreUnavailableError(timedOut ? 'timeout' : 'error', `Redis command failed: ${problem}`, { cause: error })
     } finally {
       this.#pending--
@@ -135,14 +143,15 @@ export class RedisConnection {
     this.client.disconnect()
   }
 
-  /** PINGs Redis while the breaker is open; closes it on an answer. */
+  /** Probes Redis while the breaker is open; closes it on an answer. */
   async #probeOnce(): Promise<void> {
     if (this.#breaker.allows || this.#probing || this.#closed || this.client.status !== 'ready') return
     this.#probing = true
     try {
-      await this.#commands.ping()
+      // A read under the key prefix, not PING: an ACL user without access to our keys stays unavailable.
+      await withDeadline(this.#commands.get(`${this.#config.keyPrefix}probe`), this.#config.commandTimeout)
     } catch (error) {
-      this.#problem((error as Error).message.includes('timed out') ? `no answer to PING within commandTimeout (${this.#config.commandTimeout} ms)` : explain(error as Error, this.#config))
+      this.#problem(error instanceof CommandTimeout ? `no answer to a probe within commandTimeout (${this.#config.commandTimeout} ms)` : explain(error as Error, this.#config))
       return
     } finally {
       this.#probing = false
@@ -171,6 +180,39 @@ export class RedisConnection {
     this.#lastProblem = problem
     this.#logger.warn({ store: this.target, problem }, `redis store: ${problem}`)
   }
+}
+
+/** A command that got no answer within commandTimeout. */
+class CommandTimeout extends Error {}
+
+/**
+ * `promise`, or a CommandTimeout after `ms`. When the timer fires, the verdict waits for the check
+ * phase of the event loop: a reply that arrived while the loop was busy is read in the poll phase
+ * before it, so a busy Latch does not mistake its own lag for a slow Redis.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false
+    const timer = setTimeout(() => setImmediate(() => {
+      if (settled) return
+      settled = true
+      reject(new CommandTimeout(`Redis command timed out after ${ms} ms`))
+    }), ms)
+    promise.then(
+      (value) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        reject(error as Error)
+      },
+    )
+  })
 }
 
 /** A precise, actionable description of a Redis error. */

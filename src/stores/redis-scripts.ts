@@ -78,6 +78,20 @@ for _, ep in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out`)
 
+/** KEYS: hash. ARGV: field, value, ttl ms. Sets a field and (re)sets the hash's TTL. */
+export const HSET_TTL = new Script(`redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`)
+
+/** KEYS: secret. ARGV: candidate, ttl ms. The first replica's secret wins; using it extends its TTL. */
+export const SHARED_SECRET = new Script(`local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return v`)
+
 /** The stored form of a binding. */
 export function encodeBinding(binding: Binding): string {
   return `${binding.endpointId}|${binding.expiresAt}`

@@ -2,7 +2,7 @@
  * @module The Redis affinity store: bindings and live sessions shared by every replica and worker.
  *
  * Hot path: a binding read from Redis within `localCache.ttl` answers without a round trip (a rebind
- * on any replica invalidates it through pub/sub). Claims and rebinds are Lua scripts, atomic across
+ * on any replica invalidates it through pub/sub; after a lost subscription nothing cached is fresh). Claims and rebinds are Lua scripts, atomic across
  * replicas. Refreshes happen only past half-life (callers decide); live-session touches are
  * throttled per session and sent in the background.
  *
@@ -60,6 +60,8 @@ export class RedisAffinityStore implements AffinityStore {
     this.#failClosed = config.failClosed
     this.#cache = new BindingCache(config.localCache.maxEntries, config.localCache.ttl)
     bus?.subscribe(BINDINGS_CHANNEL, (key) => this.#cache.invalidate(key))
+    // Rebinds announced while the subscription was down were missed: nothing cached is fresh any more.
+    bus?.onReconnect(() => this.#cache.staleAll())
     connection.onRecovered(() => this.#writeBack())
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS)
     this.#sweeper.unref()
@@ -164,9 +166,9 @@ export class RedisAffinityStore implements AffinityStore {
   }
 
   /** Redis could not answer: reject (failClosed) or answer from local state. */
-  #fallback<T>(error: unknown, local: () => T): T {
+  #fallback<T>(error: unknown, local: () => T): T | Promise<never> {
     if (this.#failClosed) {
-      throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError('circuit-open', 'Redis is unavailable and store.failClosed is set')
+      return Promise.reject(error instanceof StoreUnavailableError ? error : new StoreUnavailableError('circuit-open', 'Redis is unavailable and store.failClosed is set'))
     }
     this.#connection.fellBack()
     return local()

@@ -5,7 +5,7 @@
  * and a temp directory. Only the PIDs started here are ever signalled; every one is killed when the
  * test process exits, even if a test forgot to.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -111,6 +111,20 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     },
     restart: launch,
     command: (...args) => rawCommand(port, args, auth),
+  }
+}
+
+/** A Redis Cluster of `masters` nodes (no replicas), slots spread by `redis-cli --cluster create`. */
+export async function startRedisCluster(masters = 3): Promise<RedisServer[]> {
+  const nodes = await Promise.all(Array.from({ length: masters }, () => startRedis({ conf: ['cluster-enabled yes', 'cluster-config-file nodes.conf', 'cluster-node-timeout 2000'] })))
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-yes'], { encoding: 'utf8', timeout: 20_000 })
+  if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`)
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const states = await Promise.all(nodes.map((node) => node.command('CLUSTER', 'INFO')))
+    if (states.every((state) => state.includes('cluster_state:ok'))) return nodes
+    if (Date.now() > deadline) throw new Error(`the cluster did not become ok: ${states.join(' | ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
   }
 }
 

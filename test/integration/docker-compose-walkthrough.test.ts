@@ -7,6 +7,7 @@ import { parse } from 'yaml'
 import { startSessionApp, type SessionApp, type Visit } from '../../src/demo/session-app.js'
 import { readCompose, ROOT, serviceEnv } from '../helpers/docker-compose.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { startRedis, stopAllRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait.js'
 
 // What the README's docker compose walkthrough does, without Docker (this machine has none): the
@@ -71,9 +72,7 @@ function composeLatchConfig(backends: ReadonlyMap<string, SessionApp>): Record<s
   const config = parse(readFileSync(resolve(ROOT, volume.split(':')[0] as string), 'utf8')) as Record<string, unknown> & { pools: { endpoints: string[] }[] }
   config.listen = '127.0.0.1:0'
   config.admin = { listen: '127.0.0.1:0' }
-  // Cookie affinity resolves a session from the signed cookie alone, never from the store, so the
-  // walkthrough below holds with the memory store too; sharing through Redis is the store's tests' job.
-  delete config.store
+  // `store` stays as in the compose file: REDIS_URL points it at a real redis-server on loopback.
   for (const pool of config.pools) {
     pool.endpoints = pool.endpoints.map((url) => {
       const backend = backends.get(new URL(url).hostname)
@@ -108,9 +107,13 @@ describe('docker compose walkthrough (without Docker)', () => {
       cleanups.push(() => app.close())
     }
     const config = composeLatchConfig(backends)
+    // The compose `redis` service: a real redis-server on a free loopback port.
+    const redis = await startRedis()
+    cleanups.push(() => stopAllRedis())
+    const envOf = (name: string): NodeJS.ProcessEnv => ({ ...serviceEnv(services[name]!), REDIS_URL: redis.url })
     const latches: LatchProcess[] = []
     for (const name of ['latch-1', 'latch-2']) {
-      const latch = await startLatch({ config, env: serviceEnv(services[name]!), args: ['--access-log', 'off'] })
+      const latch = await startLatch({ config, env: envOf(name), args: ['--access-log', 'off'] })
       latches.push(latch)
       cleanups.push(() => latch.stop('SIGKILL'))
     }
@@ -141,10 +144,14 @@ describe('docker compose walkthrough (without Docker)', () => {
     const settled = [await client.get(`${two.url}/`), await client.get(`${two.url}/`)]
     expect(settled.map((answer) => [answer.visit.backend, answer.visit.visits, answer.affinity])).toEqual([[moved.visit.backend, 2, 'hit'], [moved.visit.backend, 3, 'hit']])
 
-    // docker compose start latch-1: a fresh replica knows nothing in memory, yet the cookie keeps the session.
-    const restarted = await startLatch({ config, env: serviceEnv(services['latch-1']!), args: ['--access-log', 'off'] })
+    // docker compose start latch-1: a fresh replica; the signed cookie alone keeps the session.
+    const restarted = await startLatch({ config, env: envOf('latch-1'), args: ['--access-log', 'off'] })
     cleanups.push(() => restarted.stop('SIGKILL'))
     const again = await client.get(`${restarted.url}/`)
     expect([again.visit.backend, again.visit.visits, again.affinity]).toEqual([moved.visit.backend, 4, 'hit'])
+    // The replicas used Redis: connected, and the session is counted there (cluster-wide counts).
+    // (sessionSecrets is configured, so Latch serves without waiting for Redis: its log may come later.)
+    await waitFor(() => restarted.logs.some((line) => line.msg === 'redis store connected'), 5000, 20, 'the replica to connect to Redis')
+    await waitFor(async () => (await redis.command('EXISTS', 'latch:e:{app:cookie}')) === ':1\r\n', 2000, 20, 'the live session in Redis')
   })
 })

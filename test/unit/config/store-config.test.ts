@@ -49,7 +49,7 @@ describe('store config', () => {
       commandTimeout: 75,
       failClosed: false,
       circuitBreaker: { failures: 3, probeInterval: 500 },
-      localCache: { ttl: 2000, maxEntries: 100_000 },
+      localCache: { ttl: 10_000, maxEntries: 100_000 },
       reconnect: { minDelay: 50, maxDelay: 2000 },
     })
   })

@@ -1,6 +1,7 @@
 /**
  * The AffinityStore contract against the Redis store: two store instances ("replicas") on one real
- * redis-server started by the test (never mocked), with default settings (local cache on).
+ * redis-server started by the test (never mocked), with default settings (local cache on) except a
+ * generous command timeout (see CONTRACT_TIMEOUT).
  */
 import { afterAll, beforeAll } from 'vitest'
 import { Store, type RedisStoreConfig } from '../../../src/config/store-schema.js'
@@ -11,7 +12,7 @@ import { RedisConnection } from '../../../src/stores/redis-connection.js'
 import { RedisAffinityStore } from '../../../src/stores/redis-store.js'
 import { startRedis, stopAllRedis, type RedisServer } from '../../helpers/redis-server.js'
 import { waitFor } from '../../helpers/wait.js'
-import { affinityStoreContract } from './affinity-store.contract.js'
+import { affinityStoreContract, CONTRACT_TIMEOUT } from './affinity-store.contract.js'
 
 let redis: RedisServer
 const closers: (() => Promise<void>)[] = []
@@ -24,7 +25,7 @@ afterAll(async () => {
 })
 
 async function replica(): Promise<RedisAffinityStore> {
-  const config = Store.parse({ type: 'redis', url: redis.url }) as RedisStoreConfig
+  const config = Store.parse({ type: 'redis', url: redis.url, commandTimeout: CONTRACT_TIMEOUT }) as RedisStoreConfig
   const logger = createLogger('silent')
   const connection = new RedisConnection(config, logger)
   const bus = new RedisBus(config, connection, logger)
