@@ -6,7 +6,7 @@ import { Agent, request } from 'undici'
 import { WebSocket, WebSocketServer } from 'ws'
 import { stringify } from 'yaml'
 import { adminCall } from '../helpers/admin-client.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { startLatch, type LatchProcess, type LogLine } from '../helpers/latch-process.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -180,8 +180,10 @@ describe('hot reload', () => {
     expect(accepted.status).toBe(200)
     done(undefined)
     expect(await load).toEqual([])
-    const failures = latch.logs.filter((line) => line.msg?.startsWith('config rejected') === true)
-    expect(failures.length).toBe(corpus.length)
+    // Log lines arrive through the child's stdout, possibly after the admin replies: wait for them.
+    const rejected = (): LogLine[] => latch.logs.filter((line) => line.msg?.startsWith('config rejected') === true)
+    await waitFor(() => rejected().length >= corpus.length, 5000, 20, 'every rejection logged')
+    expect(rejected().length).toBe(corpus.length)
   }, 60_000)
 
   it('reloads on SIGHUP', async () => {
