@@ -6,7 +6,8 @@
  * `X-Forwarded-For` is whatever the client wrote, so trusting it would let anyone pick their own
  * identity (and, with IP affinity, their own backend).
  */
-import { isIP, type BlockList } from 'node:net'
+import { isIP } from 'node:net'
+import type { TrustedNetworks } from '../net/trusted-networks.js'
 
 /** Strips the IPv4-mapped prefix Node reports on dual-stack sockets (`::ffff:10.0.0.1`). */
 export function plainAddress(address: string | undefined): string {
@@ -15,17 +16,15 @@ export function plainAddress(address: string | undefined): string {
 }
 
 /** True when `address` is inside the trusted CIDR list. */
-export function isTrusted(trusted: BlockList | undefined, address: string): boolean {
-  if (trusted === undefined || address === '') return false
-  const family = isIP(address)
-  return family !== 0 && trusted.check(address, family === 6 ? 'ipv6' : 'ipv4')
+export function isTrusted(trusted: TrustedNetworks | undefined, address: string): boolean {
+  return trusted !== undefined && address !== '' && trusted.contains(address)
 }
 
 /**
  * Resolves the client address from a trusted peer's `X-Forwarded-For` (or RFC 7239 `Forwarded`)
  * chain, right to left. Returns `peer` itself when nothing trustworthy says otherwise.
  */
-export function resolveClientAddress(peer: string, trusted: BlockList | undefined, xForwardedFor: string | undefined, forwarded: string | undefined): string {
+export function resolveClientAddress(peer: string, trusted: TrustedNetworks | undefined, xForwardedFor: string | undefined, forwarded: string | undefined): string {
   if (!isTrusted(trusted, peer)) return peer
   const chain = xForwardedFor !== undefined ? splitList(xForwardedFor) : forwarded !== undefined ? forwardedFor(forwarded) : []
   let client = peer

@@ -11,17 +11,17 @@
  * from an untrusted peer: those are replaced with what Latch itself saw.
  */
 import type { IncomingMessage } from 'node:http'
-import type { BlockList } from 'node:net'
 import { nextRequestId } from '../observability/request-id.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import { isValidHostHeader } from '../net/address.js'
+import type { TrustedNetworks } from '../net/trusted-networks.js'
 import { forwardedNode, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
 import { connectionListed } from './hop-by-hop.js'
 import { http2MayHaveBody, http2RequestHeaders } from './http2-request.js'
 
 /** Header rules compiled once from the config. */
 export interface HeaderRules {
-  readonly trusted: BlockList | undefined
+  readonly trusted: TrustedNetworks | undefined
   readonly xForwarded: boolean
   readonly forwarded: boolean
   readonly via: boolean

@@ -11,7 +11,7 @@ import { DnsDiscovery, type DiscoveryObserver } from '../discovery/dns-discovery
 import { ActiveHealthChecker } from '../health/active-checker.js'
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
-import { buildCidrList } from '../net/address.js'
+import { TrustedNetworks } from '../net/trusted-networks.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
 import type { HealthCheckMetrics } from '../observability/metrics.js'
@@ -86,7 +86,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
   const pools = new Map(config.pools.map((pool) => [pool.name, poolFor(pool)]))
   const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
   const headerRules: HeaderRules = {
-    trusted: config.trustedProxies.length === 0 ? undefined : buildCidrList(config.trustedProxies),
+    trusted: config.trustedProxies.length === 0 ? undefined : new TrustedNetworks(config.trustedProxies),
     xForwarded: config.headers.xForwarded,
     forwarded: config.headers.forwarded,
     via: config.headers.via,
