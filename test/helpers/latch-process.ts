@@ -50,7 +50,7 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
       child.kill('SIGKILL')
       reject(new Error(`latch ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`))
     }, timeoutMs)
-    child.on('exit', (code) => {
+    void exitedWithOutput(child).then((code) => {
       clearTimeout(timer)
       resolveRun({ code, stdout, stderr })
     })
@@ -70,7 +70,7 @@ export async function startLatch(options: { config?: object | string; args?: rea
   const logs: LogLine[] = []
   let stderr = ''
   let buffered = ''
-  const exited = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)))
+  const exited = exitedWithOutput(child)
   let adminUrl: string | undefined
   const ready = new Promise<string[]>((resolveReady, reject) => {
     const timer = setTimeout(() => reject(new Error(`latch did not start within ${options.timeoutMs ?? 10_000} ms\nstdout: ${JSON.stringify(logs)}\nstderr: ${stderr}`)), options.timeoutMs ?? 10_000)
@@ -131,4 +131,23 @@ function withTestDefaults(config: object): object {
 /** Access-log lines (one per request) seen so far. */
 export function accessLines(latch: LatchProcess): LogLine[] {
   return latch.logs.filter((line) => line.log === 'access')
+}
+
+/**
+ * The exit code, once the process exited and its output was read: 'exit' can come before the last
+ * stdout lines are read ('close' comes after). A worker process still holding the pipe cannot make
+ * this wait for more than a second after the exit.
+ */
+function exitedWithOutput(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      const timer = setTimeout(() => resolve(code), 1000)
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve(code)
+      }
+      if (child.stdout?.readableEnded !== false && child.stderr?.readableEnded !== false) done()
+      else child.once('close', done)
+    })
+  })
 }
