@@ -76,3 +76,25 @@ export interface SessionAffinity {
 export function noSession(bindable: boolean, problem?: 'expired' | 'invalid', key?: string): SessionLookup {
   return { bound: undefined, boundGone: false, problem, key, token: undefined, bindable }
 }
+
+/**
+ * What a lookup decides before anything is sent (plain requests and upgrades alike): `hit` uses the
+ * bound endpoint; `refuse` answers ERR_SESSION_UNAVAILABLE (`onUnavailable: fail` while the endpoint
+ * is still in the pool); `rebind` balances anew and moves the session; `pick` balances a request
+ * without a usable binding.
+ */
+export type SessionVerdict = 'hit' | 'refuse' | 'rebind' | 'pick'
+
+export function sessionVerdict(lookup: SessionLookup, onUnavailable: 'rebind' | 'fail'): SessionVerdict {
+  const bound = lookup.bound
+  if (bound !== undefined && bound.servesBoundSessions) return 'hit'
+  // `fail` waits for the session's endpoint to come back; one that left the pool (removed, past its
+  // drain) never will, so its sessions are rebound rather than refused until they expire.
+  if (bound !== undefined && onUnavailable === 'fail') return 'refuse'
+  return bound !== undefined || lookup.boundGone ? 'rebind' : 'pick'
+}
+
+/** The outcome of a `pick`: why there was no binding, `new` when one will be made, else none. */
+export function pickOutcome(lookup: SessionLookup): AffinityOutcome | undefined {
+  return lookup.problem ?? (lookup.bindable ? 'new' : undefined)
+}

@@ -22,7 +22,7 @@ import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
+import { noSession, pickOutcome, sessionVerdict, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { plainAddress } from './client-address.js'
@@ -132,20 +132,18 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #withSession(lookup: SessionLookup): void {
     if (this.#clientGone) return
     this.session = lookup
-    const bound = lookup.bound
-    if (bound !== undefined && bound.servesBoundSessions) {
-      this.affinityOutcome = 'hit'
-      return this.#use(bound, true)
-    }
-    if (bound !== undefined || lookup.boundGone) {
-      const pool = this.pool as UpstreamPool
-      // `fail` waits for the session's endpoint to come back; one that left the pool (removed, past
-      // its drain) never will, so its sessions are rebound rather than refused until they expire.
-      if (bound !== undefined && pool.config.affinity.onUnavailable === 'fail') return this.#failSession()
-      this.affinityOutcome = 'rebound'
-      this.#rebinding = true
-    } else {
-      this.affinityOutcome = lookup.problem ?? (lookup.bindable ? 'new' : undefined)
+    switch (sessionVerdict(lookup, (this.pool as UpstreamPool).config.affinity.onUnavailable)) {
+      case 'hit':
+        this.affinityOutcome = 'hit'
+        return this.#use(lookup.bound as Endpoint, true)
+      case 'refuse':
+        return this.#failSession()
+      case 'rebind':
+        this.affinityOutcome = 'rebound'
+        this.#rebinding = true
+        break
+      case 'pick':
+        this.affinityOutcome = pickOutcome(lookup)
     }
     this.#attempt()
   }

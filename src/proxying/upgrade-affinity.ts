@@ -8,7 +8,7 @@
  * 101 included: Socket.IO and SignalR may open a WebSocket as their very first request.
  */
 import type { IncomingMessage } from 'node:http'
-import type { AffinityOutcome, AffinityRequest, SessionAffinity, SessionLookup } from '../affinity/session-affinity.js'
+import { pickOutcome, sessionVerdict, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import { whenReady, type MaybePromise } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
@@ -83,21 +83,14 @@ export function pickUpgradeEndpoint(pool: UpstreamPool, session: UpgradeSession)
 
 function withSession(pool: UpstreamPool, affinity: SessionAffinity, session: UpgradeSession, lookup: SessionLookup): MaybePromise<Endpoint | ProxyError> {
   session.lookup = lookup
-  const bound = lookup.bound
-  if (bound !== undefined && bound.servesBoundSessions) {
+  const verdict = sessionVerdict(lookup, pool.config.affinity.onUnavailable)
+  if (verdict === 'hit') {
     session.outcome = 'hit'
-    return bound
+    return lookup.bound as Endpoint
   }
-  let rebinding = false
-  if (bound !== undefined || lookup.boundGone) {
-    if (bound !== undefined && pool.config.affinity.onUnavailable === 'fail') {
-      return new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 })
-    }
-    session.outcome = 'rebound'
-    rebinding = true
-  } else {
-    session.outcome = lookup.problem ?? (lookup.bindable ? 'new' : undefined)
-  }
+  if (verdict === 'refuse') return new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${pool.name}" is unavailable`, { retryAfter: 5 })
+  const rebinding = verdict === 'rebind'
+  session.outcome = rebinding ? 'rebound' : pickOutcome(lookup)
   const picked = pickAny(pool)
   if (picked instanceof ProxyError || !lookup.bindable) return picked
   return affinity.bind(lookup, picked, session, rebinding)
