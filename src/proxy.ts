@@ -162,6 +162,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       await (redis ?? store).close()
       runtime.accessLog.flush()
       logger.info({ outcome }, 'latch stopped')
+      // stdout is written asynchronously: without the flush, exiting can lose this last line.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()))
       return outcome
     },
   }

@@ -94,6 +94,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     await adminListener?.close()
     await store.close()
     logger.info('latch stopped')
+    // stdout is written asynchronously: without the flush, exiting can lose this last line.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()))
     exit(code)
   }
   let signals = 0
