@@ -14,7 +14,7 @@ import { drain, type DrainOutcome } from './lifecycle/graceful-shutdown.js'
 import { newTrafficState } from './lifecycle/traffic-state.js'
 import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
-import type { Logger } from './observability/logger.js'
+import { settleLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
 import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
@@ -162,8 +162,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       await (redis ?? store).close()
       runtime.accessLog.flush()
       logger.info({ outcome }, 'latch stopped')
-      // stdout is written asynchronously: without the flush, exiting can lose this last line.
-      await new Promise<void>((resolve) => logger.flush(() => resolve()))
+      // stdout is written asynchronously: exiting with a write in flight reorders or loses the last lines.
+      await settleLogger(logger)
       return outcome
     },
   }

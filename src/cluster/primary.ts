@@ -14,7 +14,7 @@ import { StartupError } from '../errors/startup-error.js'
 import { watchedFiles } from '../lifecycle/config-reloader.js'
 import { ConfigWatcher } from '../lifecycle/config-watcher.js'
 import { formatAddress } from '../net/address.js'
-import type { Logger } from '../observability/logger.js'
+import { settleLogger, type Logger } from '../observability/logger.js'
 import { IpcStoreServer } from '../stores/ipc-store-server.js'
 import { ClusterAdmin } from './cluster-admin.js'
 import { ClusterReloader } from './cluster-reload.js'
@@ -94,8 +94,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     await adminListener?.close()
     await store.close()
     logger.info('latch stopped')
-    // stdout is written asynchronously: without the flush, exiting can lose this last line.
-    await new Promise<void>((resolve) => logger.flush(() => resolve()))
+    // stdout is written asynchronously: exiting with a write in flight reorders or loses the last lines.
+    await settleLogger(logger)
     exit(code)
   }
   let signals = 0
