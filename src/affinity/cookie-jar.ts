@@ -41,14 +41,33 @@ function isPairStart(header: string, at: number): boolean {
   return i < 0 || header.charCodeAt(i) === 59
 }
 
-/** The header without any `name=` pair; undefined when nothing else is left. */
+/**
+ * The header without any `name=` pair (pairs trimmed, joined with "; "); undefined when nothing else is
+ * left. Runs on every request with an affinity cookie, so it scans in place instead of splitting.
+ */
 export function withoutCookie(header: string, name: string): string | undefined {
-  const kept: string[] = []
-  for (const pair of header.split(';')) {
-    const trimmed = pair.trim()
-    if (trimmed === '') continue
-    const equals = trimmed.indexOf('=')
-    if ((equals === -1 ? trimmed : trimmed.slice(0, equals)) !== name) kept.push(trimmed)
+  let kept = ''
+  let start = 0
+  while (start <= header.length) {
+    let end = header.indexOf(';', start)
+    if (end === -1) end = header.length
+    let from = start
+    let to = end
+    while (from < to && isTrimmed(header.charCodeAt(from))) from++
+    while (to > from && isTrimmed(header.charCodeAt(to - 1))) to--
+    if (from < to && !isPairNamed(header, from, to, name)) kept = kept === '' ? header.slice(from, to) : `${kept}; ${header.slice(from, to)}`
+    start = end + 1
   }
-  return kept.length === 0 ? undefined : kept.join('; ')
+  return kept === '' ? undefined : kept
+}
+
+/** `header[from, to)` (a trimmed pair) is `name=…`, or just `name`. */
+function isPairNamed(header: string, from: number, to: number, name: string): boolean {
+  const after = from + name.length
+  return after <= to && header.startsWith(name, from) && (after === to || header.charCodeAt(after) === 61 /* = */)
+}
+
+/** What String.prototype.trim removes, within latin1 (header strings are latin1). */
+function isTrimmed(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13) || code === 160
 }
