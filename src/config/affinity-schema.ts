@@ -23,7 +23,7 @@ const CookieOptions = z.strictObject({
   name: z.string().regex(COOKIE_NAME, { error: 'expected a cookie name (letters, digits, !#$%&\'*+-.^_`|~)' }).default('latch').meta({ description: 'Cookie name.' }),
   path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).default('/').meta({ description: 'Cookie `Path`.' }),
   domain: z.string().min(1).optional().meta({ description: 'Cookie `Domain` (omitted by default: host-only cookie).' }),
-  secure: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default('auto').meta({ description: '`auto`: `Secure` when the client connection is TLS or a trusted `X-Forwarded-Proto: https`; SameSite=None always forces it.' }),
+  secure: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default('auto').meta({ description: '`auto`: `Secure` when the client connection is TLS or a trusted proxy says https (`X-Forwarded-Proto`, else RFC 7239 `Forwarded: proto=`); SameSite=None always forces it.' }),
   httpOnly: z.boolean().default(true).meta({ description: 'Cookie `HttpOnly`.' }),
   sameSite: z.enum(['Lax', 'Strict', 'None'], { error: 'expected Lax, Strict or None' }).default('Lax').meta({ description: 'Cookie `SameSite`; `None` forces `Secure`.' }),
   ...Lifetimes,

@@ -37,6 +37,32 @@ export function resolveClientAddress(peer: string, trusted: TrustedNetworks | un
   return client
 }
 
+/**
+ * The scheme of the client's own connection, from a trusted peer's RFC 7239 `Forwarded` chain, read
+ * right to left like the address: each proxy appends an element describing the request it received,
+ * so the element whose `for=` is not a trusted proxy was added by the outermost trusted one, and its
+ * `proto=` is what the client used. Lower-case; undefined when that element names none.
+ */
+export function forwardedProto(trusted: TrustedNetworks | undefined, forwarded: string): string | undefined {
+  const elements = forwarded.split(',')
+  let proto: string | undefined
+  for (let i = elements.length - 1; i >= 0; i--) {
+    let node: string | undefined
+    proto = undefined
+    for (const pair of (elements[i] as string).split(';')) {
+      const eq = pair.indexOf('=')
+      if (eq === -1) continue
+      const key = pair.slice(0, eq).trim().toLowerCase()
+      const value = pair.slice(eq + 1).trim().replace(/^"|"$/g, '')
+      if (key === 'for') node = value
+      else if (key === 'proto') proto = value.toLowerCase()
+    }
+    const address = node === undefined ? '' : stripPort(node)
+    if (isIP(address) === 0 || !isTrusted(trusted, address)) return proto
+  }
+  return proto
+}
+
 function splitList(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '')
 }

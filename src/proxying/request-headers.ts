@@ -15,7 +15,7 @@ import { nextRequestId } from '../observability/request-id.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import { isValidHostHeader } from '../net/address.js'
 import type { TrustedNetworks } from '../net/trusted-networks.js'
-import { forwardedNode, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
+import { forwardedNode, forwardedProto, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
 import { connectionListed } from './hop-by-hop.js'
 import { http2MayHaveBody, http2RequestHeaders } from './http2-request.js'
 
@@ -145,7 +145,9 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   const peer = plainAddress(req.socket.remoteAddress)
   const trustedPeer = isTrusted(rules.trusted, peer)
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
-  out.secure = encrypted || (trustedPeer && xForwardedProto !== undefined && xForwardedProto.trim().toLowerCase() === 'https')
+  // What a trusted proxy says the client used: X-Forwarded-Proto, else the RFC 7239 Forwarded chain.
+  const trustedProto = !trustedPeer ? undefined : xForwardedProto ?? (forwarded === undefined ? undefined : forwardedProto(rules.trusted, forwarded))
+  out.secure = encrypted || (trustedProto !== undefined && trustedProto.trim().toLowerCase() === 'https')
   out.clientIp = trustedPeer ? resolveClientAddress(peer, rules.trusted, xForwardedFor, forwarded) : peer
   out.requestId = requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : nextRequestId()
   const ownStart = headers.length
@@ -154,7 +156,7 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
     const proto = encrypted ? 'https' : 'http'
     headers.push(
       'x-forwarded-for', trustedPeer && xForwardedFor !== undefined ? `${xForwardedFor}, ${peer}` : peer,
-      'x-forwarded-proto', trustedPeer && xForwardedProto !== undefined ? xForwardedProto : proto,
+      'x-forwarded-proto', trustedProto ?? proto,
       'x-forwarded-host', trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader,
       'x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''),
     )

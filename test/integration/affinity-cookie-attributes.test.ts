@@ -99,6 +99,16 @@ describe('affinity cookie attributes', () => {
     expect((await newCookie('plain', { forwarded: 'proto=https' })).attributes).not.toContain('Secure')
   })
 
+  it('secure: auto also reads an RFC 7239 Forwarded chain from a trusted proxy, at the element of the outermost trusted hop', async () => {
+    expect((await newCookie('plain', { forwarded: 'for=203.0.113.7;proto=https' }, TRUSTED_PEER)).attributes).toContain('Secure')
+    // The right-most element came from another trusted proxy: the one before it describes the client.
+    expect((await newCookie('plain', { forwarded: 'for=203.0.113.7;proto=https, for=127.0.0.2;proto=http' }, TRUSTED_PEER)).attributes).toContain('Secure')
+    // The client wrote its own https element in front; the trusted proxy's element says http.
+    expect((await newCookie('plain', { forwarded: 'for=198.51.100.1;proto=https, for=203.0.113.7;proto=http' }, TRUSTED_PEER)).attributes).not.toContain('Secure')
+    // X-Forwarded-Proto, when present, is what counts.
+    expect((await newCookie('plain', { 'x-forwarded-proto': 'http', forwarded: 'for=203.0.113.7;proto=https' }, TRUSTED_PEER)).attributes).not.toContain('Secure')
+  })
+
   it('the affinity cookie is removed from the upstream request, other cookies are kept in order', async () => {
     const { pair } = await newCookie('plain')
     const response = await send({ port: latch.port, path: '/plain/x', headers: { cookie: `a=1; ${pair}; b=2` } })

@@ -137,6 +137,11 @@ describe('request headers, trusted peer (trustedProxies: 127.0.0.1/32, headers.f
     expect(line.clientIp).toBe('203.0.113.7')
   })
 
+  it('X-Forwarded-Proto follows a trusted Forwarded proto= when the peer sent no X-Forwarded-Proto', async () => {
+    const headers = await upstreamHeaders(latch, '/proto', ['Host', 'plain.test', 'Forwarded', 'for=203.0.113.7;proto=https'])
+    expect(headers[headers.indexOf('x-forwarded-proto') + 1]).toBe('https')
+  })
+
   it('Forwarded is generated when the client sent none', async () => {
     const headers = await upstreamHeaders(latch, '/plain', ['Host', 'plain.test'])
     expect(headers).toContain('for=127.0.0.1;proto=http;host="plain.test"')
