@@ -6,7 +6,6 @@
  * `maxAge` from the first binding, `idleTimeout` sliding (the token is re-issued past half of it).
  * A tampered, truncated, foreign, duplicated or expired token is treated as absent.
  */
-import { randomBytes } from 'node:crypto'
 import { stringifySetCookie } from 'cookie'
 import type { AffinityConfig } from '../config/affinity-schema.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
@@ -16,6 +15,7 @@ import { readCookie, withoutCookie } from './cookie-jar.js'
 import { EndpointKeyIndex } from './endpoint-key-index.js'
 import type { SecretRing } from './secret-ring.js'
 import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from './session-affinity.js'
+import { newSessionId } from './session-id.js'
 import { SessionTokenCodec, type SessionIdentity } from './session-token.js'
 
 /** Signed-token affinity carried in a cookie or a header. */
@@ -30,6 +30,8 @@ export class TokenAffinity implements SessionAffinity {
   readonly #maxAge: number | undefined
   readonly #idle: number | undefined
   readonly #liveTtl: number
+  /** `Set-Cookie` attributes (after the value) by Secure and Max-Age; see #setCookie. */
+  readonly #cookieAttributes = new Map<number, string>()
 
   constructor(mode: 'cookie' | 'header', pool: UpstreamPool, config: AffinityConfig, ring: SecretRing, store: AffinityStore) {
     this.mode = mode
@@ -71,7 +73,7 @@ export class TokenAffinity implements SessionAffinity {
     let sessionId = token?.sessionId
     if (token === undefined || outcome === 'rebound' || (this.#idle !== undefined && (now - token.refreshedAt) * 2000 > this.#idle)) {
       // A refreshed or rebound session keeps its id and first-binding time; others start over.
-      const session: SessionIdentity = token !== undefined && (outcome === 'hit' || outcome === 'rebound') ? token : { sessionId: randomBytes(8).toString('base64url'), issuedAt: now }
+      const session: SessionIdentity = token !== undefined && (outcome === 'hit' || outcome === 'rebound') ? token : { sessionId: newSessionId(), issuedAt: now }
       sessionId = session.sessionId
       const text = this.#codec.issue(this.#index.keyOf(endpoint), now, session)
       if (this.mode === 'cookie') out.push('set-cookie', this.#setCookie(text, session.issuedAt, now, request.secure))
@@ -93,20 +95,34 @@ export class TokenAffinity implements SessionAffinity {
     return cookie.count > 1 ? null : (cookie.value as string)
   }
 
+  /**
+   * `Set-Cookie` for a token. Only Secure and Max-Age vary between calls, so the attributes the
+   * `cookie` package formats are kept per (secure, maxAge); the token is base64url, which needs no
+   * encoding, and is put in front.
+   */
   #setCookie(text: string, issuedAt: number, now: number, secureRequest: boolean): string {
     const options = this.#config.cookie
-    const lifetimes: number[] = []
-    if (this.#maxAge !== undefined) lifetimes.push(Math.max(0, Math.floor(this.#maxAge / 1000) - (now - issuedAt)))
-    if (this.#idle !== undefined) lifetimes.push(Math.floor(this.#idle / 1000))
+    let maxAge: number | undefined
+    if (this.#maxAge !== undefined) maxAge = Math.max(0, Math.floor(this.#maxAge / 1000) - (now - issuedAt))
+    if (this.#idle !== undefined) maxAge = Math.min(maxAge ?? Infinity, Math.floor(this.#idle / 1000))
     const secure = options.sameSite === 'None' || options.secure === 'always' || (options.secure === 'auto' && secureRequest)
-    return stringifySetCookie(this.#name, text, {
-      path: options.path,
-      ...(options.domain === undefined ? {} : { domain: options.domain }),
-      httpOnly: options.httpOnly,
-      secure,
-      sameSite: options.sameSite === 'None' ? 'none' : options.sameSite === 'Strict' ? 'strict' : 'lax',
-      ...(lifetimes.length === 0 ? {} : { maxAge: Math.min(...lifetimes) }),
-    })
+    // One number per (secure, maxAge): maxAge ≥ 0 or none; secure keys ≥ 0, the others < 0.
+    const key = secure ? (maxAge ?? -1) + 1 : -((maxAge ?? -1) + 2)
+    let attributes = this.#cookieAttributes.get(key)
+    if (attributes === undefined) {
+      const formatted = stringifySetCookie(this.#name, '', {
+        path: options.path,
+        ...(options.domain === undefined ? {} : { domain: options.domain }),
+        httpOnly: options.httpOnly,
+        secure,
+        sameSite: options.sameSite === 'None' ? 'none' : options.sameSite === 'Strict' ? 'strict' : 'lax',
+        ...(maxAge === undefined ? {} : { maxAge }),
+      })
+      attributes = formatted.slice(this.#name.length + 1)
+      if (this.#cookieAttributes.size >= 256) this.#cookieAttributes.clear()
+      this.#cookieAttributes.set(key, attributes)
+    }
+    return `${this.#name}=${text}${attributes}`
   }
 }
 
