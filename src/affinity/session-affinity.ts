@@ -21,7 +21,7 @@ export interface AffinityRequest {
   readonly clientIp: string
   /** The client's Cookie header(s), joined. */
   readonly cookieHeader: string | undefined
-  /** TLS, or `X-Forwarded-Proto: https` from a trusted peer. */
+  /** TLS, or a trusted peer says https (`X-Forwarded-Proto`, else `Forwarded: proto=`). */
   readonly secure: boolean
   /** Canonical path plus query. */
   readonly target: string

@@ -45,7 +45,7 @@ export interface PreparedRequest {
   cookieHeader: string | undefined
   /** Index of the Cookie entry in `upstreamHeaders`, or -1. */
   cookieIndex: number
-  /** TLS, or `X-Forwarded-Proto: https` from a trusted peer. */
+  /** TLS, or a trusted peer says https (`X-Forwarded-Proto`, else `Forwarded: proto=`). */
   secure: boolean
 }
 
