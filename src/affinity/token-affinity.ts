@@ -7,7 +7,7 @@
  * A tampered, truncated, foreign, duplicated or expired token is treated as absent.
  */
 import { stringifySetCookie } from 'cookie'
-import type { AffinityConfig } from '../config/affinity-schema.js'
+import { cookiePrefix, type AffinityConfig } from '../config/affinity-schema.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
@@ -32,6 +32,8 @@ export class TokenAffinity implements SessionAffinity {
   readonly #liveTtl: number
   /** `Set-Cookie` attributes (after the value) by Secure and Max-Age; see #setCookie. */
   readonly #cookieAttributes = new Map<number, string>()
+  /** Secure whatever the request: SameSite=None, `secure: always`, or a `__Secure-`/`__Host-` name. */
+  readonly #alwaysSecure: boolean
 
   constructor(mode: 'cookie' | 'header', pool: UpstreamPool, config: AffinityConfig, ring: SecretRing, store: AffinityStore) {
     this.mode = mode
@@ -42,6 +44,8 @@ export class TokenAffinity implements SessionAffinity {
     this.#index = new EndpointKeyIndex(pool, ring)
     const options = mode === 'cookie' ? config.cookie : config.header
     this.#name = mode === 'cookie' ? config.cookie.name : config.header.name.toLowerCase()
+    const cookie = config.cookie
+    this.#alwaysSecure = cookie.sameSite === 'None' || cookie.secure === 'always' || (cookie.secure === 'auto' && cookiePrefix(cookie.name) !== undefined)
     this.#maxAge = options.maxAge
     this.#idle = options.idleTimeout
     // Tokens carry whole seconds, so one stays valid up to a second past idleTimeout: the live count
@@ -105,7 +109,7 @@ export class TokenAffinity implements SessionAffinity {
     let maxAge: number | undefined
     if (this.#maxAge !== undefined) maxAge = Math.max(0, Math.floor(this.#maxAge / 1000) - (now - issuedAt))
     if (this.#idle !== undefined) maxAge = Math.min(maxAge ?? Infinity, Math.floor(this.#idle / 1000))
-    const secure = options.sameSite === 'None' || options.secure === 'always' || (options.secure === 'auto' && secureRequest)
+    const secure = this.#alwaysSecure || (options.secure === 'auto' && secureRequest)
     // One number per (secure, maxAge): maxAge ≥ 0 or none; secure keys ≥ 0, the others < 0.
     const key = secure ? (maxAge ?? -1) + 1 : -((maxAge ?? -1) + 2)
     let attributes = this.#cookieAttributes.get(key)

@@ -20,7 +20,7 @@ const Lifetimes = {
 }
 
 const CookieOptions = z.strictObject({
-  name: z.string().regex(COOKIE_NAME, { error: 'expected a cookie name (letters, digits, !#$%&\'*+-.^_`|~)' }).default('latch').meta({ description: 'Cookie name.' }),
+  name: z.string().regex(COOKIE_NAME, { error: 'expected a cookie name (letters, digits, !#$%&\'*+-.^_`|~)' }).default('latch').meta({ description: 'Cookie name. A `__Secure-` or `__Host-` prefix makes Latch always set `Secure` (browsers require it); `__Host-` also needs `path: /` and no `domain`.' }),
   path: z.string().startsWith('/', { error: 'expected a path starting with "/"' }).default('/').meta({ description: 'Cookie `Path`.' }),
   domain: z.string().min(1).optional().meta({ description: 'Cookie `Domain` (omitted by default: host-only cookie).' }),
   secure: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default('auto').meta({ description: '`auto`: `Secure` when the client connection is TLS or a trusted proxy says https (`X-Forwarded-Proto`, else RFC 7239 `Forwarded: proto=`); SameSite=None always forces it.' }),
@@ -73,7 +73,19 @@ export const Affinity = z
     if (affinity.cookie.sameSite === 'None' && affinity.cookie.secure === 'never') {
       ctx.addIssue({ code: 'custom', path: ['cookie', 'secure'], message: 'SameSite=None cookies must be Secure — use secure: auto or always' })
     }
+    // Browsers drop a __Secure- cookie without Secure, and a __Host- one also unless Path=/ without Domain (RFC 6265bis §4.1.3).
+    const prefix = cookiePrefix(affinity.cookie.name)
+    if (prefix === undefined) return
+    if (affinity.cookie.secure === 'never') ctx.addIssue({ code: 'custom', path: ['cookie', 'secure'], message: `browsers reject a ${prefix} cookie without Secure — use secure: auto or always (Latch always sets Secure on it)` })
+    if (prefix === '__Host-' && affinity.cookie.path !== '/') ctx.addIssue({ code: 'custom', path: ['cookie', 'path'], message: 'browsers reject a __Host- cookie whose Path is not "/" — use path: / or another cookie name' })
+    if (prefix === '__Host-' && affinity.cookie.domain !== undefined) ctx.addIssue({ code: 'custom', path: ['cookie', 'domain'], message: 'browsers reject a __Host- cookie with a Domain — remove cookie.domain or use another cookie name' })
   })
+
+/** The `__Secure-` or `__Host-` name prefix browsers give rules to (matched case-insensitively, as they do). */
+export function cookiePrefix(name: string): '__Secure-' | '__Host-' | undefined {
+  const lower = name.toLowerCase()
+  return lower.startsWith('__host-') ? '__Host-' : lower.startsWith('__secure-') ? '__Secure-' : undefined
+}
 
 export type AffinityConfig = z.output<typeof Affinity>
 

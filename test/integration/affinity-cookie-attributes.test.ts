@@ -32,6 +32,7 @@ beforeAll(async () => {
     ['always', { secure: 'always' }],
     ['never', { secure: 'never' }],
     ['forward', { forwardToUpstream: true }],
+    ['prefixed', { name: '__Host-latch' }],
   ]
   latch = await startLatch({
     config: {
@@ -89,6 +90,13 @@ describe('affinity cookie attributes', () => {
   it('secure: always sets Secure on plain HTTP; secure: never leaves it out even for https', async () => {
     expect((await newCookie('always')).attributes).toContain('Secure')
     expect((await newCookie('never', { 'x-forwarded-proto': 'https' }, TRUSTED_PEER)).attributes).not.toContain('Secure')
+  })
+
+  it('a __Host- cookie name gets Secure even on plain HTTP (browsers drop it otherwise), with Path=/ and no Domain', async () => {
+    const { pair, attributes } = await newCookie('prefixed')
+    expect(pair.startsWith('__Host-latch=')).toBe(true)
+    expect(attributes).toEqual(expect.arrayContaining(['Secure', 'Path=/']))
+    expect(attributes.some((attribute) => attribute.startsWith('Domain'))).toBe(false)
   })
 
   it('secure: auto sets Secure for X-Forwarded-Proto: https from a trusted proxy only', async () => {
