@@ -44,40 +44,46 @@ export function resolveClientAddress(peer: string, trusted: TrustedNetworks | un
  * `proto=` is what the client used. Lower-case; undefined when that element names none.
  */
 export function forwardedProto(trusted: TrustedNetworks | undefined, forwarded: string): string | undefined {
-  const elements = forwarded.split(',')
-  let proto: string | undefined
+  const elements = forwardedElements(forwarded)
   for (let i = elements.length - 1; i >= 0; i--) {
-    let node: string | undefined
-    proto = undefined
-    for (const pair of (elements[i] as string).split(';')) {
-      const eq = pair.indexOf('=')
-      if (eq === -1) continue
-      const key = pair.slice(0, eq).trim().toLowerCase()
-      const value = pair.slice(eq + 1).trim().replace(/^"|"$/g, '')
-      if (key === 'for') node = value
-      else if (key === 'proto') proto = value.toLowerCase()
-    }
+    const element = elements[i] as ForwardedElement
+    const node = element.fors.at(-1)
     const address = node === undefined ? '' : stripPort(node)
-    if (isIP(address) === 0 || !isTrusted(trusted, address)) return proto
+    if (isIP(address) === 0 || !isTrusted(trusted, address)) return element.proto
   }
-  return proto
+  return elements[0]?.proto
 }
 
 function splitList(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '')
 }
 
-/** The `for=` values of an RFC 7239 `Forwarded` header, in order. */
-export function forwardedFor(value: string): string[] {
-  const out: string[] = []
-  for (const element of value.split(',')) {
+/** One element of an RFC 7239 `Forwarded` header: its `for=` nodes (normally one) and its `proto=`. */
+interface ForwardedElement {
+  readonly fors: string[]
+  /** Lower-case. */
+  readonly proto: string | undefined
+}
+
+function forwardedElements(value: string): ForwardedElement[] {
+  return value.split(',').map((element) => {
+    const fors: string[] = []
+    let proto: string | undefined
     for (const pair of element.split(';')) {
       const eq = pair.indexOf('=')
-      if (eq === -1 || pair.slice(0, eq).trim().toLowerCase() !== 'for') continue
-      out.push(pair.slice(eq + 1).trim().replace(/^"|"$/g, ''))
+      if (eq === -1) continue
+      const key = pair.slice(0, eq).trim().toLowerCase()
+      const item = pair.slice(eq + 1).trim().replace(/^"|"$/g, '')
+      if (key === 'for') fors.push(item)
+      else if (key === 'proto') proto = item.toLowerCase()
     }
-  }
-  return out
+    return { fors, proto }
+  })
+}
+
+/** The `for=` values of an RFC 7239 `Forwarded` header, in order. */
+export function forwardedFor(value: string): string[] {
+  return forwardedElements(value).flatMap((element) => element.fors)
 }
 
 /** `1.2.3.4:5678` → `1.2.3.4`; `[2001:db8::1]:80` → `2001:db8::1`; bare addresses unchanged. */
