@@ -6,7 +6,7 @@
  * session id, issued-at and refreshed-at (seconds), and a 128-bit HMAC-SHA256 over all of it and the
  * token's scope (pool + mode), so a token from another pool or mode never verifies. Comparison is
  * constant-time. Verified tokens are cached by their text, so a client's repeat requests cost one Map
- * lookup instead of an HMAC; only tokens that verified are ever cached.
+ * lookup instead of an HMAC; only tokens that verified, or that the codec issued itself, are ever cached.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { SecretRing, SigningKey } from './secret-ring.js'
@@ -57,16 +57,17 @@ export class SessionTokenCodec {
     bytes.writeUInt32BE(session.issuedAt, 19)
     bytes.writeUInt32BE(nowSeconds, 23)
     this.#mac(key, bytes).copy(bytes, MAC_OFFSET, 0, 16)
-    return bytes.toString('base64url')
+    const text = bytes.toString('base64url')
+    // The client's next request carries this very text: cache it now, so that request costs a Map
+    // lookup instead of a decode and an HMAC (a new session otherwise pays for two HMACs).
+    this.#syncKeys()
+    this.#remember(text, { keyId: key.id, endpointKey, sessionId: session.sessionId, issuedAt: session.issuedAt, refreshedAt: nowSeconds })
+    return text
   }
 
   /** The token's content if it is genuine (any current key), else undefined. Never throws. */
   verify(text: string): SessionToken | undefined {
-    if (this.#keysSeen !== this.#ring.keys) {
-      // Secrets changed: tokens verified under a retired secret must not stay valid from the cache.
-      this.#verified.clear()
-      this.#keysSeen = this.#ring.keys
-    }
+    this.#syncKeys()
     const cached = this.#verified.get(text)
     if (cached !== undefined) return cached
     if (text.length !== TEXT_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined
@@ -87,9 +88,20 @@ export class SessionTokenCodec {
       issuedAt: bytes.readUInt32BE(19),
       refreshedAt: bytes.readUInt32BE(23),
     }
+    this.#remember(text, token)
+    return token
+  }
+
+  /** Secrets changed: tokens verified under a retired secret must not stay valid from the cache. */
+  #syncKeys(): void {
+    if (this.#keysSeen === this.#ring.keys) return
+    this.#verified.clear()
+    this.#keysSeen = this.#ring.keys
+  }
+
+  #remember(text: string, token: SessionToken): void {
     if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value as string)
     this.#verified.set(text, token)
-    return token
   }
 
   #mac(key: SigningKey, bytes: Buffer): Buffer {
