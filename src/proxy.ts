@@ -21,6 +21,7 @@ import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type Run
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
 import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
+import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
 import { RedisServices } from './stores/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
@@ -78,7 +79,10 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
   const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
-  const store = redis?.store ?? createStore(source)
+  // The memory store is this process's, or in a worker the supervisor's (which reports its evictions);
+  // with Redis, every process, workers included, uses Redis directly (see RedisServices).
+  const evictions = redis === undefined && worker === undefined ? new EvictionReport(logger, config.store.maxEntries) : undefined
+  const store = redis?.store ?? worker?.memoryStore ?? new MemoryAffinityStore({ maxEntries: config.store.maxEntries, onEvict: evictions?.evicted })
   if (redis !== undefined && config.sessionSecrets.length === 0) await redis.shareSecret(ring, Math.min(config.store.connectTimeout, SECRET_WAIT_MS))
   if (worker === undefined && redis === undefined) warnAboutGeneratedSecret(loaded, ring, logger)
   const readiness = new Readiness()
@@ -87,6 +91,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
   const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
   if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
+  if (evictions !== undefined) metrics?.watchStoreEvictions(evictions)
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
@@ -167,14 +172,6 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       return outcome
     },
   }
-}
-
-/**
- * The memory affinity store: this process's, or in a worker the supervisor's. (Where a Redis store
- * is configured, every process, workers included, uses Redis directly: see RedisServices.)
- */
-function createStore(source: ProxySource): AffinityStore {
-  return source.worker?.memoryStore ?? new MemoryAffinityStore()
 }
 
 /** `/readyz` details of Redis; it fails readiness only with `failClosed`. */

@@ -15,7 +15,8 @@ import { AdminError, ADMIN_ERRORS, type AdminErrorCode } from '../admin/admin-er
 import type { AdminContext, MetricsSource } from '../admin/admin-routes.js'
 import type { EndpointActionRequest, EndpointActionResult } from '../admin/endpoint-actions.js'
 import type { CheckOutcome } from '../admin/readiness.js'
-import { reloadCounter } from '../observability/metrics.js'
+import { reloadCounter, storeEvictionCounter } from '../observability/metrics.js'
+import type { EvictionTotals } from '../stores/eviction-report.js'
 import { mergePools } from './merge-pools.js'
 import type { LiveWorker, Supervisor } from './supervisor.js'
 
@@ -31,9 +32,11 @@ export class ClusterAdmin implements MetricsSource {
   /** Actions applied so far, the latest per endpoint, in order: replayed to restarted workers. */
   readonly #actions = new Map<string, EndpointActionRequest>()
 
-  constructor(supervisor: Supervisor) {
+  /** `evictions`: what the supervisor's memory store dropped (undefined with a Redis store). */
+  constructor(supervisor: Supervisor, evictions?: EvictionTotals) {
     this.#supervisor = supervisor
     const registers = [this.#own]
+    if (evictions !== undefined) storeEvictionCounter(this.#own, evictions)
     new Gauge({ name: 'latch_workers', help: 'Worker processes by state: serving, or missing (starting or restarting after a crash).', labelNames: ['state'], registers, collect() {
       this.set({ state: 'serving' }, supervisor.live.length)
       this.set({ state: 'missing' }, supervisor.missing.length)

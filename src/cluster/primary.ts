@@ -15,6 +15,7 @@ import { watchedFiles } from '../lifecycle/config-reloader.js'
 import { ConfigWatcher } from '../lifecycle/config-watcher.js'
 import { formatAddress } from '../net/address.js'
 import { settleLogger, type Logger } from '../observability/logger.js'
+import { EvictionReport } from '../stores/eviction-report.js'
 import { IpcStoreServer } from '../stores/ipc-store-server.js'
 import { ClusterAdmin } from './cluster-admin.js'
 import { ClusterReloader } from './cluster-reload.js'
@@ -49,9 +50,10 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   let exit!: (code: number) => void
   const exited = new Promise<number>((resolve) => (exit = resolve))
   const readiness = new Readiness()
+  const evictions = new EvictionReport(logger, config.store.maxEntries)
   const store = new IpcStoreServer((keys, except) => {
     for (const { worker, rpc } of supervisor.connected) if (worker.id !== except) rpc.notify('store.invalidate', keys)
-  })
+  }, { maxEntries: config.store.maxEntries, onEvict: evictions.evicted })
   const supervisor: Supervisor = new Supervisor({
     count: options.workers,
     logger,
@@ -65,7 +67,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       void shutdown(1)
     },
   })
-  const admin = new ClusterAdmin(supervisor)
+  const admin = new ClusterAdmin(supervisor, config.store.type === 'memory' ? evictions : undefined)
   readiness.addCheck('workers', admin.workersReady)
   const watcher: ConfigWatcher | undefined = file === undefined || !config.reload.watch ? undefined : new ConfigWatcher(() => watchedFiles(file, reloader.applied.loaded), () => void reloader.reload('file'), config.reload.debounce)
   const reloader: ClusterReloader = new ClusterReloader(

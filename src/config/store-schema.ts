@@ -55,11 +55,14 @@ const Reconnect = z.strictObject({
 })
 
 export const STORE_TYPES = ['memory', 'redis'] as const
+/** Default of `store.maxEntries`. */
+export const DEFAULT_MAX_ENTRIES = 100_000
 
 /** `store`: where affinity state lives. */
 export const Store = z
   .strictObject({
-    type: z.enum(STORE_TYPES, { error: 'expected memory or redis' }).default('memory').meta({ description: '`memory`: bindings live in this process (with `workers` > 1, in the supervisor, shared by its workers). `redis`: bindings, re-pick decisions, session counts, the generated cookie secret and operator state are shared by every replica through Redis; the other keys apply only to it.' }),
+    type: z.enum(STORE_TYPES, { error: 'expected memory or redis' }).default('memory').meta({ description: '`memory`: bindings live in this process (with `workers` > 1, in the supervisor, shared by its workers). `redis`: bindings, re-pick decisions, session counts, the generated cookie secret and operator state are shared by every replica through Redis; the keys below `maxEntries` apply only to it.' }),
+    maxEntries: count(100, 100_000_000).default(DEFAULT_MAX_ENTRIES).meta({ description: 'Most bindings (`client-ip`, `learn`; all pools together) and most live sessions per pool that the memory store keeps (with `redis`: this process\'s copy of the live sessions). When full, the least recently used entry is dropped, like a full HAProxy stick table: a dropped binding gives its client a new pick, a dropped live session only leaves the counts (cookie and header sessions stay bound through their token). A live session takes about 150 bytes, a binding about 250. Drops are counted in `latch_store_evictions_total` and logged (`STORE_FULL`) at most once a minute. Clients without a cookie jar start a session per request, so this bound is what keeps a burst of them from exhausting memory.' }),
     url: redisUrl().optional().meta({ description: 'A single Redis server: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. Use `${REDIS_URL}`. Not with `sentinels` or `cluster`.' }),
     username: z.string().min(1).optional().meta({ description: 'ACL user name (overrides the URL\'s).' }),
     password: z.string().min(1).optional().meta({ description: 'Password (overrides the URL\'s); use `${REDIS_PASSWORD}`.' }),

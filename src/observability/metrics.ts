@@ -13,6 +13,7 @@ import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
 import { RequestMetrics } from './metrics-requests.js'
 import { registerRedisMetrics } from './metrics-redis.js'
+import type { EvictionTotals } from '../stores/eviction-report.js'
 import type { RedisStats } from '../stores/redis-connection.js'
 import type { CertificateEvents } from '../tls/listener-certificates.js'
 
@@ -117,6 +118,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
     return this.registry.metrics()
   }
 
+  /** Reports what the full memory store dropped (`latch_store_evictions_total`). */
+  watchStoreEvictions(totals: EvictionTotals): void {
+    storeEvictionCounter(this.registry, totals)
+  }
+
   /** Reports the Redis store's state and counters (`latch_redis_*`). */
   watchRedis(stats: () => RedisStats): void {
     registerRedisMetrics(this.registry, stats)
@@ -183,6 +189,15 @@ export interface MetricsOptions {
 }
 
 /** `latch_config_reloads_total`, with both series at 0 from the start. */
+/** `latch_store_evictions_total`, read from `totals` at scrape time (the single process's store, or the supervisor's). */
+export function storeEvictionCounter(registry: Registry, totals: EvictionTotals): void {
+  new Counter({ name: 'latch_store_evictions_total', help: 'Entries the memory affinity store dropped because it held store.maxEntries, by kind: binding (its client gets a new pick) or session (it only leaves the live-session counts).', labelNames: ['kind'], registers: [registry], collect() {
+    this.reset()
+    this.inc({ kind: 'binding' }, totals.binding)
+    this.inc({ kind: 'session' }, totals.session)
+  } })
+}
+
 export function reloadCounter(registry: Registry): Counter<'result'> {
   const counter = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers: [registry] })
   counter.inc({ result: 'success' }, 0)

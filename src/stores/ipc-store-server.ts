@@ -7,18 +7,19 @@
  */
 import type { Handlers } from '../cluster/rpc.js'
 import type { SupervisorOps } from '../cluster/protocol.js'
-import { MemoryAffinityStore } from './memory-store.js'
+import { MemoryAffinityStore, type MemoryStoreOptions } from './memory-store.js'
 
 type StoreOps = Pick<SupervisorOps, 'store.get' | 'store.claim' | 'store.rebind' | 'store.counts' | 'store.refresh' | 'store.touch'>
 
 /** Serves the store operations of the workers. */
 export class IpcStoreServer {
-  readonly #store = new MemoryAffinityStore()
+  readonly #store: MemoryAffinityStore
   readonly #announce: (keys: readonly string[], except: number) => void
 
   /** `announce` tells every worker but `except` (a worker id) that `keys` moved. */
-  constructor(announce: (keys: readonly string[], except: number) => void) {
+  constructor(announce: (keys: readonly string[], except: number) => void, options: MemoryStoreOptions = {}) {
     this.#announce = announce
+    this.#store = new MemoryAffinityStore(options)
   }
 
   /** The handlers for one worker's channel. */

@@ -45,7 +45,7 @@ export class RedisAffinityStore implements AffinityStore {
   readonly #failClosed: boolean
   readonly #cache: BindingCache
   /** Live sessions as this process saw them: the counts while Redis is unreachable. */
-  readonly #local = new MemoryAffinityStore()
+  readonly #local: MemoryAffinityStore
   readonly #counts = new Map<string, Counts>()
   /** scope\0session → endpoint and time last reported to Redis. */
   readonly #touched = new Map<string, { endpointId: string; at: number }>()
@@ -55,6 +55,7 @@ export class RedisAffinityStore implements AffinityStore {
 
   constructor(connection: RedisConnection, config: RedisStoreConfig, bus?: RedisBus) {
     this.#connection = connection
+    this.#local = new MemoryAffinityStore({ maxEntries: config.maxEntries })
     this.#bus = bus
     this.#prefix = config.keyPrefix
     this.#failClosed = config.failClosed

@@ -37,8 +37,10 @@ function problems(store: unknown): string[] {
 }
 
 describe('store config', () => {
-  it('defaults to the memory store', () => {
-    expect(load(undefined)).toMatchObject({ type: 'memory' })
+  it('defaults to the memory store, bounded at 100,000 entries; maxEntries applies to both types', () => {
+    expect(load(undefined)).toMatchObject({ type: 'memory', maxEntries: 100_000 })
+    expect(load({ maxEntries: 1000 })).toMatchObject({ type: 'memory', maxEntries: 1000 })
+    expect(load({ type: 'redis', url: 'redis://redis:6379', maxEntries: 5000 })).toMatchObject({ type: 'redis', maxEntries: 5000 })
   })
 
   it('takes a redis URL with defaults for the fault settings', () => {
@@ -73,6 +75,8 @@ describe('store config', () => {
     expect(problems({ type: 'memory', url: 'redis://redis:6379' })).toEqual(['store.url: only used with type: redis — set type: redis or remove it'])
     expect(problems({ type: 'etcd' })[0]).toMatch(/^store\.type: expected memory or redis/)
     expect(problems({ type: 'redis', url: 'redis://r:6379', commandTimeout: 'soon' })[0]).toMatch(/^store\.commandTimeout: invalid duration "soon"/)
+    expect(problems({ maxEntries: 10 })).toEqual(['store.maxEntries: expected a whole number from 100 to 100000000, got 10'])
+    expect(problems({ maxEntries: 'lots' })).toEqual(['store.maxEntries: expected a whole number from 100 to 100000000, got "lots"'])
   })
 
   it('never shows a password from the URL in a message', () => {

@@ -3,7 +3,7 @@
  * then what is particular to it — its injectable clock, expiry on read and its periodic sweep.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
+import { MemoryAffinityStore, type EvictedKind, type MemoryStoreOptions } from '../../../src/stores/memory-store.js'
 import { affinityStoreContract } from './affinity-store.contract.js'
 
 const contractStores: MemoryAffinityStore[] = []
@@ -25,9 +25,9 @@ affinityStoreContract('memory', async () => {
 })
 
 /** A store on a clock the test moves. */
-function storeAt(start = 1_000_000): { store: MemoryAffinityStore; advance: (ms: number) => void } {
+function storeAt(start = 1_000_000, options: MemoryStoreOptions = {}): { store: MemoryAffinityStore; advance: (ms: number) => void } {
   let now = start
-  const store = new MemoryAffinityStore(() => now)
+  const store = new MemoryAffinityStore({ ...options, now: () => now })
   stores.push(store)
   return { store, advance: (ms) => (now += ms) }
 }
@@ -109,5 +109,48 @@ describe('MemoryAffinityStore', () => {
     expect(store.sessionCounts('web:ip').get('a:1')).toBe(1)
     await new Promise((resolve) => setTimeout(resolve, 1200))
     expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
+  })
+
+  describe('maxEntries (a burst of jar-less clients or client addresses cannot exhaust memory)', () => {
+    it('bindings: a new one beyond the bound drops the least recently set; a refreshed one counts as recent', () => {
+      const evicted: EvictedKind[] = []
+      const { store, advance } = storeAt(1_000_000, { maxEntries: 3, onEvict: (kind) => evicted.push(kind) })
+      for (const key of ['k1', 'k2', 'k3']) store.claim(key, 'a:1', 60_000)
+      advance(1000)
+      store.refresh('k1', 60_000)
+      store.claim('k4', 'b:1', 60_000)
+      expect(store.get('k2')).toBeUndefined()
+      expect(['k1', 'k3', 'k4'].map((key) => store.get(key)?.endpointId)).toEqual(['a:1', 'a:1', 'b:1'])
+      store.rebind('k3', 'c:1', 60_000, 'a:1')
+      store.claim('k5', 'c:1', 60_000)
+      expect(store.get('k1')).toBeUndefined()
+      expect(['k3', 'k4', 'k5'].map((key) => store.get(key)?.endpointId)).toEqual(['c:1', 'b:1', 'c:1'])
+      // Claiming an existing key or refreshing one never evicts.
+      store.claim('k4', 'a:1', 60_000)
+      store.refresh('k5', 60_000)
+      expect(evicted).toEqual(['binding', 'binding'])
+    })
+
+    it('live sessions: the bound holds per scope, the one idle longest goes and leaves the counts; one seen again stays', () => {
+      const evicted: EvictedKind[] = []
+      const { store, advance } = storeAt(1_000_000, { maxEntries: 3, onEvict: (kind) => evicted.push(kind) })
+      store.touchSession('web:cookie', 's1', 'a:1', 600_000)
+      store.touchSession('web:cookie', 's2', 'b:1', 600_000)
+      store.touchSession('web:cookie', 's3', 'b:1', 600_000)
+      store.touchSession('api:cookie', 'x1', 'a:1', 600_000)
+      // s1 comes back after a while: it becomes the most recent, so s2 is the one idle longest.
+      advance(30_000)
+      store.touchSession('web:cookie', 's1', 'a:1', 600_000)
+      store.touchSession('web:cookie', 's4', 'c:1', 600_000)
+      expect(Object.fromEntries(store.sessionCounts('web:cookie'))).toEqual({ 'a:1': 1, 'b:1': 1, 'c:1': 1 })
+      store.touchSession('web:cookie', 's5', 'c:1', 600_000)
+      expect(Object.fromEntries(store.sessionCounts('web:cookie'))).toEqual({ 'a:1': 1, 'c:1': 2 })
+      expect(Object.fromEntries(store.sessionCounts('api:cookie'))).toEqual({ 'a:1': 1 })
+      expect(evicted).toEqual(['session', 'session'])
+      // 10,000 sessions that never come back (clients without a cookie jar) keep it at the bound.
+      for (let i = 0; i < 10_000; i++) store.touchSession('web:cookie', `jarless-${i}`, 'a:1', 600_000)
+      expect([...store.sessionCounts('web:cookie').values()].reduce((sum, count) => sum + count, 0)).toBe(3)
+      expect(evicted.length).toBe(10_002)
+    })
   })
 })
