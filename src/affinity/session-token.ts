@@ -6,7 +6,7 @@
  * session id, issued-at and refreshed-at (seconds), and a 128-bit HMAC-SHA256 over all of it and the
  * token's scope (pool + mode), so a token from another pool or mode never verifies. Comparison is
  * constant-time. Verified tokens are cached by their text, so a client's repeat requests cost one Map
- * lookup instead of an HMAC; only tokens that verified, or that the codec issued itself, are ever cached.
+ * lookup instead of an HMAC; only tokens that verified are ever cached.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { SecretRing, SigningKey } from './secret-ring.js'
@@ -57,12 +57,9 @@ export class SessionTokenCodec {
     bytes.writeUInt32BE(session.issuedAt, 19)
     bytes.writeUInt32BE(nowSeconds, 23)
     this.#mac(key, bytes).copy(bytes, MAC_OFFSET, 0, 16)
-    const text = bytes.toString('base64url')
-    // The client's next request carries this very text: cache it now, so that request costs a Map
-    // lookup instead of a decode and an HMAC (a new session otherwise pays for two HMACs).
-    this.#syncKeys()
-    this.#remember(text, { keyId: key.id, endpointKey, sessionId: session.sessionId, issuedAt: session.issuedAt, refreshedAt: nowSeconds })
-    return text
+    // Not cached here: clients without a cookie jar get a new token on every request, and caching
+    // those would cost each of them a Map insert and push the returning clients' tokens out.
+    return bytes.toString('base64url')
   }
 
   /** The token's content if it is genuine (any current key), else undefined. Never throws. */
