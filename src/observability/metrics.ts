@@ -188,7 +188,6 @@ export interface MetricsOptions {
   readonly worker?: number | undefined
 }
 
-/** `latch_config_reloads_total`, with both series at 0 from the start. */
 /** `latch_store_evictions_total`, read from `totals` at scrape time (the single process's store, or the supervisor's). */
 export function storeEvictionCounter(registry: Registry, totals: EvictionTotals): void {
   new Counter({ name: 'latch_store_evictions_total', help: 'Entries the memory affinity store dropped because it held store.maxEntries, by kind: binding (its client gets a new pick) or session (it only leaves the live-session counts).', labelNames: ['kind'], registers: [registry], collect() {
@@ -198,6 +197,7 @@ export function storeEvictionCounter(registry: Registry, totals: EvictionTotals)
   } })
 }
 
+/** `latch_config_reloads_total`, with both series at 0 from the start. */
 export function reloadCounter(registry: Registry): Counter<'result'> {
   const counter = new Counter({ name: 'latch_config_reloads_total', help: 'Config reloads by result (success, failure: the previous config kept serving).', labelNames: ['result'], registers: [registry] })
   counter.inc({ result: 'success' }, 0)

@@ -71,6 +71,8 @@ describe('--workers 2', () => {
     expect(total).toBe(sent)
     expect((counts.get('1') ?? 0) + (counts.get('2') ?? 0)).toBe(sent)
     expect(valueOf(families, 'latch_workers', { state: 'serving' })).toBe(2)
+    // The shared memory store lives in the supervisor, which reports its evictions itself.
+    expect(valueOf(families, 'latch_store_evictions_total', { kind: 'binding' })).toBe(0)
   })
 
   it('keeps cookie sessions on one endpoint whichever worker serves (one shared secret)', async () => {
