@@ -64,7 +64,11 @@ export class SessionTokenCodec {
 
   /** The token's content if it is genuine (any current key), else undefined. Never throws. */
   verify(text: string): SessionToken | undefined {
-    this.#syncKeys()
+    if (this.#keysSeen !== this.#ring.keys) {
+      // Secrets changed: tokens verified under a retired secret must not stay valid from the cache.
+      this.#verified.clear()
+      this.#keysSeen = this.#ring.keys
+    }
     const cached = this.#verified.get(text)
     if (cached !== undefined) return cached
     if (text.length !== TEXT_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined
@@ -85,20 +89,9 @@ export class SessionTokenCodec {
       issuedAt: bytes.readUInt32BE(19),
       refreshedAt: bytes.readUInt32BE(23),
     }
-    this.#remember(text, token)
-    return token
-  }
-
-  /** Secrets changed: tokens verified under a retired secret must not stay valid from the cache. */
-  #syncKeys(): void {
-    if (this.#keysSeen === this.#ring.keys) return
-    this.#verified.clear()
-    this.#keysSeen = this.#ring.keys
-  }
-
-  #remember(text: string, token: SessionToken): void {
     if (this.#verified.size >= CACHE_LIMIT) this.#verified.delete(this.#verified.keys().next().value as string)
     this.#verified.set(text, token)
+    return token
   }
 
   #mac(key: SigningKey, bytes: Buffer): Buffer {
