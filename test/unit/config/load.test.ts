@@ -2,7 +2,7 @@
  * Every class of config mistake, through loadConfigFile on fixture files: the exact lines a user reads,
  * each `FILE: key.path: what is wrong — what is expected (line N)`.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -65,5 +65,44 @@ describe('loadConfigFile accepts valid configs', () => {
     expect(loaded.routeSources.map((source) => source.name)).toEqual(['app', 'api'])
     const rules = loaded.routes.exactHosts.get('app.example.com')?.rules.map((rule) => `${rule.path} ${rule.pathType} ${rule.pool}`)
     expect(rules).toEqual(['/api/exact Exact app', '/api Prefix api', '/ Prefix app'])
+  })
+})
+
+/** Writes `text` to a fresh temporary config file and returns its path. */
+function tempConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'latch-config-')), 'latch.yaml')
+  writeFileSync(file, text)
+  return file
+}
+
+const ONE_POOL = 'pools:\n  - name: web\n    endpoints: [http://127.0.0.1:1]\n'
+
+describe('loadConfigFile accepts the forms a user writes naturally', () => {
+  it('listen: 8080 (a number) is a port on all interfaces, like -l 8080', () => {
+    const loaded = loadConfigFile(tempConfig(`listen: 8080\n${ONE_POOL}`), {})
+    expect(loaded.config.listen.map((listener) => listener.address)).toEqual(['8080'])
+    expect(loadConfigFile(tempConfig(`listen: [8080, "127.0.0.1:8081"]\n${ONE_POOL}`), {}).config.listen.map((listener) => listener.address)).toEqual(['8080', '127.0.0.1:8081'])
+  })
+
+  it('a duration of 0 needs no unit', () => {
+    const loaded = loadConfigFile(tempConfig(`server:\n  requestTimeout: 0\nshutdown:\n  drainDelay: "0"\n${ONE_POOL}`), {})
+    expect(loaded.config.server.requestTimeout).toBe(0)
+    expect(loaded.config.shutdown.drainDelay).toBe(0)
+  })
+
+  it('an optional key whose ${VAR:-} is empty counts as absent (its default applies)', () => {
+    const text = `store:\n  type: redis\n  url: redis://127.0.0.1:6379\n  password: "\${REDIS_PASSWORD:-}"\nlog:\n  access: "\${ACCESS_LOG:-}"\n${ONE_POOL}`
+    const loaded = loadConfigFile(tempConfig(text), {})
+    expect(loaded.config.store).not.toHaveProperty('password')
+    expect(loaded.config.log.access).toBe('stdout')
+    expect(loadConfigFile(tempConfig(text), { REDIS_PASSWORD: 's3cret' }).config.store).toMatchObject({ password: 's3cret' })
+  })
+
+  it('a required key whose ${VAR:-} is empty is reported as missing, naming the variable', () => {
+    const file = tempConfig(`store:\n  type: redis\n  url: "\${REDIS_URL:-}"\n${ONE_POOL}`)
+    expect(problemsOf(file)).toEqual({
+      code: 'CONFIG_INVALID',
+      lines: [`${file}: store.url: missing — type: redis expects url (redis://host:6379), sentinels with name, or cluster (it was "\${REDIS_URL:-}", which is empty) (line 3)`],
+    })
   })
 })
