@@ -151,7 +151,7 @@ function expand(nodes: readonly JsonSchema[]): JsonSchema[] {
   return out
 }
 
-/** The candidate within a few edits of `word` (case-insensitive), if any; a far-off word gets no guess. */
+/** The candidate within a few edits of `word` or a prefix of it (case-insensitive), if any; a far-off word gets no guess. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
@@ -162,5 +162,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
       bestDistance = edits
     }
   }
-  return best
+  if (best !== undefined) return best
+  // "warning" for "warn", "information" for "info": a whole keyword at the start of the word.
+  const lower = word.toLowerCase()
+  return lower.length < 3 ? undefined : candidates.find((candidate) => candidate.length >= 3 && (lower.startsWith(candidate.toLowerCase()) || candidate.toLowerCase().startsWith(lower)))
 }

@@ -27,7 +27,7 @@ const Listener = shorthand(
   'address',
   z
     .strictObject({
-      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080`, `[::]:8080` or `:8080`.' }),
+      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080` or `[::]:8080`; a port alone (`8080` or `:8080`) binds every interface.' }),
       tls: ListenerTls.optional().meta({ description: 'Terminate TLS on this listener (HTTPS). Omitted: cleartext.' }),
       http2: ListenerHttp2.optional().meta({ description: 'HTTP/2 for clients. On a TLS listener (default `true`) it is offered by ALPN beside HTTP/1.1. On a cleartext listener only `h2c` turns it on: HTTP/2 with prior knowledge, and then HTTP/1.1 is not served on that listener. Default: `true` with `tls`, `false` without.' }),
     })

@@ -2,9 +2,9 @@
  * Every class of config mistake, through loadConfigFile on fixture files: the exact lines a user reads,
  * each `FILE: key.path: what is wrong — what is expected (line N)`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadConfigFile } from '../../../src/config/load.js'
 import { ConfigError } from '../../../src/errors/config-error.js'
@@ -96,6 +96,16 @@ describe('loadConfigFile accepts the forms a user writes naturally', () => {
     expect(loaded.config.store).not.toHaveProperty('password')
     expect(loaded.config.log.access).toBe('stdout')
     expect(loadConfigFile(tempConfig(text), { REDIS_PASSWORD: 's3cret' }).config.store).toMatchObject({ password: 's3cret' })
+  })
+
+  it("the README's Redis example works with REDIS_PASSWORD unset, as its comment says", () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8')
+    const chapter = readme.slice(readme.indexOf('## Several replicas with Redis'))
+    const block = /```yaml\n([\s\S]*?)```/.exec(chapter)?.[1] ?? ''
+    expect(block).toContain('password: "${REDIS_PASSWORD:-}"')
+    const loaded = loadConfigFile(tempConfig(`${block}${ONE_POOL}`), { REDIS_URL: 'redis://127.0.0.1:6379' })
+    expect(loaded.config.store).toMatchObject({ type: 'redis', url: 'redis://127.0.0.1:6379' })
+    expect(loaded.config.store).not.toHaveProperty('password')
   })
 
   it('a required key whose ${VAR:-} is empty is reported as missing, naming the variable', () => {
