@@ -77,6 +77,20 @@ function tempConfig(text: string): string {
 
 const ONE_POOL = 'pools:\n  - name: web\n    endpoints: [http://127.0.0.1:1]\n'
 
+describe('every problem of a routing rule in a manifest file at once', () => {
+  it('a bad pathType does not hide the next path\'s problems', () => {
+    const file = tempConfig(`${ONE_POOL}routes: ingress.yaml\n`)
+    const manifest = join(file, '..', 'ingress.yaml')
+    const path = (at: string, type: string, pool: string): string => `          - path: ${at}\n            pathType: ${type}\n            backend: { service: { name: ${pool}, port: { number: 80 } } }\n`
+    writeFileSync(manifest, `apiVersion: networking.k8s.io/v1\nkind: Ingress\nspec:\n  rules:\n    - http:\n        paths:\n${path('/api', 'Prefixx', 'web')}${path('static', 'Prefix', 'wbe')}`)
+    expect(problemsOf(file).lines).toEqual([
+      'ingress.yaml: spec.rules[0].http.paths[0].pathType: expected one of Exact, Prefix, ImplementationSpecific, got "Prefixx" (did you mean "Prefix"?) (line 8)',
+      'ingress.yaml: spec.rules[0].http.paths[1].path: Prefix paths must start with "/", got "static" — expected a path such as /api (line 10)',
+      `ingress.yaml: spec.rules[0].http.paths[1].backend.service.name: unknown pool "wbe" — expected one of the pools defined in ${file}: web (line 12)`,
+    ])
+  })
+})
+
 describe('loadConfigFile accepts the forms a user writes naturally', () => {
   it('listen: 8080 (a number) is a port on all interfaces, like -l 8080', () => {
     const loaded = loadConfigFile(tempConfig(`listen: 8080\n${ONE_POOL}`), {})
