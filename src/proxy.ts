@@ -190,6 +190,6 @@ function warnAboutGeneratedSecret(loaded: LoadedConfig, ring: SecretRing, logger
   if (!ring.generated) return
   const pools = loaded.config.pools.filter((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header').map((pool) => pool.name)
   if (pools.length > 0) {
-    logger.warn({ pools }, 'no sessionSecrets configured: generated a random secret; sessions will not be shared by other Latch replicas and will reset on restart')
+    logger.warn({ pools }, 'no sessionSecrets configured: generated a random secret; sessions will not be shared by other Latch replicas and will reset on restart (quick mode: --session-secret or LATCH_SESSION_SECRET)')
   }
 }

@@ -45,7 +45,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const generatedSecret = randomSecret()
   // With a Redis store, the workers take the secret shared through Redis instead.
   if (config.sessionSecrets.length === 0 && config.store.type === 'memory' && config.pools.some((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header')) {
-    logger.warn('no sessionSecrets configured: generated a random secret, shared by this Latch\'s workers; sessions will not be shared by other Latch replicas and will reset on restart')
+    logger.warn('no sessionSecrets configured: generated a random secret, shared by this Latch\'s workers; sessions will not be shared by other Latch replicas and will reset on restart (quick mode: --session-secret or LATCH_SESSION_SECRET)')
   }
   let exit!: (code: number) => void
   const exited = new Promise<number>((resolve) => (exit = resolve))
