@@ -53,12 +53,12 @@ export function sendAtRate(url: string, perSecond: number, maxRequests: number, 
     if (answers.length >= maxRequests) clearInterval(timer)
   }
   const timer = setInterval(tick, 5)
+  let stopped: Promise<void> | undefined
   return {
     answers,
-    async stop() {
+    stop() {
       clearInterval(timer)
-      await Promise.all(pending)
-      await dispatcher.close()
+      return (stopped ??= Promise.all(pending).then(() => dispatcher.close()))
     },
   }
 }

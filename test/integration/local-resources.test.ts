@@ -90,6 +90,6 @@ describe('Latch out of file descriptors', () => {
     expect(logLines(running, 'Latch is out of a system resource').length).toBeGreaterThan(0)
     // It could have been told at start.
     const warning = logLines(running, 'the file-descriptor limit is too low for this config')[0]
-    expect(warning).toMatchObject({ level: 40, limit: FD_LIMIT, maxConnections: 10_000 })
+    expect(warning).toMatchObject({ level: 'warn', limit: FD_LIMIT, maxConnections: 10_000 })
   })
 })

@@ -40,6 +40,7 @@ function startDefaultPool(urls: readonly string[]): Promise<LatchProcess> {
 interface EndpointView {
   readonly id: string
   readonly state: string
+  readonly inflight: number
   readonly stalls: number
 }
 
@@ -72,14 +73,16 @@ describe('a stalled endpoint', () => {
     expect(await stateGauge(running, cId, 'stalled')).toBe(1)
     expect(logLines(running, 'endpoint state changed', { endpoint: cId, to: 'stalled' })).toHaveLength(1)
     await waitFor(() => (traffic as RateTraffic).answers.length >= 2100, 15_000, 50, 'every request sent')
+    // On a busy machine the client lags: wait until the only requests left unanswered are those c holds.
+    await waitFor(async () => (traffic as RateTraffic).answers.filter((answer) => answer.doneAt === undefined).length === (await endpointView(running, cId))?.inflight, 15_000, 100, 'only c\'s requests unanswered')
 
-    // Let c answer what queued up, then count.
+    // Let c answer what queued up, then count: the delayed requests are those c could only answer after.
+    const resumedAt = Date.now()
     c.resume()
     await traffic.stop()
     const answers = traffic.answers
     expect(answers.filter((answer) => answer.failed || answer.status !== 200)).toEqual([])
-    const delayed = answers.filter((answer) => (answer.doneAt as number) - answer.sentAt > 1000)
-    expect(delayed.every((answer) => answer.upstream === 'c')).toBe(true)
+    const delayed = answers.filter((answer) => answer.upstream === 'c' && (answer.doneAt as number) >= resumedAt)
     expect(delayed.length).toBeGreaterThan(0)
     expect(delayed.length).toBeLessThanOrEqual(MAX_REQUESTS_PER_ENDPOINT)
     expect(answers.filter((answer) => answer.upstream === 'c' && answer.sentAt > stoppedAt + 3000)).toEqual([])
