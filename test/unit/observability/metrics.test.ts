@@ -88,7 +88,7 @@ describe('Metrics', () => {
     const stateOf = (id: string): string[] => samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: id }).filter((sample) => sample.value === 1).map((sample) => sample.labels.state as string)
     expect(stateOf(first.id)).toEqual(['healthy'])
     expect(stateOf(second.id)).toEqual(['maintenance'])
-    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(4)
+    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(5)
 
     second.setAdminState('draining')
     first.inflight = 0
