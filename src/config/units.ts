@@ -36,11 +36,3 @@ export function parseSize(value: string | number): number | undefined {
   const unit = SIZE_UNITS[(match[2] as string).toLowerCase()]
   return unit === undefined ? undefined : Math.round(Number(match[1]) * unit)
 }
-
-/** Formats milliseconds the way the config reference shows defaults ("65s", "250ms"). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
-}

@@ -171,8 +171,8 @@ export class UpstreamPool {
   pick(exclude: readonly Endpoint[] | undefined, ignoreLimits = false): Endpoint | 'full' | undefined {
     let candidates = this.#usable
     if (exclude !== undefined && exclude.length > 0) candidates = candidates.filter((endpoint) => !exclude.includes(endpoint))
-    if (candidates.length === 0) return undefined
     const chosen = this.policy.pick(candidates)
+    if (chosen === undefined) return undefined
     if (ignoreLimits || !chosen.full) return chosen
     let best: Endpoint | undefined
     for (const candidate of candidates) {
