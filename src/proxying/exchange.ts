@@ -370,7 +370,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
    * (over an idle keep-alive connection it needs no new descriptor), except a session's own request.
    */
   #localFailure(failure: ProxyError, phase: AttemptPhase): void {
-    const retry = !this.res.headersSent && phase === AttemptPhase.Connecting && this.affinityOutcome !== 'hit' && this.#mayRetry(failure, phase)
+    const retry = !this.res.headersSent && this.affinityOutcome !== 'hit' && this.#mayRetry(failure, phase)
     const suppressed = LOCAL_FAILURE_LOG.admit(performance.now())
     if (suppressed !== undefined) {
       this.runtime.logger.error({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message, suppressed }, 'Latch is out of a system resource')
