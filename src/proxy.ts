@@ -27,6 +27,7 @@ import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
 import { RedisServices } from './stores/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
+import { warnAboutFileLimit } from './server/fd-limit.js'
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -79,6 +80,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const { worker } = source
   // The supervisor logs warnings once, for all its workers.
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
+  if (worker === undefined) warnAboutFileLimit(config, logger)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
   const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
   // The memory store is this process's, or in a worker the supervisor's (which reports its evictions);

@@ -20,6 +20,7 @@ import { IpcStoreServer } from '../stores/ipc-store-server.js'
 import { ClusterAdmin } from './cluster-admin.js'
 import { ClusterReloader } from './cluster-reload.js'
 import { Supervisor } from './supervisor.js'
+import { warnAboutFileLimit } from '../server/fd-limit.js'
 
 /** Extra time beyond drainDelay + drainTimeout before workers that did not exit are killed. */
 const EXIT_GRACE_MS = 5000
@@ -41,6 +42,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { loaded, logger, file } = options
   const { config } = loaded
   for (const warning of loaded.warnings) logger.warn(warning)
+  warnAboutFileLimit(config, logger)
   // One secret for every worker (used when none is configured): tokens issued by one verify in all.
   const generatedSecret = randomSecret()
   // With a Redis store, the workers take the secret shared through Redis instead.
