@@ -113,7 +113,7 @@ const Admin = z.strictObject({
   if (admin.listen === false || admin.token !== undefined) return
   const parsed = parseListenAddress(admin.listen)
   if (typeof parsed !== 'string' && !isLoopbackHost(parsed.host)) {
-    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
+    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address (127.0.0.0/8 or ::1; a name, even localhost, counts as not loopback) — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
   }
 })
 
