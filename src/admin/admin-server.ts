@@ -10,24 +10,24 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { AdminError, sendAdminError } from './admin-error.js'
 import { ADMIN_ROUTES, ROUTE_SUMMARY, type AdminContext } from './admin-routes.js'
 import { bearerTokenCheck } from './bearer-token.js'
-import { checkBrowserContext, checkMutationHeader } from './request-guard.js'
+import { requestGuard, type RequestGuard } from './request-guard.js'
 
 /** Creates (does not bind) the admin server. */
 export function createAdminServer(context: AdminContext): Server {
   const checkToken = context.token === undefined ? undefined : bearerTokenCheck(context.token)
+  const guard = requestGuard(context.allowedHosts ?? [])
   const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16_384 }, (req, res) => {
     // Request bodies are never read; consume them so the connection stays usable.
     req.resume()
-    dispatch(context, checkToken, bound, req, res).catch((error: unknown) => fail(context, res, error))
+    dispatch(context, checkToken, guard, req, res).catch((error: unknown) => fail(context, res, error))
   })
-  let bound = ''
-  server.on('listening', () => (bound = boundAddress(server)))
+  server.on('listening', () => guard.listening(boundAddress(server)))
   server.setTimeout(60_000)
   return server
 }
 
-async function dispatch(context: AdminContext, checkToken: ((header: string | undefined) => boolean) | undefined, bound: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  checkBrowserContext(req, bound)
+async function dispatch(context: AdminContext, checkToken: ((header: string | undefined) => boolean) | undefined, guard: RequestGuard, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  guard.check(req)
   const method = req.method ?? 'GET'
   const path = pathOf(req.url)
   const route = ADMIN_ROUTES.find((candidate) => candidate.pattern.test(path))
@@ -36,7 +36,7 @@ async function dispatch(context: AdminContext, checkToken: ((header: string | un
     const allow = route.methods.join(', ')
     throw new AdminError('ERR_ADMIN_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} — use ${allow}`, { allow })
   }
-  if (route.mutating) checkMutationHeader(req)
+  if (route.mutating) guard.checkMutation(req)
   if (route.mutating && checkToken !== undefined && !checkToken(req.headers.authorization)) {
     const why = req.headers.authorization === undefined ? 'missing Authorization header' : 'wrong bearer token'
     throw new AdminError('ERR_ADMIN_UNAUTHORIZED', `${why} — this call needs "Authorization: Bearer <admin.token>"`, { 'www-authenticate': 'Bearer realm="latch-admin"' })

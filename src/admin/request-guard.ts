@@ -7,8 +7,8 @@
  * POST, the page's origin in `Origin`; and they cannot add a custom header to a cross-origin request
  * without a preflight, which the admin API never grants. So:
  * - `Host` (when present) names this listener: the connection's local IP address, the address the
- *   listener is bound to (e.g. 0.0.0.0), or `localhost`, with the local port or none; any other name
- *   is refused (421);
+ *   listener is bound to (e.g. 0.0.0.0), or `localhost`, with the local port or none, or one of
+ *   `admin.allowedHosts` (a Service name, a published port); anything else is refused (421);
  * - `Origin` (when present) is the listener's own origin, `http://` + that `Host` (403);
  * - a mutating call carries `X-Latch-Admin: 1`, which a page elsewhere cannot send (403).
  * Clients that are not browsers (curl, probes, scripts) send no `Origin` and a numeric or localhost Host.
@@ -20,26 +20,49 @@ import { AdminError } from './admin-error.js'
 /** The header every mutating call carries (a custom header forces a preflight on cross-origin pages). */
 export const ADMIN_HEADER = 'x-latch-admin'
 
-/**
- * Refuses a request whose Host or Origin is not this listener's (see the module comment);
- * `boundAddress` is the address the listener is bound to.
- */
-export function checkBrowserContext(req: IncomingMessage, boundAddress: string): void {
-  const host = req.headers.host
-  if (host !== undefined && !isOwnHost(host, req, boundAddress)) {
-    throw new AdminError('ERR_ADMIN_HOST_REFUSED', `Host "${host}" is not this admin listener — use its IP address (${hostOf(req)}) or localhost, with port ${req.socket.localPort ?? '?'} or none; names other than localhost are refused (DNS rebinding)`)
-  }
-  const origin = req.headers.origin
-  if (origin !== undefined && (host === undefined || !isSameOrigin(origin, host))) {
-    throw new AdminError('ERR_ADMIN_ORIGIN_REFUSED', `Origin "${origin}" is not this admin listener's own origin${host === undefined ? '' : ` (http://${host})`} — the admin API does not take calls from other web pages`)
+/** The checks of one admin listener. */
+export interface RequestGuard {
+  /** Tells the guard the address the listener is bound to (e.g. 0.0.0.0), once it listens. */
+  listening(boundAddress: string): void
+  /** Refuses a request whose Host or Origin is not this listener's (see the module comment). */
+  check(req: IncomingMessage): void
+  /** Refuses a mutating call without `X-Latch-Admin: 1`. */
+  checkMutation(req: IncomingMessage): void
+}
+
+/** The guard of a listener that also accepts `allowedHosts` (`admin.allowedHosts`: `name` = any port, `name:port` = that port). */
+export function requestGuard(allowedHosts: readonly string[]): RequestGuard {
+  const allowed = new Set(allowedHosts.map((host) => host.toLowerCase()))
+  let bound = ''
+  return {
+    listening(boundAddress) {
+      bound = boundAddress
+    },
+    check(req) {
+      const host = req.headers.host
+      if (host !== undefined && !isOwnHost(host, req, bound) && !isAllowedHost(host, allowed)) {
+        throw new AdminError('ERR_ADMIN_HOST_REFUSED', `Host "${host}" is not this admin listener — use its IP address (${hostOf(req)}) or localhost, with port ${req.socket.localPort ?? '?'} or none; other names are refused (DNS rebinding) unless listed in admin.allowedHosts`)
+      }
+      const origin = req.headers.origin
+      if (origin !== undefined && (host === undefined || !isSameOrigin(origin, host))) {
+        throw new AdminError('ERR_ADMIN_ORIGIN_REFUSED', `Origin "${origin}" is not this admin listener's own origin${host === undefined ? '' : ` (http://${host})`} — the admin API does not take calls from other web pages`)
+      }
+    },
+    checkMutation(req) {
+      if (req.headers[ADMIN_HEADER] !== '1') {
+        throw new AdminError('ERR_ADMIN_HEADER_REQUIRED', 'this call changes state and needs the header "X-Latch-Admin: 1" (so that no web page can send it)')
+      }
+    },
   }
 }
 
-/** Refuses a mutating call without `X-Latch-Admin: 1`. */
-export function checkMutationHeader(req: IncomingMessage): void {
-  if (req.headers[ADMIN_HEADER] !== '1') {
-    throw new AdminError('ERR_ADMIN_HEADER_REQUIRED', 'this call changes state and needs the header "X-Latch-Admin: 1" (so that no web page can send it)')
-  }
+/** True when `host` is listed, exactly or by its name without the port. */
+function isAllowedHost(host: string, allowed: ReadonlySet<string>): boolean {
+  if (allowed.size === 0) return false
+  const lower = host.toLowerCase()
+  if (allowed.has(lower)) return true
+  const portAt = lower.lastIndexOf(':')
+  return portAt > lower.lastIndexOf(']') && allowed.has(lower.slice(0, portAt))
 }
 
 /** True when `host` (a Host header value) is the local or bound IP address, or localhost, with the local port or none. */

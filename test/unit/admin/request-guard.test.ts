@@ -29,11 +29,11 @@ describe('admin request guard', () => {
   let port = 0
   let host = '127.0.0.1'
 
-  async function start(options: { token?: string; bind?: string } = {}): Promise<void> {
+  async function start(options: { token?: string; bind?: string; allowedHosts?: string[] } = {}): Promise<void> {
     const config = ConfigSchema.parse({ pools: [{ name: 'web', endpoints: ['http://127.0.0.1:1'] }] })
     pool = new UpstreamPool(config.pools[0] as (typeof config.pools)[number], poolLogObserver(logger))
     const pools = new Map([['web', pool]])
-    server = createAdminServer({ ...localPoolAdmin(() => pools), readiness: new Readiness(), metrics: { contentType: 'text/plain', scrape: async () => '' }, token: options.token, logger })
+    server = createAdminServer({ ...localPoolAdmin(() => pools), readiness: new Readiness(), metrics: { contentType: 'text/plain', scrape: async () => '' }, token: options.token, allowedHosts: options.allowedHosts, logger })
     host = options.bind ?? '127.0.0.1'
     await new Promise<void>((resolve) => server?.listen(0, host, resolve))
     port = (server.address() as AddressInfo).port
@@ -127,6 +127,19 @@ describe('admin request guard', () => {
     expect((await send('GET', '/pools', { host: `0.0.0.0:${port}` })).status).toBe(200)
     expect((await send('GET', '/pools', { host: `127.0.0.1:${port}` })).status).toBe(200)
     expect((await send('GET', '/pools', { host: `10.1.2.3:${port}` })).status).toBe(421)
+  })
+
+  it('accepts the names and ports of admin.allowedHosts (a Service name, a published port), and only those', async () => {
+    await start({ allowedHosts: ['latch-admin.latch.svc', '127.0.0.1:19901'] })
+    for (const hostHeader of [`latch-admin.latch.svc:${port}`, 'LATCH-ADMIN.latch.svc', '127.0.0.1:19901']) {
+      expect((await send('GET', '/pools', { host: hostHeader })).status, hostHeader).toBe(200)
+    }
+    for (const hostHeader of ['127.0.0.1:19902', `evil.example:${port}`, `admin.latch.svc:${port}`]) {
+      expect((await send('GET', '/pools', { host: hostHeader })).status, hostHeader).toBe(421)
+    }
+    const host = `latch-admin.latch.svc:${port}`
+    expect((await send('POST', DRAIN, { host, origin: `http://${host}`, 'x-latch-admin': '1' })).status).toBe(200)
+    expect((await send('POST', DRAIN, { host, origin: 'http://evil.example', 'x-latch-admin': '1' })).status).toBe(403)
   })
 
   it('on an IPv6 listener, accepts [::1] with its port and refuses another address', async () => {

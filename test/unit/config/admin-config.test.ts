@@ -19,3 +19,12 @@ describe('admin.token is required off loopback, judged on addresses', () => {
     }
   })
 })
+
+describe('admin.allowedHosts', () => {
+  it('takes Host values, with or without a port, and refuses anything else with the expected form', () => {
+    expect(ConfigSchema.parse({ admin: { allowedHosts: ['latch-admin.latch.svc', '127.0.0.1:19901', '[::1]:9901'] }, pools: POOLS }).admin.allowedHosts).toHaveLength(3)
+    const parsed = ConfigSchema.safeParse({ admin: { allowedHosts: ['http://latch-admin:9901'] }, pools: POOLS })
+    expect(parsed.success).toBe(false)
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['admin', 'allowedHosts', 0], message: 'expected a Host value such as latch-admin.latch.svc:9901 or 127.0.0.1:19901' })
+  })
+})
