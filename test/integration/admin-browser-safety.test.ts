@@ -3,25 +3,18 @@
  * supervisor serves it): a cross-origin POST, a DNS-rebinding Host and a `127.`-prefixed name are
  * refused; curl-like calls and same-origin calls (a page served by the admin listener) still work.
  */
-import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
+import type { OutgoingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminCall } from '../helpers/admin-client.js'
+import { adminCall, adminRequestAs } from '../helpers/admin-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 const TOKEN = 'browser-safety-token-0123456789'
 
-/** Sends one request with exactly these headers, Host included. */
-function send(adminUrl: string, method: string, path: string, headers: OutgoingHttpHeaders): Promise<{ status: number; error: unknown }> {
-  const url = new URL(adminUrl)
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false, setHost: false }, (res) => {
-      let text = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, error: (JSON.parse(text) as { error?: unknown }).error }))
-    })
-    req.on('error', reject)
-    req.end(method === 'POST' ? 'x' : undefined)
-  })
+/** One request with exactly these headers; the status and the error code of the reply. */
+async function send(adminUrl: string, method: string, path: string, headers: OutgoingHttpHeaders): Promise<{ status: number; error: unknown }> {
+  const reply = await adminRequestAs(adminUrl, method, path, headers, method === 'POST' ? 'x' : undefined)
+  return { status: reply.status, error: reply.body.error }
 }
 
 describe.each([1, 2])('admin API against web pages (workers: %i)', (workers) => {

@@ -2,7 +2,7 @@
  * What a web page in the operator's browser can send to the admin listener, and what it must not get
  * through: cross-origin simple POSTs, DNS-rebinding hosts, names that look like loopback.
  */
-import { request as httpRequest, type OutgoingHttpHeaders, type Server } from 'node:http'
+import type { OutgoingHttpHeaders, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -13,6 +13,7 @@ import { ConfigSchema } from '../../../src/config/schema.js'
 import { createLogger } from '../../../src/observability/logger.js'
 import { poolLogObserver } from '../../../src/observability/pool-log.js'
 import { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
+import { adminRequestAs } from '../../helpers/admin-client.js'
 
 const TOKEN = 'unit-admin-token-0123456789'
 const DRAIN = '/pools/web/endpoints/127.0.0.1%3A1/drain'
@@ -39,16 +40,10 @@ describe('admin request guard', () => {
     port = (server.address() as AddressInfo).port
   }
 
-  /** One request with exactly these headers (node:http sends Host as given). */
-  function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: string): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = httpRequest({ host, port, method, path, headers, agent: false, setHost: false }, (res) => {
-        let text = ''
-        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Reply['body']) }))
-      })
-      req.on('error', reject)
-      req.end(body)
-    })
+  /** One request with exactly these headers (Host as given). */
+  async function send(method: string, path: string, headers: OutgoingHttpHeaders, body?: string): Promise<Reply> {
+    const reply = await adminRequestAs(host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`, method, path, headers, body)
+    return { status: reply.status, body: reply.body as Reply['body'] }
   }
 
   const authority = (): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
