@@ -28,14 +28,15 @@ export interface SlowUploaders {
 
 /**
  * Starts `count` uploaders, each on its own connection, that POST a body announced as `declared`
- * bytes (Content-Length, or chunked for half of them when `framing` is 'mixed') and send
- * `bytesPerSecond` bytes of it each second. A cut uploader opens a new connection at once, so the
+ * bytes (Content-Length, or chunked for half of them when `framing` is 'mixed'), send `burst` bytes
+ * at once (default none) and then `bytesPerSecond` bytes each second. A cut uploader opens a new connection at once, so the
  * pressure stays constant until stop().
  */
-export function startSlowUploaders(port: number, options: { count: number; bytesPerSecond: number; declared: number; framing: UploadFraming | 'mixed'; path?: string }): SlowUploaders {
+export function startSlowUploaders(port: number, options: { count: number; bytesPerSecond: number; declared: number; framing: UploadFraming | 'mixed'; path?: string; burst?: number }): SlowUploaders {
   const stats: SlowUploadStats = { connections: 0, bytes: 0, statuses: new Map(), closedWithoutResponse: 0 }
   const sockets = new Set<Socket>()
   const piece = Buffer.alloc(options.bytesPerSecond, 'x')
+  const burst = Buffer.alloc(options.burst ?? 0, 'x')
   let running = true
   const open = (index: number): void => {
     if (!running) return
@@ -46,7 +47,11 @@ export function startSlowUploaders(port: number, options: { count: number; bytes
     sockets.add(socket)
     let answered = false
     socket.setNoDelay(true)
-    socket.on('connect', () => socket.write(`POST ${options.path ?? '/upload'}/${index} HTTP/1.1\r\nHost: upload.test\r\nContent-Type: application/octet-stream\r\n${length}\r\n\r\n`))
+    socket.on('connect', () => {
+      socket.write(`POST ${options.path ?? '/upload'}/${index} HTTP/1.1\r\nHost: upload.test\r\nContent-Type: application/octet-stream\r\n${length}\r\n\r\n`)
+      // A burst first (bench only): a client that gets past the read-ahead, then trickles.
+      if (burst.length > 0) socket.write(framing === 'chunked' ? Buffer.concat([Buffer.from(`${burst.length.toString(16)}\r\n`), burst, Buffer.from('\r\n')]) : burst)
+    })
     const timer = setInterval(() => {
       if (!socket.writable) return
       socket.write(framing === 'chunked' ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)

@@ -11,6 +11,8 @@ import { waitFor } from '../helpers/wait.js'
  * bounded rate) for a CI-sized duration; bench/slow-uploads.sh runs the same test for 60 s.
  */
 const SECONDS = Number(process.env.LATCH_SLOW_UPLOAD_SECONDS ?? 15)
+/** bench/slow-uploads.sh --burst: uploaders that send this much at once before trickling (0 in CI). */
+const BURST = Number(process.env.LATCH_SLOW_UPLOAD_BURST ?? 0)
 const UPLOADERS = 400
 const NORMAL_PER_SECOND = 40
 
@@ -34,7 +36,7 @@ describe('slow uploads with the default settings', () => {
   it(`400 uploaders at 50 B/s for ${SECONDS} s leave at least 99 % of ordinary requests succeeding`, async () => {
     upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startUpstream(name)))
     latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { level: 'info', access: 'off' }, pools: [{ name: 'web', endpoints: upstreams.map((upstream) => upstream.url) }] } })
-    uploaders = startSlowUploaders(latch.port, { count: UPLOADERS, bytesPerSecond: 50, declared: 1_000_000, framing: 'mixed' })
+    uploaders = startSlowUploaders(latch.port, { count: UPLOADERS, bytesPerSecond: 50, declared: 1_000_000, framing: 'mixed', burst: BURST })
     const crowd = uploaders
     await waitFor(() => crowd.stats.connections >= UPLOADERS, 10_000, 50, 'every uploader connected')
     // Let them send their first bytes: on the old code that is when they hold every slot.
@@ -44,7 +46,7 @@ describe('slow uploads with the default settings', () => {
     await normal.stop()
     const { sent, ok, failures } = normal.outcomes
     const share = ok / sent
-    console.log(`slow uploads: ${UPLOADERS} uploaders at 50 B/s, ${SECONDS} s; ordinary requests ${ok}/${sent} ok (${(share * 100).toFixed(2)} %), failures ${JSON.stringify(Object.fromEntries(failures))}; uploaders: ${crowd.stats.connections} connections, statuses ${JSON.stringify(Object.fromEntries(crowd.stats.statuses))}`)
+    console.log(`slow uploads: ${UPLOADERS} uploaders at 50 B/s after a burst of ${BURST} B, ${SECONDS} s; ordinary requests ${ok}/${sent} ok (${(share * 100).toFixed(2)} %), failures ${JSON.stringify(Object.fromEntries(failures))}; uploaders: ${crowd.stats.connections} connections, statuses ${JSON.stringify(Object.fromEntries(crowd.stats.statuses))}`)
     expect(sent).toBeGreaterThan(SECONDS * NORMAL_PER_SECOND * 0.5)
     expect(share).toBeGreaterThanOrEqual(0.99)
   }, (SECONDS + 60) * 1000)

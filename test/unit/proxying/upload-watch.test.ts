@@ -57,6 +57,19 @@ describe('UploadWatch', () => {
     expect(watch.size).toBe(0)
   })
 
+  it('keeps its timer until a sweep finds nothing to watch, so uploads that come and go reuse it', async () => {
+    const watch = new UploadWatch(20)
+    const probe = new Probe()
+    watch.add(probe)
+    watch.delete(probe)
+    const next = new Probe()
+    watch.add(next)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(next.checks.length).toBeGreaterThan(0)
+    expect(probe.checks).toEqual([])
+    watch.delete(next)
+  })
+
   it('runs its timer only while it watches something', async () => {
     const watch = new UploadWatch(20)
     const probe = new Probe()
