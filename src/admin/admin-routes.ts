@@ -3,7 +3,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { formatIssue } from '../errors/config-error.js'
-import type { ReloadOutcome } from '../lifecycle/config-reloader.js'
+import type { ReloadOutcome } from '../lifecycle/reload-candidate.js'
 import type { Logger } from '../observability/logger.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { AdminError, sendJson } from './admin-error.js'

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { IngressSpec } from './ingress-schema.js'
-import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
+import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, parseListenAddress } from '../net/address.js'
@@ -27,7 +27,7 @@ const Listener = shorthand(
   'address',
   z
     .strictObject({
-      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080`, `[::]:8080` or `:8080`.' }),
+      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080` or `[::]:8080`; a port alone (`8080` or `:8080`) binds every interface.' }),
       tls: ListenerTls.optional().meta({ description: 'Terminate TLS on this listener (HTTPS). Omitted: cleartext.' }),
       http2: ListenerHttp2.optional().meta({ description: 'HTTP/2 for clients. On a TLS listener (default `true`) it is offered by ALPN beside HTTP/1.1. On a cleartext listener only `h2c` turns it on: HTTP/2 with prior knowledge, and then HTTP/1.1 is not served on that listener. Default: `true` with `tls`, `false` without.' }),
     })
@@ -73,7 +73,7 @@ const Pool = z.strictObject({
     .meta({ description: 'Unique name; Ingress backends refer to it as `backend.service.name`.' }),
   endpoints: z.array(Endpoint, { error: 'expected a list of endpoint URLs' }).default([]).meta({ description: 'Static endpoints: URL strings or `{ url, weight }` objects.' }),
   balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
-  hostHeader: z.string({ error: 'expected "preserve", "endpoint" or a host name' }).min(1).default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
+  hostHeader: keywordOrName(['preserve', 'endpoint'], 'preserve, endpoint, or a host name such as app.example.com').default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
   retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
   timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),

@@ -3,7 +3,7 @@
  *
  * Node's parser (llhttp, strict mode) already refuses bad chunking, obs-fold, bare CR, conflicting
  * Content-Length/Transfer-Encoding and duplicate Content-Length. What it lets through and we refuse
- * (RFC 9112 §3.2, §6.1, §6.3; see reference/reliability.md §2.1): a missing, empty, invalid or
+ * (RFC 9112 §3.2, §6.1, §6.3; RFC 9110 §7.2): a missing, empty, invalid or
  * duplicate Host, Transfer-Encoding other than exactly `chunked`, Transfer-Encoding on HTTP/1.0, and
  * more headers than maxHeadersCount (Node would silently truncate the list instead).
  *

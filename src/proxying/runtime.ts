@@ -8,13 +8,12 @@ import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { PoolConfig } from '../config/schema.js'
 import { DnsDiscovery, type DiscoveryObserver } from '../discovery/dns-discovery.js'
-import { ActiveHealthChecker } from '../health/active-checker.js'
+import { ActiveHealthChecker, type HealthCheckObserver } from '../health/active-checker.js'
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { TrustedNetworks } from '../net/trusted-networks.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
-import type { HealthCheckMetrics } from '../observability/metrics.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
@@ -66,7 +65,7 @@ export interface RuntimeServices {
   /** Draining flag and in-flight count, shared by every runtime of the process. */
   readonly traffic: TrafficState
   /** Metrics: see every finished request, every pool event and every DNS discovery round; undefined when disabled. */
-  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckMetrics) | undefined
+  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckObserver) | undefined
 }
 
 /**

@@ -28,7 +28,7 @@ const opened: UpstreamPool[] = []
 function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number, affinityOutcome?: AffinityOutcome, errorCode?: ErrorCode, buffered = { bytes: 0, whole: false }): FinishedRequest {
   const endpoint = endpointIndex === undefined ? undefined : pool?.endpoints[endpointIndex]
   return {
-    requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, durationMs, bytesOut: 0, routeDescription: undefined,
+    requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, upstreamStatus: undefined, durationMs, bytesOut: 0, routeDescription: undefined,
     poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode, clientIp: '127.0.0.1', pool, endpoint, affinityOutcome,
     bufferedBytes: buffered.bytes, bodyBufferedWhole: buffered.whole,
   }
@@ -89,7 +89,7 @@ describe('Metrics', () => {
     const stateOf = (id: string): string[] => samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: id }).filter((sample) => sample.value === 1).map((sample) => sample.labels.state as string)
     expect(stateOf(first.id)).toEqual(['healthy'])
     expect(stateOf(second.id)).toEqual(['maintenance'])
-    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(4)
+    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(5)
 
     second.setAdminState('draining')
     first.inflight = 0

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { isProxyError } from '../../../src/errors/proxy-error.js'
+import { ProxyError } from '../../../src/errors/proxy-error.js'
 import { limitBody } from '../../../src/proxying/body-limit.js'
 import { StreamedUpload } from '../../../src/proxying/request-body-rate.js'
 
@@ -42,7 +42,7 @@ describe('StreamedUpload', () => {
     expect(body.destroyed).toBe(true)
     expect(errors).toHaveLength(1)
     const error = errors[0]
-    expect(isProxyError(error) && error.code === 'ERR_BODY_TOO_SLOW' && error.status === 408).toBe(true)
+    expect(error instanceof ProxyError && error.code === 'ERR_BODY_TOO_SLOW' && error.status === 408).toBe(true)
   })
 
   it('does not count a window in which the consumer was not reading', async () => {
