@@ -85,6 +85,27 @@ const Pool = z.strictObject({
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
 
+/** Largest `server.requestBody.bufferSize`: a bigger buffer would let each connection pin that much memory. */
+export const MAX_BODY_BUFFER = 16 * 1024 * 1024
+
+const MinUploadRate = z
+  .strictObject({
+    bytes: size().prefault('4KiB').meta({ description: 'Least a streamed request body must deliver in every `window` while Latch waits for it; less is cut (→ 408 `ERR_BODY_TOO_SLOW`, or the connection is cut when the response has started) and the upstream request aborted. `0` disables the rule.' }),
+    window: duration().prefault('10s').meta({ description: 'The window over which `bytes` is measured. A window in which the endpoint was not reading does not count against the client.' }),
+  })
+  .superRefine((rate, ctx) => {
+    if (rate.bytes > 0 && rate.window <= 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'expected a window longer than 0 while minRate.bytes is set (use bytes: 0 to disable the rule)' })
+  })
+
+const RequestBody = z.strictObject({
+  bufferSize: size()
+    .refine((bytes) => bytes <= MAX_BODY_BUFFER, { error: 'expected at most 16MiB (every connection may hold this much memory)' })
+    .prefault('64KiB')
+    .meta({ description: 'A request body of at most this size is read whole before an endpoint is chosen; a larger or chunked one has this much read first, then streams. A client that trickles its body holds a connection, never an upstream slot. `0` streams every body from its first byte.' }),
+  bufferTimeout: duration().prefault('30s').meta({ description: 'Time a client has to send the buffered part of its body, from the end of its headers (→ 408 `ERR_BODY_TIMEOUT`); `0` leaves only `requestTimeout`.' }),
+  minRate: MinUploadRate.prefault({}).meta({ description: 'Minimum upload rate of the part of a body that streams upstream (what does not fit `bufferSize`).' }),
+})
+
 const ServerLimits = z.strictObject({
   headersTimeout: duration().prefault('15s').meta({ description: 'Time a client has to send the complete request headers (→ 408).' }),
   requestTimeout: duration().prefault('60s').meta({ description: 'Time a client has to send the complete request, body included (→ 408); `0` disables it.' }),
@@ -93,6 +114,7 @@ const ServerLimits = z.strictObject({
   maxHeaderSize: size().prefault('16KiB').meta({ description: 'Largest request head, request line and headers (→ 431).' }),
   maxHeadersCount: count(1, 1000).default(100).meta({ description: 'Most request headers accepted (→ 431, never silent truncation).' }),
   maxBodySize: size().prefault('10MiB').meta({ description: 'Default request body limit (→ 413), checked on Content-Length before reading and while streaming.' }),
+  requestBody: RequestBody.prefault({}).meta({ description: 'Request body buffering and minimum upload rate: the defence against slow uploads taking every upstream slot (see "Request bodies").' }),
   maxConnections: count(1, 1_000_000).default(10_000).meta({ description: 'Most concurrent client connections; more are refused.' }),
   // Default unlimited (like HAProxy and Envoy): Node answers 503 to a request that races the
   // closing `Connection: close` response, which clients that ignore it (load generators) hit.
@@ -160,6 +182,7 @@ export type Config = z.output<typeof ConfigSchema>
 export type PoolConfig = Config['pools'][number]
 export type EndpointConfig = PoolConfig['endpoints'][number]
 export type ServerConfig = Config['server']
+export type RequestBodyConfig = ServerConfig['requestBody']
 export type ListenerConfig = Config['listen'][number]
 export type HeaderPolicyConfig = Config['headers']
 export type AdminConfig = Config['admin']

@@ -21,6 +21,8 @@ export const ERRORS = {
   ERR_NO_ROUTE: { status: 404, source: 'client', summary: 'no Ingress rule matches the host and path, and there is no defaultBackend' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, source: 'client', summary: 'CONNECT and other methods a reverse proxy does not serve' },
   ERR_REQUEST_TIMEOUT: { status: 408, source: 'client', summary: 'the client did not send its headers or body in time' },
+  ERR_BODY_TIMEOUT: { status: 408, source: 'client', summary: 'the client did not send the buffered part of its body (server.requestBody.bufferSize) within server.requestBody.bufferTimeout; no endpoint was involved' },
+  ERR_BODY_TOO_SLOW: { status: 408, source: 'client', summary: 'a streamed request body fell below server.requestBody.minRate; the upstream request was aborted (the connection is cut when the response had started)' },
   ERR_BODY_TOO_LARGE: { status: 413, source: 'client', summary: 'request body exceeds maxBodySize (checked on Content-Length and while streaming)' },
   ERR_HEADERS_TOO_LARGE: { status: 431, source: 'client', summary: 'request headers exceed maxHeaderSize or maxHeadersCount' },
   ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },

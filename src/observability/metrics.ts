@@ -13,6 +13,7 @@ import type { HealthCheckObserver } from '../health/active-checker.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
+import { RequestBodyMetrics } from './metrics-request-bodies.js'
 import { RequestMetrics } from './metrics-requests.js'
 import { registerRedisMetrics } from './metrics-redis.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
@@ -33,6 +34,7 @@ export type ServedCertificates = Readonly<Record<string, readonly { readonly cer
 export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver, HealthCheckObserver, CertificateEvents {
   readonly registry = new Registry()
   readonly #requests: RequestMetrics
+  readonly #bodies: RequestBodyMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
   readonly #reloads: Counter<'result'> | undefined
@@ -51,6 +53,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new RequestMetrics(this.registry)
+    this.#bodies = new RequestBodyMetrics(this.registry)
     registerPoolMetrics(this.registry, pools)
     const withDiscovery = (): UpstreamPool[] => [...pools()].filter((pool) => pool.config.discovery !== undefined)
     // Series of pools with discovery or health checks exist from the start (at 0), so rate() works.
@@ -122,6 +125,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
 
   requestFinished(request: FinishedRequest): void {
     this.#requests.record(request)
+    this.#bodies.record(request)
   }
 
   dnsRefreshed(pool: string): void {

@@ -3,9 +3,9 @@
  * the response back, retries when that is provably safe, and writes the access line at the end.
  *
  * The exchange is its own undici dispatch handler (the callback API is undici's native one, so no
- * adapter objects or Readable wrappers are created per request). Bodies are never buffered: request
- * bodies are handed to undici as the client stream, response chunks are written as they arrive, and
- * undici's parser is paused whenever the client socket pushes back.
+ * adapter objects or Readable wrappers are created per request). Request bodies arrive as request-body.ts
+ * prepared them (read whole up to server.requestBody.bufferSize, else streamed); response chunks are
+ * written as they arrive, and undici's parser is paused whenever the client socket pushes back.
  *
  * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
  * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
@@ -79,7 +79,11 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   upstreamStatus: number | undefined
   bytesOut = 0
   errorCode: ErrorCode | undefined
-  body: Readable | null = null
+  /** The request body: the client stream, a limited/counted stream, or the whole body read before dispatch. */
+  body: Readable | Buffer | null = null
+  /** Bytes of the body read before dispatch (request-body.ts), and whether that was all of it. */
+  bufferedBytes = 0
+  bodyBufferedWhole = false
   /** The request's session (pools with affinity only). */
   session: SessionLookup | undefined
   affinityOutcome: AffinityOutcome | undefined
@@ -270,8 +274,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
       return
     }
     this.status = error.status
-    // A request whose body was not (fully) read cannot leave the connection reusable.
-    const close = this.body !== null || error.status === 400 || error.status === 413 || error.status === 431 || this.runtime.traffic.draining
+    // A request whose body was not (fully) read cannot leave the connection reusable (408: cut while reading it).
+    const close = this.body !== null || error.status === 400 || error.status === 408 || error.status === 413 || error.status === 431 || this.runtime.traffic.draining
     sendError(this.res, error, this.runtime.headerRules.requestIdHeader, this.requestId, close)
   }
 
@@ -427,8 +431,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
     const pool = this.pool as UpstreamPool
     if (this.attempts > pool.config.retry.attempts) return false
-    // A body stream that was started cannot be replayed.
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
+    // A body stream that was started cannot be replayed (a body read whole before dispatch could, but
+    // only connect failures are retried for requests with a body: never send a POST twice).
+    if (this.body !== null && (phase !== AttemptPhase.Connecting || (!Buffer.isBuffer(this.body) && this.body.readableDidRead))) return false
     const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Connecting && failure.code === 'ERR_PROXY_RESOURCES') || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
     // Like nginx's proxy_next_upstream: with no other endpoint left, the client gets this failure
     // (502/504 naming the cause), not a 503 ERR_NO_ENDPOINT that hides it.

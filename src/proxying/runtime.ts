@@ -18,6 +18,7 @@ import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
+import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -29,6 +30,9 @@ export interface RequestObserver {
 export interface FinishedRequest extends AccessRecord {
   readonly pool: UpstreamPool | undefined
   readonly endpoint: Endpoint | undefined
+  /** Bytes of the body read before dispatch (0: none), and whether that was the whole body. */
+  readonly bufferedBytes: number
+  readonly bodyBufferedWhole: boolean
 }
 
 /** Everything the request path needs, compiled from one config. */
@@ -39,6 +43,8 @@ export interface ProxyRuntime {
   readonly headerRules: HeaderRules
   /** Server-wide default request body limit, in bytes. */
   readonly maxBodySize: number
+  /** How request bodies are buffered and watched (`server.requestBody`). */
+  readonly requestBody: RequestBodyPolicy
   readonly accessLog: AccessLog
   readonly logger: Logger
   /** Metrics; `undefined` when nothing observes requests. */
@@ -98,7 +104,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
     discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic, discoveries }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */

@@ -36,6 +36,15 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
     code: 'CONFIG_INVALID',
     lines: (f) => [`${f}: routes.rules[0].http.paths[0].backend.service.name: unknown pool "wbe" — expected one of the pools defined in ${f}: web (line 10)`],
   },
+  {
+    name: 'request body buffer too large, minimum-rate window of 0',
+    file: 'request-body.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [
+      `${f}: server.requestBody.bufferSize: expected at most 16MiB (every connection may hold this much memory), got 33554432 (line 3)`,
+      `${f}: server.requestBody.minRate.window: expected a window longer than 0 while minRate.bytes is set (use bytes: 0 to disable the rule) (line 4)`,
+    ],
+  },
   { name: 'duplicate pool name', file: 'duplicate-pool.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: pools[1].name: duplicate pool name "web" — already used by pools[0]; pool names must be unique (line 4)`] },
   {
     name: 'bad endpoint URL',
