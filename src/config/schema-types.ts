@@ -18,6 +18,21 @@ export const duration = () =>
     return ms
   })
 
+/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); beyond it Node.js warns and does not keep the delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A {@link duration} used as a socket timer: at most 24 days. */
+export const timerDuration = () =>
+  scalar('a duration such as 30s, 10m or 1h').transform((value, ctx) => {
+    const ms = parseDuration(value)
+    if (ms === undefined || ms > MAX_TIMER_MS) {
+      const problem = ms === undefined ? 'invalid duration' : 'too long a duration'
+      ctx.issues.push({ code: 'custom', input: value, message: `${problem} ${JSON.stringify(value)} — expected a duration from 0 to 24d, such as 30s, 10m or 1h, or a number of milliseconds` })
+      return z.NEVER
+    }
+    return ms
+  })
+
 /** A byte size such as "16KiB", "10MiB", "1MB", or a number of bytes; parses to bytes. */
 export const size = () =>
   scalar('a size such as 16KiB or 10MiB').transform((value, ctx) => {

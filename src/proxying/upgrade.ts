@@ -5,7 +5,7 @@
  * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs.
  * http-proxy's WebSocket-only method check is removed (Latch checks the request itself), and a
  * non-101 answer has its framing headers rewritten so the de-chunked body it relays is
- * close-delimited instead of mislabelled as chunked.
+ * close-delimited instead of mislabelled as chunked. How long the sockets live: tunnel-sockets.ts.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -20,6 +20,7 @@ import type { ProxyRuntime } from './runtime.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
+import { joinTunnel, releaseAfterAnswer, tunnelTimeouts, watchUpgradeSocket } from './tunnel-sockets.js'
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
 
@@ -36,19 +37,32 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
   // Sessions of upgrades in flight, by request: their headers go on the upstream's answer.
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
-  proxy.on('proxyReqWs', (proxyReq, req) => {
+  // Client sockets whose upstream has answered (101 or not): a later error must not write a 502 into them.
+  const answered = new WeakSet<Socket>()
+  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+    // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
+    const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
     proxyReq.prependListener('response', (res: IncomingMessage) => {
+      answered.add(socket)
       commitSession(sessions, req, res)
       closeDelimited(res)
+      releaseAfterAnswer(socket)
     })
-    proxyReq.prependListener('upgrade', (res: IncomingMessage) => commitSession(sessions, req, res))
+    proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket) => {
+      answered.add(socket)
+      commitSession(sessions, req, res)
+      joinTunnel(socket, upstream, timeouts)
+    })
+    // The client left (or timed out) before the upstream answered: stop waiting for the answer.
+    socket.once('close', () => {
+      if (!answered.has(socket)) proxyReq.destroy()
+    })
   })
   proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
 
   return (req, socket, head) => {
-    socket.setTimeout(0)
-    socket.on('error', () => socket.destroy())
     const runtime = holder.runtime
+    watchUpgradeSocket(socket, runtime.loaded.config.server.idleTimeout)
     const routed = routeUpgrade(req, socket, head, runtime)
     if (routed instanceof ProxyError) return refuse(socket, routed, undefined, runtime)
     const chosen = pickUpgradeEndpoint(routed.pool, routed.session)
@@ -57,8 +71,12 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   }
 
   function refuse(socket: Socket, error: ProxyError, requestId: string | undefined, runtime: ProxyRuntime): void {
-    if (!socket.writable) return
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
     socket.end(rawErrorResponse(error.status, REASONS[error.status] ?? 'Error', error.code, error.message, requestId, runtime.headerRules.requestIdHeader, error.retryAfter))
+    releaseAfterAnswer(socket)
   }
 
   function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
@@ -79,10 +97,21 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
     const agent = endpoint.upgradeAgent
     proxy.ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
+      // The client left first (its request to the upstream was aborted): nothing failed upstream.
+      const clientLeft = socket.destroyed
+      // http-proxy ends the client socket after this callback.
+      releaseAfterAnswer(socket)
+      if (clientLeft) return
+      if (answered.has(socket)) {
+        logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade tunnel to endpoint failed')
+        return
+      }
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
       const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
       if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
     })
+    // http-proxy cleared the client socket's timeout: it stays an idle HTTP connection until the answer.
+    socket.setTimeout(runtime.loaded.config.server.idleTimeout)
   }
 }
 
