@@ -93,8 +93,8 @@ const ServerLimits = z.strictObject({
   // HAProxy's manual pairs `timeout tunnel 1h` with `timeout client-fin 30s` for WebSockets;
   // ingress-nginx's WebSocket advice is proxy-read/send-timeout 3600. Apps keep live sockets busy
   // with pings far more often (Socket.IO 25 s, SignalR 15 s), so an hour only frees dead tunnels.
-  tunnelIdleTimeout: timerDuration().prefault('1h').meta({ description: 'An upgraded connection (WebSocket, h2c) with no traffic either way for this long is closed on both sides (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`); `0` disables it.' }),
-  tunnelHalfClosedTimeout: timerDuration().prefault('30s').meta({ description: 'Once one side of an upgraded connection has closed its direction (or gone), the tunnel is closed after this long without traffic, if that is shorter than tunnelIdleTimeout (HAProxy `timeout client-fin`/`server-fin`); `0` disables it.' }),
+  tunnelIdleTimeout: timerDuration().prefault('1h').meta({ description: 'An upgraded connection (WebSocket, h2c) with no traffic either way for this long is closed on both sides (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`); at most `24d`, `0` disables it.' }),
+  tunnelHalfClosedTimeout: timerDuration().prefault('30s').meta({ description: 'Once one side of an upgraded connection has closed its direction (or gone), the tunnel is closed after this long without traffic, if that is shorter than tunnelIdleTimeout (HAProxy `timeout client-fin`/`server-fin`); at most `24d`, `0` disables it.' }),
   maxHeaderSize: size().prefault('16KiB').meta({ description: 'Largest request head, request line and headers (→ 431).' }),
   maxHeadersCount: count(1, 1000).default(100).meta({ description: 'Most request headers accepted (→ 431, never silent truncation).' }),
   maxBodySize: size().prefault('10MiB').meta({ description: 'Default request body limit (→ 413), checked on Content-Length before reading and while streaming.' }),
