@@ -13,6 +13,12 @@
  */
 import type { Socket } from 'node:net'
 import type { ServerConfig } from '../config/schema.js'
+import type { TunnelEnd } from './upgrade-record.js'
+
+/** Told how an accepted tunnel ended first. */
+export interface TunnelWatcher {
+  tunnelEnded(end: TunnelEnd): void
+}
 
 /** The timeouts of an accepted tunnel, in ms; 0 disables one. */
 export interface TunnelTimeouts {
@@ -45,14 +51,15 @@ export function releaseAfterAnswer(socket: Socket): void {
   else socket.once('finish', () => socket.destroy())
 }
 
-/** Applies the tunnel timeouts to an accepted tunnel's two sockets. */
-export function joinTunnel(client: Socket, upstream: Socket, timeouts: TunnelTimeouts): void {
+/** Applies the tunnel timeouts to an accepted tunnel's two sockets, and tells `watcher` which side ended it. */
+export function joinTunnel(client: Socket, upstream: Socket, timeouts: TunnelTimeouts, watcher: TunnelWatcher): void {
   if (client.destroyed) {
     upstream.destroy()
     return
   }
   // A reset, not a FIN: a peer that half-closed and only reads (or waits) sees nothing else.
   const close = (): void => {
+    watcher.tunnelEnded('idle-timeout')
     client.resetAndDestroy()
     upstream.resetAndDestroy()
   }
@@ -64,6 +71,12 @@ export function joinTunnel(client: Socket, upstream: Socket, timeouts: TunnelTim
   client.on('timeout', close)
   upstream.on('timeout', close)
   upstream.on('error', () => upstream.destroy())
+  const clientEnded = (): void => watcher.tunnelEnded('client-closed')
+  const upstreamEnded = (): void => watcher.tunnelEnded('upstream-closed')
+  client.once('end', clientEnded)
+  client.once('close', clientEnded)
+  upstream.once('end', upstreamEnded)
+  upstream.once('close', upstreamEnded)
   if (timeouts.halfClosed === timeouts.idle) return
   const halfClosed = (): void => {
     if (!client.destroyed) client.setTimeout(timeouts.halfClosed)

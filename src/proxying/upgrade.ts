@@ -5,7 +5,8 @@
  * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs.
  * http-proxy's WebSocket-only method check is removed (Latch checks the request itself), and a
  * non-101 answer has its framing headers rewritten so the de-chunked body it relays is
- * close-delimited instead of mislabelled as chunked. How long the sockets live: tunnel-sockets.ts.
+ * close-delimited instead of mislabelled as chunked. How long the sockets live: tunnel-sockets.ts;
+ * access line, metrics and passive health: upgrade-record.ts.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -21,6 +22,8 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
 import { joinTunnel, releaseAfterAnswer, tunnelTimeouts, watchUpgradeSocket } from './tunnel-sockets.js'
+import { UpgradeRecord } from './upgrade-record.js'
+import { AttemptPhase, fromUpstreamError } from './upstream-errors.js'
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
 
@@ -39,19 +42,31 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
   // Client sockets whose upstream has answered (101 or not): a later error must not write a 502 into them.
   const answered = new WeakSet<Socket>()
+  // Upgrades being tunnelled, by request, and whether their connection to the endpoint was made.
+  const records = new WeakMap<IncomingMessage, UpgradeRecord>()
+  const connected = new WeakSet<IncomingMessage>()
   proxy.on('proxyReqWs', (proxyReq, req, socket) => {
     // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
     const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
+    const record = records.get(req) as UpgradeRecord
+    proxyReq.once('socket', (upstream: Socket) => {
+      const event = 'encrypted' in upstream ? 'secureConnect' : 'connect'
+      if (proxyReq.reusedSocket || (!upstream.connecting && event === 'connect')) connected.add(req)
+      else upstream.once(event, () => connected.add(req))
+    })
     proxyReq.prependListener('response', (res: IncomingMessage) => {
       answered.add(socket)
+      record.answered(res.statusCode ?? 0)
       commitSession(sessions, req, res)
       closeDelimited(res)
       releaseAfterAnswer(socket)
     })
-    proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket) => {
+    proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
       answered.add(socket)
+      record.answered(101)
+      record.tunnelled(upstream, upstreamHead)
       commitSession(sessions, req, res)
-      joinTunnel(socket, upstream, timeouts)
+      joinTunnel(socket, upstream, timeouts, record)
     })
     // The client left (or timed out) before the upstream answered: stop waiting for the answer.
     socket.once('close', () => {
@@ -63,14 +78,21 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   return (req, socket, head) => {
     const runtime = holder.runtime
     watchUpgradeSocket(socket, runtime.loaded.config.server.idleTimeout)
-    const routed = routeUpgrade(req, socket, head, runtime)
-    if (routed instanceof ProxyError) return refuse(socket, routed, undefined, runtime)
+    const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
+    const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
+    const record = new UpgradeRecord(runtime, req.method ?? 'GET', upgradeToken(req), prepared)
+    socket.once('close', () => record.closed(socket))
+    if (refused !== undefined) return refuse(socket, refused, record, runtime)
+    const routed = routeUpgrade(req, socket, head, runtime, prepared, record)
+    if (routed instanceof ProxyError) return refuse(socket, routed, record, runtime)
     const chosen = pickUpgradeEndpoint(routed.pool, routed.session)
-    if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), routed.prepared.requestId, runtime))
+    if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), record, runtime))
     else tunnel(routed, chosen, runtime)
   }
 
-  function refuse(socket: Socket, error: ProxyError, requestId: string | undefined, runtime: ProxyRuntime): void {
+  function refuse(socket: Socket, error: ProxyError, record: UpgradeRecord, runtime: ProxyRuntime): void {
+    record.failed(error, false)
+    const requestId = record.requestId === '' ? undefined : record.requestId
     if (!socket.writable) {
       socket.destroy()
       return
@@ -80,10 +102,14 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   }
 
   function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
-    const { req, socket, head, prepared, pool } = routed
-    if (chosen instanceof ProxyError) return refuse(socket, chosen, prepared.requestId, runtime)
+    const { req, socket, head, prepared, pool, record } = routed
+    record.affinityOutcome = routed.session.outcome
+    if (chosen instanceof ProxyError) return refuse(socket, chosen, record, runtime)
     if (socket.destroyed) return
     const endpoint = chosen
+    record.endpoint = endpoint
+    record.attempts = 1
+    records.set(req, record)
     prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
     req.url = routed.target
@@ -107,8 +133,9 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
         return
       }
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
-      const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
-      if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
+      const failure = fromUpstreamError(error, connected.has(req) ? AttemptPhase.Sent : AttemptPhase.Connecting, endpoint.id)
+      record.failed(failure, true)
+      if (socket.writable) socket.write(rawErrorResponse(failure.status, REASONS[failure.status] ?? 'Error', failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
     })
     // http-proxy cleared the client socket's timeout: it stays an idle HTTP connection until the answer.
     socket.setTimeout(runtime.loaded.config.server.idleTimeout)
@@ -145,17 +172,18 @@ interface RoutedUpgrade {
   readonly prepared: PreparedRequest
   readonly session: UpgradeSession
   readonly target: string
+  readonly record: UpgradeRecord
 }
 
-function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
-  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
-  const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
-  if (refused !== undefined) return refused
+function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtime: ProxyRuntime, prepared: PreparedRequest, record: UpgradeRecord): RoutedUpgrade | ProxyError {
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)
   if (parsed instanceof ProxyError) return parsed
+  record.logPath = parsed.path
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
-  return { req, socket, head, pool: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target }
+  record.routeDescription = route.description
+  record.pool = route.pool
+  return { req, socket, head, pool: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target, record }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */

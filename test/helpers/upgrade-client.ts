@@ -77,14 +77,14 @@ export function openTunnel(port: number, path: string, protocol: UpgradeProtocol
 }
 
 /**
- * An upstream that accepts every upgrade, then by path: `/echo` echoes and closes when the client
+ * An upstream that accepts every upgrade, then by first path segment: `/echo` echoes and closes when the client
  * does; `/quiet` reads and never writes or closes (a half-close from the client stays a half-close);
  * `/stream` writes a byte every 200 ms until the connection closes; `/hangup` closes its side 100 ms
  * after the 101.
  */
 export interface TunnelUpstream {
   readonly url: string
-  /** Open upstream-side sockets of accepted tunnels, by request target (give each tunnel its own query). */
+  /** Open upstream-side sockets of accepted tunnels, by request target (the latest; give each tunnel its own target). */
   readonly tunnels: Map<string, Socket>
   /**
    * Whether the upstream side of the tunnel to `target` is gone, after writing to it: a socket the
@@ -97,17 +97,23 @@ export interface TunnelUpstream {
 /** Starts a `node:http` server that accepts upgrades as {@link TunnelUpstream} says. */
 export async function startTunnelUpstream(): Promise<TunnelUpstream> {
   const tunnels = new Map<string, Socket>()
+  const open = new Set<Socket>()
   const server: Server = createServer((_req, res) => res.end('plain'))
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     const target = req.url ?? ''
     socket.on('error', () => socket.destroy())
     tunnels.set(target, socket)
-    socket.once('close', () => tunnels.delete(target))
+    open.add(socket)
+    socket.once('close', () => {
+      open.delete(socket)
+      if (tunnels.get(target) === socket) tunnels.delete(target)
+    })
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${req.headers.upgrade ?? ''}\r\n\r\n`)
-    const path = target.split('?')[0]
-    if (path === '/echo') socket.pipe(socket)
-    else if (path === '/hangup') setTimeout(() => socket.end(), 100)
-    else if (path === '/stream') {
+    // The first path segment says what to do: /echo/anything?query echoes.
+    const kind = target.split(/[/?]/)[1]
+    if (kind === 'echo') socket.pipe(socket)
+    else if (kind === 'hangup') setTimeout(() => socket.end(), 100)
+    else if (kind === 'stream') {
       socket.resume()
       const timer = setInterval(() => socket.write('.'), 200)
       socket.once('close', () => clearInterval(timer))
@@ -125,7 +131,7 @@ export async function startTunnelUpstream(): Promise<TunnelUpstream> {
     },
     stop: () =>
       new Promise((resolve) => {
-        for (const socket of tunnels.values()) socket.destroy()
+        for (const socket of open) socket.destroy()
         server.closeAllConnections()
         server.close(() => resolve())
       }),
