@@ -76,7 +76,7 @@ describe('DnsDiscovery', () => {
       h.discovery.stop()
       await h.pool.close()
     }
-    if (dns.pid() === -1) await dns.restart()
+    if (!dns.running()) await dns.restart()
   })
   afterAll(stopDnsServers)
 
