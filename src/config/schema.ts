@@ -157,7 +157,7 @@ const Reload = z.strictObject({
 
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
-  access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended, written asynchronously).' }),
+  access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended). Lines are written in batches, at most 100 ms after the request; all of them at shutdown.' }),
 })
 
 /** The whole config file. */
