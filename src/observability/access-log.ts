@@ -26,6 +26,12 @@ export interface AccessRecord {
   readonly clientIp: string
   /** What affinity made of the request's session (`X-Latch-Affinity`); undefined without one. */
   readonly affinityOutcome: AffinityOutcome | undefined
+  /** Upgrades only: the protocol asked for (`websocket`, `h2c`…). */
+  readonly upgrade?: string
+  /** Upgrades only: bytes from the client to the upstream through the tunnel. */
+  readonly bytesIn?: number
+  /** Upgrades only: how the connection ended (upgrade-record.ts). */
+  readonly outcome?: string | undefined
 }
 
 /** Linux's PIPE_BUF: the largest write to a pipe that the kernel never interleaves with others. */
@@ -68,6 +74,9 @@ export class AccessLog {
       code: record.errorCode,
       clientIp: record.clientIp,
       affinity: record.affinityOutcome,
+      upgrade: record.upgrade,
+      bytesIn: record.bytesIn,
+      outcome: record.outcome,
     })
   }
 
