@@ -25,7 +25,7 @@ import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
 import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
-import { RedisServices } from './stores/redis-services.js'
+import { RedisServices } from './replication/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
 import { warnAboutFileLimit } from './server/fd-limit.js'
 
