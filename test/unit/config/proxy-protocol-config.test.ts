@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { loadConfigFile } from '../../../src/config/load.js'
-import { ConfigError } from '../../../src/errors/config-error.js'
+import { configProblems } from '../../helpers/config-problems.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'latch-proxy-protocol-'))
 
@@ -19,14 +19,7 @@ function write(listen: unknown): string {
 }
 
 function problems(listen: unknown): string[] {
-  const file = write(listen)
-  try {
-    loadConfigFile(file, {})
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    return error.message.split('\n').map((line) => line.replace(`${file}: `, '').replace(/ \(line \d+\)$/, ''))
-  }
-  throw new Error('the config loaded without error')
+  return configProblems(write(listen))
 }
 
 describe('listener proxyProtocol', () => {
