@@ -32,7 +32,7 @@ import { sendError } from './error-response.js'
 import type { PreparedRequest } from './request-headers.js'
 import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-headers.js'
 import type { ProxyRuntime } from './runtime.js'
-import { AttemptPhase, fromUpstreamError, isConnectFailure } from './upstream-errors.js'
+import { AttemptPhase, fromUpstreamError, isConnectFailure, passiveFailureKind } from './upstream-errors.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 const EXCHANGE = Symbol('latch.exchange')
@@ -460,7 +460,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
   #reportFailure(failure: ProxyError): void {
-    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' || failure.code === 'ERR_UPSTREAM_TLS' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
+    const kind = passiveFailureKind(failure)
     const endpoint = this.endpoint as Endpoint
     endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
     if (kind !== undefined) this.#judge(this.pool as UpstreamPool, endpoint, kind)
