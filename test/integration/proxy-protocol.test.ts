@@ -220,3 +220,36 @@ describe('refusals: closed without an HTTP response', () => {
     expect((await requestWith(proxyV2({ source: '203.0.113.251' }), { tls: true })).status).toBe(200)
   }, 60_000)
 })
+
+describe('with workers', () => {
+  it('with workers: 2 (connections shared round robin between them), the header\'s addresses pass on and plain HTTP is refused', async () => {
+    const workers = await startLatch({
+      config: {
+        workers: 2,
+        listen: [{ address: '127.0.0.1:0', proxyProtocol: 'v2', proxyProtocolFrom: ['127.0.0.1/32'] }],
+        pools: [{ name: 'ip', endpoints: upstreams.map((upstream) => upstream.url) }],
+      },
+      timeoutMs: 20_000,
+    })
+    try {
+      const port = Number(new URL(workers.url).port)
+      for (let i = 1; i <= 8; i++) {
+        const client = `192.0.2.${i}`
+        const reply = await new Promise<string>((resolve, reject) => {
+          const req = httpRequest({ path: '/x', headers: { host: 'latch.test', connection: 'close' }, createConnection: () => rawConnection(port, proxyV2({ source: client })) })
+          req.on('response', (res) => {
+            res.resume()
+            res.on('end', () => resolve(String(res.headers['x-request-id'])))
+          })
+          req.on('error', reject)
+          req.end()
+        })
+        const arrival = upstreams.flatMap((upstream) => upstream.arrivals).find((item) => item.headers['x-request-id'] === reply)
+        expect(arrival?.headers['x-forwarded-for']).toBe(client)
+      }
+      expect(await refusedWith(port, REQUEST)).toEqual({ received: '', closed: true })
+    } finally {
+      await workers.stop()
+    }
+  }, 60_000)
+})
