@@ -132,7 +132,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
-      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     await listeners.close()

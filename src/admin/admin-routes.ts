@@ -35,6 +35,8 @@ export interface AdminContext {
   readonly metrics: MetricsSource
   /** Bearer token that mutating calls must carry; undefined = none required. */
   readonly token: string | undefined
+  /** Host values accepted besides the listener's own address and localhost (`admin.allowedHosts`). */
+  readonly allowedHosts?: readonly string[] | undefined
   readonly logger: Logger
   /** Reloads the config (`POST /reload`); undefined when reloading is not wired (tests). */
   readonly reload?: () => Promise<ReloadOutcome>

@@ -120,7 +120,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     addresses = await Promise.race([supervisor.start(), exited.then(() => undefined)])
     if (addresses === undefined) return exited
     if (config.admin.listen !== false) {
-      adminListener = await startAdmin(config.admin.listen, { pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+      adminListener = await startAdmin(config.admin.listen, { pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     if (!(error instanceof StartupError)) throw error

@@ -9,7 +9,7 @@ import { IngressSpec } from './ingress-schema.js'
 import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
-import { isLoopbackHost, parseListenAddress } from '../net/address.js'
+import { isLoopbackHost, isValidHostHeader, parseListenAddress } from '../net/address.js'
 import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
 import { Store } from './store-schema.js'
 
@@ -108,12 +108,13 @@ const HeaderPolicy = z.strictObject({
 
 const Admin = z.strictObject({
   listen: z.union([listenAddress(), z.literal(false)], { error: 'expected an address such as 127.0.0.1:9901, or false to disable the admin listener' }).default('127.0.0.1:9901').meta({ description: 'Admin API and `/metrics` listener (never the traffic port); `false` disables it.' }),
-  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional().meta({ description: 'Bearer token required by mutating admin calls when the admin listener is not on loopback (then it is mandatory). Use `${ADMIN_TOKEN}`.' }),
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional().meta({ description: 'Bearer token required by mutating admin calls; mandatory when `admin.listen` is not a loopback address (127.0.0.0/8 or ::1; a name, even `localhost`, is not). Use `${ADMIN_TOKEN}`.' }),
+  allowedHosts: z.array(z.string().refine(isValidHostHeader, { error: 'expected a Host value such as latch-admin.latch.svc:9901 or 127.0.0.1:19901' })).default([]).meta({ description: 'Further `Host` values the admin API accepts besides the listener\'s own IP address and `localhost` (a name or address, with a port to match only that port): a Service name, or a published Docker port. List only names that web pages cannot point at this listener.' }),
 }).superRefine((admin, ctx) => {
   if (admin.listen === false || admin.token !== undefined) return
   const parsed = parseListenAddress(admin.listen)
   if (typeof parsed !== 'string' && !isLoopbackHost(parsed.host)) {
-    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
+    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address (127.0.0.0/8 or ::1; a name, even localhost, counts as not loopback) — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
   }
 })
 

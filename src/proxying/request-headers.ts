@@ -157,9 +157,11 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
     headers.push(
       'x-forwarded-for', trustedPeer && xForwardedFor !== undefined ? `${xForwardedFor}, ${peer}` : peer,
       'x-forwarded-proto', trustedProto ?? proto,
-      'x-forwarded-host', trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader,
-      'x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''),
     )
+    const forwardedHost = trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader
+    // An HTTP/1.0 request may come without Host: then there is no host to report, not an empty one.
+    if (forwardedHost !== '') headers.push('x-forwarded-host', forwardedHost)
+    headers.push('x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''))
   } else {
     passThrough(headers, xForwardedFor, xForwardedProto, xForwardedHost, xForwardedPort)
   }

@@ -12,11 +12,16 @@ export interface AdminReply {
   readonly body: Record<string, unknown>
 }
 
-/** Sends one admin call; `token` becomes `Authorization: Bearer <token>`. */
-export async function adminCall(latch: LatchProcess, method: string, path: string, options: { token?: string; authorization?: string } = {}): Promise<AdminReply> {
+/**
+ * Sends one admin call; `token` becomes `Authorization: Bearer <token>`. A POST carries `X-Latch-Admin: 1`
+ * like every admin client must (`adminHeader: false` leaves it out); `headers` are added last.
+ */
+export async function adminCall(latch: LatchProcess, method: string, path: string, options: { token?: string; authorization?: string; adminHeader?: boolean; headers?: Record<string, string> } = {}): Promise<AdminReply> {
   if (latch.adminUrl === undefined) throw new Error('this latch has no admin listener')
   const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`)
-  const response = await request(`${latch.adminUrl}${path}`, { method: method as 'GET', headers: authorization === undefined ? {} : { authorization } })
+  const headers: Record<string, string> = method === 'POST' && options.adminHeader !== false ? { 'x-latch-admin': '1' } : {}
+  if (authorization !== undefined) headers.authorization = authorization
+  const response = await request(`${latch.adminUrl}${path}`, { method: method as 'GET', headers: { ...headers, ...options.headers } })
   const text = await response.body.text()
   return { status: response.statusCode, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }
 }
