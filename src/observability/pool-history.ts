@@ -79,7 +79,7 @@ export class PoolHistory {
     const order = this.#order()
     const pools: Record<string, PoolHistoryView> = {}
     for (const [name, series] of this.#pools) {
-      pools[name] = { requestsPerSecond: pick(series.requests, order), errorsPerSecond: pick(series.errors, order), p99Seconds: pick(series.p99, order) }
+      pools[name] = { requestsPerSecond: pick(series.requests, order, 1000), errorsPerSecond: pick(series.errors, order, 1000), p99Seconds: pick(series.p99, order, 1e6) }
     }
     return { intervalSeconds: HISTORY_INTERVAL_MS / 1000, times: order.map((index) => this.#times[index] as number), pools }
   }
@@ -119,10 +119,11 @@ function increase(before: number, after: number): number {
   return after >= before ? after - before : after
 }
 
-function pick(values: Float32Array, order: readonly number[]): (number | null)[] {
+/** The values in `order`, rounded to 1/`scale` (float32 noise would triple the JSON's size). */
+function pick(values: Float32Array, order: readonly number[], scale: number): (number | null)[] {
   return order.map((index) => {
     const value = values[index] as number
-    return Number.isNaN(value) ? null : value
+    return Number.isNaN(value) ? null : Math.round(value * scale) / scale
   })
 }
 
