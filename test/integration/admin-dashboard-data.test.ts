@@ -139,3 +139,28 @@ describe.each([
     expect(text).not.toContain('latch-dashboard')
   })
 })
+
+describe('dashboard in quick mode with --admin', () => {
+  let upstream: TestUpstream
+  let latch: LatchProcess
+
+  beforeAll(async () => {
+    upstream = await startUpstream('q')
+    latch = await startLatch({ args: ['--listen', '127.0.0.1:0', '--upstream', upstream.url, '--admin', '127.0.0.1:0', '--access-log', 'off'] })
+  })
+
+  afterAll(async () => {
+    await latch?.stop()
+    await upstream?.stop()
+  })
+
+  it('serves the page, and /overview says there is no config file', async () => {
+    const page = await request(`${latch.adminUrl}/`)
+    expect(page.statusCode).toBe(200)
+    expect(await page.body.text()).toContain('<title>Latch dashboard</title>')
+    const overview = await adminCall(latch, 'GET', '/overview')
+    expect(overview.body.configFile).toBeNull()
+    const routes = await adminCall(latch, 'GET', '/routes')
+    expect((routes.body.routes as { pool: string }[]).length).toBeGreaterThan(0)
+  })
+})
