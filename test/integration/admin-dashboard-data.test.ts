@@ -9,6 +9,7 @@ import { request } from 'undici'
 import { adminCall } from '../helpers/admin-client.js'
 import { stringify } from 'yaml'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { startRedis, type RedisServer } from '../helpers/redis-server.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -163,4 +164,38 @@ describe('dashboard in quick mode with --admin', () => {
     const routes = await adminCall(latch, 'GET', '/routes')
     expect((routes.body.routes as { pool: string }[]).length).toBeGreaterThan(0)
   })
+})
+
+describe('GET /overview with a Redis store', () => {
+  let upstream: TestUpstream
+  let redis: RedisServer
+  let latch: LatchProcess
+
+  beforeAll(async () => {
+    upstream = await startUpstream('r')
+    redis = await startRedis()
+    latch = await startLatch({ config: { listen: '127.0.0.1:0', log: { access: 'off' }, sessionSecrets: ['overview-redis-secret-0123456789'], store: { type: 'redis', url: redis.url, commandTimeout: '300ms' }, pools: [{ name: 'web', endpoints: [upstream.url] }] } })
+  })
+
+  afterAll(async () => {
+    await latch?.stop()
+    await redis?.kill()
+    await upstream?.stop()
+  })
+
+  it('shows Redis connected with the circuit breaker closed, then not connected once Redis is killed', async () => {
+    // The breaker starts open and closes once Redis answered.
+    const up = await waitFor(async () => {
+      const reply = await adminCall(latch, 'GET', '/overview')
+      return (reply.body.store as { connected: boolean }).connected ? reply.body.store : undefined
+    }, 15_000, 100, 'the store shown connected')
+    expect(up).toMatchObject({ type: 'redis', connected: true, breaker: 'closed' })
+    expect((up as { target: string }).target).toContain(String(redis.port))
+    await redis.kill()
+    const down = await waitFor(async () => {
+      const reply = await adminCall(latch, 'GET', '/overview')
+      return (reply.body.store as { connected: boolean }).connected ? undefined : reply.body.store
+    }, 15_000, 200, 'the store shown not connected')
+    expect(down).toMatchObject({ type: 'redis', connected: false, breaker: 'open' })
+  }, 30_000)
 })
