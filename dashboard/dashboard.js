@@ -258,7 +258,7 @@ function renderCharts(history) {
         { label: 'errors/s', stroke: '#cf222e', width: 2 },
         { label: 'p99 ms', stroke: '#8250df', width: 1.5, scale: 'ms' },
       ],
-      axes: [{}, { label: 'per second' }, { side: 1, scale: 'ms', label: 'p99 ms', grid: { show: false } }],
+      axes: [{ space: 80 }, { label: 'per second' }, { side: 1, scale: 'ms', label: 'p99 ms', grid: { show: false } }],
       scales: { x: { time: true } },
     }
     page.charts.set(name, new uPlot(options, data, box))

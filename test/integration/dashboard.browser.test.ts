@@ -235,3 +235,53 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     expect(alerts).toEqual([])
   })
 })
+
+describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', () => {
+  let upstreams: ProcessUpstream[]
+  let latch: LatchProcess
+  let browser: BrowserContext
+  let page: Page
+  let profile: string
+  const problems: string[] = []
+
+  beforeAll(async () => {
+    upstreams = await Promise.all(['a', 'b', 'c'].map((name) => startProcessUpstream(name)))
+    latch = await startLatch({
+      config: { listen: '127.0.0.1:0', log: { access: 'off' }, sessionSecrets: [SECRET], pools: [{ name: 'web', endpoints: upstreams.map((upstream) => upstream.url), affinity: { mode: 'cookie' } }] },
+      args: ['--workers', '2'],
+      timeoutMs: 30_000,
+    })
+    profile = mkdtempSync(join(tmpdir(), 'latch-chromium-'))
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, timeout: 60_000, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+    page = browser.pages()[0] ?? (await browser.newPage())
+    page.setDefaultTimeout(15_000)
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text())
+    })
+    page.on('pageerror', (error) => problems.push(error.message))
+    page.on('dialog', (dialog: Dialog) => void dialog.accept())
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
+    await latch?.stop()
+    await Promise.all((upstreams ?? []).map((upstream) => upstream.kill()))
+  })
+
+  it('shows the supervisor\'s view: both workers, the sessions summed over workers, and a drain sent from the page', async () => {
+    const agent = clientAgent(8)
+    const clients = sessionClients(30, 'cookie')
+    await runClients(clients, latch.url, { requests: 1, concurrency: 8, agent })
+    await agent.close()
+    await page.goto(`${latch.adminUrl}/`)
+    await waitFor(async () => (await page.locator('#overview-list').textContent())?.includes('2 of 2 serving'), 20_000, 100, 'overview: 2 of 2 workers serving')
+    const counts = async (): Promise<number[]> => (await page.locator('tr.endpoint[data-pool="web"] .sessions-count').allTextContents()).map(Number)
+    await waitFor(async () => (await counts()).reduce((sum, count) => sum + count, 0) === 30, 20_000, 200, 'sessions of both workers summing to 30')
+    expect(await counts()).toHaveLength(3)
+    const target = upstreams[0] as ProcessUpstream
+    await page.locator(`tr.endpoint[data-endpoint="${target.id}"] button[data-action="drain"]`).click()
+    await waitFor(async () => (await page.locator(`tr.endpoint[data-endpoint="${target.id}"] .state`).textContent()) === 'draining', 10_000, 100, 'draining shown')
+    expect(problems).toEqual([])
+  }, 60_000)
+})
