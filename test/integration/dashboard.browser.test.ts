@@ -5,7 +5,7 @@
  * Without Chromium these tests are skipped with one line saying how to install it, except in CI
  * (`CI=true` or `LATCH_REQUIRE_BROWSER=1`, set by .ci/run), where the missing browser is a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { chromium, type BrowserContext, type Dialog, type Page } from 'playwright-core'
@@ -216,6 +216,22 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     for (const other of upstreams.filter((upstream) => upstream !== target)) expect(await sessionsOf(other)).toBeGreaterThan(0)
   }, 60_000)
 
+  it('reload from the page: a refused config is shown with its reason, its <img onerror> host as text', async () => {
+    const name = '<img src=x onerror=alert(1)>'
+    writeFileSync(latch.configFile as string, `pools:\n  - name: web\n    endpoints: ["http://127.0.0.1:1"]\nroutes:\n  rules:\n    - host: "${name}"\n      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web } } }] }\n`)
+    plan.prompt = TOKEN
+    await page.locator('#reload').click()
+    const message = await waitFor(async () => {
+      const shown = await text('#action-result')
+      return shown.startsWith('Reload the config') ? shown : undefined
+    }, 10_000, 100, 'the reload outcome shown')
+    expect(message).toContain('refused (422 CONFIG_INVALID)')
+    expect(message).toContain(`invalid host "${name}"`)
+    await waitFor(async () => (await page.locator('#reload-rows td.detail').allTextContents()).some((cell) => cell.includes(`invalid host "${name}"`)), 10_000, 100, 'the refused reload in the reloads table')
+    expect(await page.locator('#action-result img, #reload-rows img').count()).toBe(0)
+    expect(alerts).toEqual([])
+  })
+
   it('kill -9 of an upstream turns its state to unhealthy on the page within 5 s, without a reload', async () => {
     const target = upstreams[0] as ProcessUpstream
     const navigationsBefore = navigations
@@ -230,8 +246,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
   it('raised no page error and no CSP violation during the whole session', async () => {
     expect(pageErrors).toEqual([])
     expect(await page.evaluate('window.cspViolations')).toEqual([])
-    // The only console errors allowed are the browser's notes of the refused (401) action.
-    expect(consoleErrors.filter((line) => !line.includes('401'))).toEqual([])
+    // The only console errors allowed are the browser's own notes of the refused calls (401 action, 422 reload).
+    expect(consoleErrors.filter((line) => !/^Failed to load resource: the server responded with a status of (401|422)\b/.test(line))).toEqual([])
     expect(alerts).toEqual([])
   })
 })
