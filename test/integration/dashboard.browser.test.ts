@@ -40,12 +40,39 @@ interface DialogPlan {
   prompt: string | null
 }
 
+/** A headless Chromium on a new empty profile (playwright-core adds --headless), and its first page. */
+interface OpenBrowser {
+  readonly context: BrowserContext
+  readonly page: Page
+  close(): Promise<void>
+}
+
+async function openBrowser(): Promise<OpenBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'latch-chromium-'))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 60_000,
+    viewport: { width: 1280, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  const page = context.pages()[0] ?? (await context.newPage())
+  page.setDefaultTimeout(15_000)
+  return {
+    context,
+    page,
+    async close() {
+      await context.close()
+      rmSync(profile, { recursive: true, force: true })
+    },
+  }
+}
+
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
   let upstreams: ProcessUpstream[]
   let latch: LatchProcess
-  let browser: BrowserContext
+  let browser: OpenBrowser
   let page: Page
-  let profile: string
   let agent: Agent
   const consoleErrors: string[] = []
   const pageErrors: string[] = []
@@ -95,17 +122,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
       timeoutMs: 30_000,
     })
     agent = clientAgent(16)
-    profile = mkdtempSync(join(tmpdir(), 'latch-chromium-'))
-    // A new empty profile; playwright-core adds --headless.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 60_000,
-      viewport: { width: 1280, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
-    page = browser.pages()[0] ?? (await browser.newPage())
-    page.setDefaultTimeout(15_000)
+    browser = await openBrowser()
+    page = browser.page
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text())
     })
@@ -129,7 +147,6 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     stopLoad = true
     await load
     await browser?.close()
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
     await latch?.stop()
     await agent?.close()
     await Promise.all((upstreams ?? []).map((upstream) => upstream.kill()))
@@ -255,9 +272,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', () => {
   let upstreams: ProcessUpstream[]
   let latch: LatchProcess
-  let browser: BrowserContext
+  let browser: OpenBrowser
   let page: Page
-  let profile: string
   const problems: string[] = []
 
   beforeAll(async () => {
@@ -267,10 +283,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', (
       args: ['--workers', '2'],
       timeoutMs: 30_000,
     })
-    profile = mkdtempSync(join(tmpdir(), 'latch-chromium-'))
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, timeout: 60_000, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
-    page = browser.pages()[0] ?? (await browser.newPage())
-    page.setDefaultTimeout(15_000)
+    browser = await openBrowser()
+    page = browser.page
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(message.text())
     })
@@ -280,7 +294,6 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', (
 
   afterAll(async () => {
     await browser?.close()
-    if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
     await latch?.stop()
     await Promise.all((upstreams ?? []).map((upstream) => upstream.kill()))
   })
