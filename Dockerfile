@@ -23,6 +23,7 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 COPY config ./config
+COPY dashboard ./dashboard
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 # The base image's unprivileged user; files stay root-owned and read-only to it.
 USER node

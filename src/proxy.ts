@@ -4,7 +4,10 @@
  */
 import { startAdmin, type AdminListener } from './admin/admin-listener.js'
 import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './admin/endpoint-actions.js'
+import { overview, storeStatus, type StoreStatus } from './admin/overview.js'
 import { Readiness, type CheckOutcome } from './admin/readiness.js'
+import { ReloadLog } from './admin/reload-log.js'
+import { routeRows } from './admin/route-listing.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
 import type { ShutdownConfig } from './config/schema.js'
@@ -18,6 +21,7 @@ import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import { settleLogger, type Logger } from './observability/logger.js'
 import { Metrics } from './observability/metrics.js'
+import type { CountersByPool } from './observability/pool-counters.js'
 import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
@@ -42,6 +46,10 @@ export interface RunningProxy {
   readonly metrics: Metrics | undefined
   /** Applies an operator action to this process's pools (and shares it through Redis when configured). */
   endpointAction(request: EndpointActionRequest): EndpointActionResult
+  /** The affinity store's status (`GET /overview`). */
+  storeStatus(): StoreStatus
+  /** The dashboard history's per-pool counters (empty without metrics). */
+  counters(): Promise<CountersByPool>
   /** Reloads the config file, or `next` as its content, or a validated config (see lifecycle/config-reloader.ts); never rejects. */
   reload(trigger: ReloadTrigger, next?: string | LoadedConfig): Promise<ReloadOutcome>
   /**
@@ -110,8 +118,9 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       listeners,
       ring,
       logger,
-      onOutcome: (outcome) => {
+      onOutcome: (outcome, trigger) => {
         metrics?.configReloaded(outcome.ok)
+        reloads.record(trigger, outcome)
         if (outcome.ok) {
           watchListeners()
           watcher?.sync()
@@ -124,6 +133,9 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // A worker reloads when its supervisor says so (the supervisor watches the file).
   const watcher = file === undefined || !config.reload.watch || worker !== undefined ? undefined : new ConfigWatcher(() => watchedFiles(file, holder.runtime.loaded), () => void reloader.reload('file'), config.reload.debounce)
   let admin: AdminListener | undefined
+  const reloads = new ReloadLog()
+  const currentStore = (): StoreStatus => storeStatus(config.store, redis)
+  const counters = async (): Promise<CountersByPool> => (await metrics?.poolCounters(holder.runtime.pools.values())) ?? {}
   const endpointAction = (request: EndpointActionRequest): EndpointActionResult => {
     const result = applyEndpointAction(holder.runtime.pools, request)
     redis?.adminActionApplied(result)
@@ -134,7 +146,12 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
-      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
+      admin = await startAdmin(config.admin.listen, {
+        pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
+        overview: () => overview({ workers: { configured: 1, serving: 1 }, listeners: listeners.addresses.map(formatAddress), configFile: source.file ?? null, reloads: reloads.records, store: currentStore() }),
+        routes: () => routeRows(holder.runtime.loaded.routes),
+        counters,
+      })
     }
   } catch (error) {
     await listeners.close()
@@ -160,6 +177,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     metrics,
     reload: (trigger, next) => reloader.reload(trigger, next),
     endpointAction,
+    storeStatus: currentStore,
+    counters,
     async close(timing) {
       watcher?.stop()
       const runtime = holder.runtime

@@ -27,6 +27,7 @@ export async function checkServing(options) {
     checks.push({ ok: started.ok, what: started.ok ? `CMD ${options.cmd.join(' ')} serves on 127.0.0.1:${port}` : `CMD ${options.cmd.join(' ')} did not start: ${started.why}` })
     if (!started.ok) return checks
     checks.push(await proxiedRequest(`http://127.0.0.1:${port}/image-check?q=1`, upstream))
+    checks.push(await dashboardFiles(`http://127.0.0.1:${adminPort}`))
     checks.push(healthcheck(options, env, 0))
     const code = await proxy.stop()
     checks.push({ ok: code === 0, what: `SIGTERM stops the proxy with exit code 0 (got ${code})` })
@@ -99,6 +100,21 @@ function startCmd(cmd, cwd, env) {
     return code
   }
   return { ready, stop }
+}
+
+/** The admin listener serves the dashboard page and its files (shipped in dashboard/ and the uplot dependency). */
+async function dashboardFiles(adminUrl) {
+  const statuses = []
+  for (const path of ['/', '/dashboard.js', '/dashboard.css', '/uplot.js', '/uplot.css']) {
+    try {
+      const response = await fetch(`${adminUrl}${path}`, { signal: AbortSignal.timeout(5000) })
+      await response.arrayBuffer()
+      statuses.push(`${path} ${response.status}`)
+    } catch (error) {
+      statuses.push(`${path} ${error.message}`)
+    }
+  }
+  return { ok: statuses.every((status) => status.endsWith(' 200')), what: `the admin listener serves the dashboard (${statuses.join(', ')})` }
 }
 
 async function proxiedRequest(url, upstream) {

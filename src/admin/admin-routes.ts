@@ -10,6 +10,11 @@ import { AdminError, sendJson } from './admin-error.js'
 import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './endpoint-actions.js'
 import type { PoolSnapshot } from './pool-snapshot.js'
 import type { ReadinessReport } from './readiness.js'
+import { DASHBOARD_PATHS, serveDashboardFile } from './dashboard-assets.js'
+import type { Overview } from './overview.js'
+import type { RouteRow } from './route-listing.js'
+import type { HistoryView } from '../observability/pool-history.js'
+import type { CountersByPool } from '../observability/pool-counters.js'
 
 /** What `/metrics` serves (the proxy's metrics registry, or the workers' aggregated). */
 export interface MetricsSource {
@@ -40,6 +45,14 @@ export interface AdminContext {
   readonly logger: Logger
   /** Reloads the config (`POST /reload`); undefined when reloading is not wired (tests). */
   readonly reload?: () => Promise<ReloadOutcome>
+  /** `GET /overview`; undefined when not wired (tests). */
+  readonly overview?: (() => Overview | Promise<Overview>) | undefined
+  /** `GET /routes`: the routing table serving now. */
+  readonly routes?: (() => RouteRow[]) | undefined
+  /** Cumulative per-pool counters, sampled into `GET /history` while the admin listener runs. */
+  readonly counters?: (() => Promise<CountersByPool>) | undefined
+  /** `GET /history` (set by startAdmin from `counters`). */
+  readonly history?: (() => HistoryView) | undefined
 }
 
 /** The pool parts of an AdminContext for this process's own pools. */
@@ -71,12 +84,22 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { pattern: /^\/readyz$/, methods: READ, mutating: false, handle: readyz },
   { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools() }) },
   { pattern: /^\/metrics$/, methods: READ, mutating: false, handle: metrics },
+  { pattern: /^\/overview$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, await available(context.overview, 'overview')()) },
+  { pattern: /^\/routes$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, { routes: available(context.routes, 'routes')() }) },
+  { pattern: /^\/history$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, available(context.history, 'history')()) },
+  { pattern: DASHBOARD_PATHS, methods: READ, mutating: false, handle: (_context, { req, res }) => serveDashboardFile(new URL(req.url ?? '/', 'http://admin').pathname, req, res) },
   { pattern: /^\/pools\/([^/]+)\/endpoints\/([^/]+)\/([^/]+)$/, methods: ['POST'], mutating: true, handle: endpointAction },
   { pattern: /^\/reload$/, methods: ['POST'], mutating: true, handle: reload },
 ]
 
 /** The route list, for "no such route" messages. */
-export const ROUTE_SUMMARY = 'GET /healthz, GET /readyz, GET /pools, GET /metrics, POST /pools/{pool}/endpoints/{host:port}/{drain|undrain|maintenance}, POST /reload'
+export const ROUTE_SUMMARY = 'GET / (dashboard), GET /overview, GET /routes, GET /history, GET /healthz, GET /readyz, GET /pools, GET /metrics, POST /pools/{pool}/endpoints/{host:port}/{drain|undrain|maintenance}, POST /reload'
+
+/** A view the caller wired, or "not available here". */
+function available<T>(view: T | undefined, name: string): T {
+  if (view === undefined) throw new AdminError('ERR_ADMIN_NOT_FOUND', `${name} is not available here`)
+  return view
+}
 
 /** `POST /reload`: 200 with the changes, 422 with every config problem, 409 in quick mode. */
 async function reload(context: AdminContext, { res }: AdminCall): Promise<void> {

@@ -14,7 +14,9 @@ import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client'
 import { AdminError, ADMIN_ERRORS, type AdminErrorCode } from '../admin/admin-error.js'
 import type { AdminContext, MetricsSource } from '../admin/admin-routes.js'
 import type { EndpointActionRequest, EndpointActionResult } from '../admin/endpoint-actions.js'
+import type { StoreStatus } from '../admin/overview.js'
 import type { CheckOutcome } from '../admin/readiness.js'
+import { sumCounters } from '../observability/pool-counters.js'
 import { reloadCounter, storeEvictionCounter } from '../observability/metrics.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
 import { mergePools } from './merge-pools.js'
@@ -91,6 +93,18 @@ export class ClusterAdmin implements MetricsSource {
     this.#actions.set(key, request)
     const [pool] = mergePools(results.map((result) => [{ name: result.pool, panic: false, retries: 0, queue: { length: 0, rejectedFull: 0, timedOut: 0 }, endpoints: [result.endpoint] }]), workers.map((worker) => worker.slot))
     return { ...first, endpoint: pool?.endpoints[0] ?? first.endpoint }
+  }
+
+  /** The workers' per-pool counters, summed (sampled into `GET /history`). */
+  readonly counters: NonNullable<AdminContext['counters']> = async () => {
+    const workers = this.#supervisor.live
+    return sumCounters(await Promise.all(workers.map((worker) => ask(worker, () => worker.rpc.request('counters', null, ANSWER_TIMEOUT_MS)))))
+  }
+
+  /** The Redis store as the first serving worker sees it (each worker has its own connection). */
+  async redisStatus(): Promise<StoreStatus | undefined> {
+    const worker = this.#supervisor.live[0]
+    return worker === undefined ? undefined : ask(worker, () => worker.rpc.request('store', null, ANSWER_TIMEOUT_MS))
   }
 
   /** The `workers` readiness check: every slot has a serving worker, and each of them is ready. */

@@ -21,7 +21,7 @@ export interface ClusterReloadDeps {
   readonly workers: () => readonly LiveWorker[]
   readonly logger: Logger
   /** Told every outcome that was not skipped (metrics, watcher). */
-  readonly onOutcome: (outcome: ReloadOutcome) => void
+  readonly onOutcome: (outcome: ReloadOutcome, trigger: ReloadTrigger) => void
 }
 
 /** The applied config and the text it came from (what a restarted worker starts with). */
@@ -85,7 +85,7 @@ export class ClusterReloader {
     const { logger } = this.#deps
     if (outcome.ok) logger.info({ trigger, changes: outcome.changes, workers: this.#deps.workers().length }, 'config reloaded in every worker')
     else logger.error({ trigger, code: outcome.code, issues: outcome.issues.length }, outcome.message)
-    this.#deps.onOutcome(outcome)
+    this.#deps.onOutcome(outcome, trigger)
     return outcome
   }
 }

@@ -7,7 +7,12 @@
  * and `POST /reload`) validates the config once and applies it in every worker.
  */
 import { startAdmin, type AdminListener } from '../admin/admin-listener.js'
+import { overview, type StoreStatus } from '../admin/overview.js'
 import { Readiness } from '../admin/readiness.js'
+import { ReloadLog } from '../admin/reload-log.js'
+import type { RedisStoreConfig } from '../config/store-schema.js'
+import { describeTarget } from '../stores/redis-client.js'
+import { routeRows } from '../admin/route-listing.js'
 import { randomSecret } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
 import { StartupError } from '../errors/startup-error.js'
@@ -72,13 +77,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const admin = new ClusterAdmin(supervisor, config.store.type === 'memory' ? evictions : undefined)
   readiness.addCheck('workers', admin.workersReady)
   const watcher: ConfigWatcher | undefined = file === undefined || !config.reload.watch ? undefined : new ConfigWatcher(() => watchedFiles(file, reloader.applied.loaded), () => void reloader.reload('file'), config.reload.debounce)
+  const reloads = new ReloadLog()
   const reloader: ClusterReloader = new ClusterReloader(
     {
       file,
       workers: () => supervisor.live,
       logger,
-      onOutcome: (outcome) => {
+      onOutcome: (outcome, trigger) => {
         admin.configReloaded(outcome.ok)
+        reloads.record(trigger, outcome)
         if (outcome.ok) watcher?.sync()
       },
     },
@@ -122,7 +129,17 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     addresses = await Promise.race([supervisor.start(), exited.then(() => undefined)])
     if (addresses === undefined) return exited
     if (config.admin.listen !== false) {
-      adminListener = await startAdmin(config.admin.listen, { pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
+      const listeners = addresses.map(formatAddress)
+      const store = async (): Promise<StoreStatus> => {
+        if (config.store.type === 'memory') return { type: 'memory', maxEntries: config.store.maxEntries }
+        return (await admin.redisStatus()) ?? { type: 'redis', target: describeTarget(config.store as RedisStoreConfig), connected: false, breaker: 'open', detail: 'no worker is serving right now' }
+      }
+      adminListener = await startAdmin(config.admin.listen, {
+        pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
+        overview: async () => overview({ workers: { configured: options.workers, serving: supervisor.live.length }, listeners, configFile: file ?? null, reloads: reloads.records, store: await store() }),
+        routes: () => routeRows(reloader.applied.loaded.routes),
+        counters: admin.counters,
+      })
     }
   } catch (error) {
     if (!(error instanceof StartupError)) throw error

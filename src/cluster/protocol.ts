@@ -2,7 +2,9 @@
  * @module The operations the supervisor and its workers ask of each other (see rpc.ts).
  */
 import type { EndpointActionRequest, EndpointActionResult } from '../admin/endpoint-actions.js'
+import type { StoreStatus } from '../admin/overview.js'
 import type { PoolSnapshot } from '../admin/pool-snapshot.js'
+import type { CountersByPool } from '../observability/pool-counters.js'
 import type { ReadinessReport } from '../admin/readiness.js'
 import type { ReloadOutcome, ReloadTrigger } from '../lifecycle/reload-candidate.js'
 import type { ListenAddress } from '../net/address.js'
@@ -34,6 +36,10 @@ export type WorkerOps = StoreWorkerOps & {
   readiness: { args: null; result: ReadinessReport }
   /** The worker's registry as prom-client's `getMetricsAsJSON()` (aggregated by the supervisor). */
   metrics: { args: null; result: MetricObjectWithValues<MetricValue<string>>[] }
+  /** The dashboard history's per-pool counters (summed by the supervisor). */
+  counters: { args: null; result: CountersByPool }
+  /** The affinity store's status as this worker sees it (Redis: connected, breaker). */
+  store: { args: null; result: StoreStatus }
   /** Note: drain and exit (`now`: exit at once, the second signal). */
   shutdown: { args: { readonly now: boolean }; result: null }
 }

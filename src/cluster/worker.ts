@@ -55,6 +55,8 @@ export async function runWorker(setup: WorkerSetup): Promise<number> {
       action: (request) => running().endpointAction(request),
       readiness: () => running().readiness.report(),
       metrics: async () => (await running().metrics?.registry.getMetricsAsJSON()) ?? [],
+      counters: () => running().counters(),
+      store: () => running().storeStatus(),
       shutdown: ({ now }) => {
         if (now) exitNow()
         else stop()

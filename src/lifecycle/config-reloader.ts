@@ -31,7 +31,7 @@ export interface ReloaderDeps {
   readonly ring: SecretRing
   readonly logger: Logger
   /** Told every outcome (metrics, listeners-changed hooks). */
-  readonly onOutcome?: (outcome: ReloadOutcome) => void
+  readonly onOutcome?: (outcome: ReloadOutcome, trigger: ReloadTrigger) => void
 }
 
 /** Applies config reloads one at a time. */
@@ -109,7 +109,7 @@ export class ConfigReloader {
     const { logger } = this.#deps
     if (outcome.ok) logger.info({ trigger, changes: outcome.changes }, 'config reloaded')
     else logger.error({ trigger, code: outcome.code, issues: outcome.issues.length }, outcome.message)
-    this.#deps.onOutcome?.(outcome)
+    this.#deps.onOutcome?.(outcome, trigger)
     return outcome
   }
 }

@@ -80,6 +80,24 @@ export class RequestMetrics {
     return sum
   }
 
+  /** Cumulative duration bucket counts by pool (DURATION_BUCKETS, then +Inf), read from the histogram. */
+  async durationBuckets(): Promise<Map<string, number[]>> {
+    const { values } = await this.#durations.get()
+    const byPool = new Map<string, number[]>()
+    for (const { labels, value, metricName } of values) {
+      if (metricName !== 'latch_request_duration_seconds_bucket') continue
+      // Bucket samples carry `le` besides the declared labels (a finite bound as a number, or "+Inf").
+      const le = (labels as Record<string, string | number | undefined>).le
+      const index = le === '+Inf' ? DURATION_BUCKETS.length : DURATION_BUCKETS.indexOf(Number(le))
+      if (index === -1) continue
+      const pool = String(labels.pool)
+      let counts = byPool.get(pool)
+      if (counts === undefined) byPool.set(pool, (counts = DURATION_BUCKETS.map(() => 0).concat(0)))
+      counts[index] = value
+    }
+    return byPool
+  }
+
   /** Counts and times one finished request (hot path). */
   record(request: FinishedRequest): void {
     const pool = request.poolName ?? ''

@@ -15,6 +15,7 @@ import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
 import { RequestBodyMetrics } from './metrics-request-bodies.js'
 import { RequestMetrics } from './metrics-requests.js'
+import { poolCounters, type CountersByPool } from './pool-counters.js'
 import { registerRedisMetrics } from './metrics-redis.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
 import type { RedisStats } from '../stores/redis-connection.js'
@@ -124,6 +125,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
   /** Reports the certificates of TLS listeners from now on (read at scrape time, so reloads are followed). */
   watchCertificates(certificates: () => ServedCertificates): void {
     this.#certificates = certificates
+  }
+
+  /** The dashboard history's counters of `pools` (see pool-counters.ts). */
+  async poolCounters(pools: Iterable<UpstreamPool>): Promise<CountersByPool> {
+    return poolCounters(pools, await this.#requests.durationBuckets())
   }
 
   requestFinished(request: FinishedRequest): void {

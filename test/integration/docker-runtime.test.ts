@@ -36,6 +36,7 @@ describe('the Docker image, replayed without a container engine', () => {
     expect(output).toMatch(/^ok {3}every package the image imports is an installed production dependency$/m)
     expect(output).toMatch(/^ok {3}CMD node dist\/cli\/main\.js --config config\/latch\.yaml serves on /m)
     expect(output).toMatch(/^ok {3}GET \/image-check reaches the real upstream through the proxy \(status 200/m)
+    expect(output).toMatch(/^ok {3}the admin listener serves the dashboard \(\/ 200/m)
     expect(output).toMatch(/^ok {3}HEALTHCHECK exits 0 while it serves/m)
     expect(output).toMatch(/^ok {3}SIGTERM stops the proxy with exit code 0/m)
     expect(output).toMatch(/^ok {3}HEALTHCHECK exits 1 after it stopped/m)

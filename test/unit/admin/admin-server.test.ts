@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { localPoolAdmin } from '../../../src/admin/admin-routes.js'
 import { createAdminServer } from '../../../src/admin/admin-server.js'
+import { DASHBOARD_CSP } from '../../../src/admin/dashboard-assets.js'
 import { Readiness } from '../../../src/admin/readiness.js'
 import { ConfigSchema } from '../../../src/config/schema.js'
 import { createLogger } from '../../../src/observability/logger.js'
@@ -41,6 +42,21 @@ describe('admin server', () => {
     expect(withQuery.statusCode).toBe(200)
     expect(withQuery.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
     expect(await withQuery.body.text()).toBe('x 1\n')
+  })
+
+  it('serves the dashboard files under its CSP (HEAD too), refuses POST on them, and says when a dashboard view is not wired', async () => {
+    const url = await start(async () => '')
+    const head = await request(`${url}/dashboard.js`, { method: 'HEAD' })
+    expect(head.statusCode).toBe(200)
+    expect(head.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(head.headers['content-security-policy']).toBe(DASHBOARD_CSP)
+    expect(await head.body.text()).toBe('')
+    const post = await request(`${url}/`, { method: 'POST', headers: { 'x-latch-admin': '1' } })
+    expect(post.statusCode).toBe(405)
+    await post.body.dump()
+    const overview = await request(`${url}/overview`)
+    expect(overview.statusCode).toBe(404)
+    expect(await overview.body.json()).toMatchObject({ error: 'ERR_ADMIN_NOT_FOUND', message: 'overview is not available here' })
   })
 
   it('reads and ignores a POST body, keeping the connection usable, and logs the action with the peer', async () => {

@@ -1,0 +1,25 @@
+/**
+ * @module `GET /routes`: the compiled routing table, in the order requests are matched.
+ */
+import type { HostRules, RouteTable } from '../routing/route-table.js'
+
+/** One routing rule; `host` is `*` for rules without a host; the default backend has no path. */
+export interface RouteRow {
+  readonly host: string
+  readonly path: string | null
+  readonly pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific' | 'defaultBackend'
+  readonly pool: string
+}
+
+/** Exact hosts first, then wildcard hosts, then rules for any host, then the default backend. */
+export function routeRows(table: RouteTable): RouteRow[] {
+  const rows: RouteRow[] = []
+  const add = (host: string, group: HostRules): void => {
+    for (const rule of group.rules) rows.push({ host, path: rule.path, pathType: rule.pathType, pool: rule.pool })
+  }
+  for (const [host, group] of table.exactHosts) add(host, group)
+  for (const [suffix, group] of table.wildcardHosts) add(`*.${suffix}`, group)
+  if (table.anyHost !== undefined) add('*', table.anyHost)
+  if (table.defaultBackend !== undefined) rows.push({ host: '*', path: null, pathType: 'defaultBackend', pool: table.defaultBackend.pool })
+  return rows
+}
