@@ -15,7 +15,7 @@ import { newTrafficState } from './lifecycle/traffic-state.js'
 import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import { settleLogger, type Logger } from './observability/logger.js'
-import { Metrics } from './observability/metrics.js'
+import type { Metrics } from './observability/metrics.js'
 import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
 import { createUpgradeHandler, type TunnelRegistry } from './proxying/upgrade.js'
@@ -89,7 +89,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   if (redis !== undefined) readiness.addCheck('redis', () => redisReadiness(redis))
   // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
-  const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
+  // Loaded only when served (prom-client is some 10 MB resident).
+  const metrics = config.admin.listen === false && worker === undefined ? undefined : new (await import('./observability/metrics.js')).Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
   if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
   if (evictions !== undefined) metrics?.watchStoreEvictions(evictions)
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }

@@ -8,6 +8,7 @@
  * close-delimited instead of mislabelled as chunked.
  */
 import type { IncomingMessage } from 'node:http'
+import type HttpProxy from 'http-proxy'
 import type { Socket } from 'node:net'
 import { ProxyError } from '../errors/proxy-error.js'
 import type { Logger } from '../observability/logger.js'
@@ -30,20 +31,25 @@ export interface TunnelRegistry {
 
 /** Creates the server's `upgrade` listener. */
 export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunnels: TunnelRegistry): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
-  const proxy = loadHttpProxy().createProxyServer({ xfwd: false, ws: true, prependPath: false })
-  // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
-  const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
-  ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
   // Sessions of upgrades in flight, by request: their headers go on the upstream's answer.
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
-  proxy.on('proxyReqWs', (proxyReq, req) => {
-    proxyReq.prependListener('response', (res: IncomingMessage) => {
-      commitSession(sessions, req, res)
-      closeDelimited(res)
+  // Created at the first tunnel: most deployments never upgrade, and http-proxy stays unloaded.
+  let tunnelProxy: HttpProxy | undefined
+  const createTunnelProxy = (): HttpProxy => {
+    const proxy = loadHttpProxy().createProxyServer({ xfwd: false, ws: true, prependPath: false })
+    // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
+    const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
+    ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
+    proxy.on('proxyReqWs', (proxyReq, req) => {
+      proxyReq.prependListener('response', (res: IncomingMessage) => {
+        commitSession(sessions, req, res)
+        closeDelimited(res)
+      })
+      proxyReq.prependListener('upgrade', (res: IncomingMessage) => commitSession(sessions, req, res))
     })
-    proxyReq.prependListener('upgrade', (res: IncomingMessage) => commitSession(sessions, req, res))
-  })
-  proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
+    proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
+    return proxy
+  }
 
   return (req, socket, head) => {
     socket.setTimeout(0)
@@ -78,7 +84,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     })
     // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
     const agent = endpoint.upgradeAgent
-    proxy.ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
+    ;(tunnelProxy ??= createTunnelProxy()).ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
       const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
       if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
