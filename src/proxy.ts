@@ -2,7 +2,7 @@
  * @module Composition root: builds the runtime, traffic listeners, upgrade tunnel, admin listener,
  * reloader and shutdown sequence from a config, and wires them together.
  */
-import { startAdmin, type AdminListener } from './admin/admin-listener.js'
+import type { AdminListener } from './admin/admin-listener.js'
 import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './admin/endpoint-actions.js'
 import { Readiness, type CheckOutcome } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
@@ -23,7 +23,7 @@ import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
 import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
-import { RedisServices } from './stores/redis-services.js'
+import type { RedisServices } from './stores/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
 
 /** A running proxy. */
@@ -78,7 +78,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // The supervisor logs warnings once, for all its workers.
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
-  const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
+  // The Redis side and the admin listener are loaded only by configs that use them (bench/RESULTS.md, footprint).
+  const redis = config.store.type === 'redis' ? new (await import('./stores/redis-services.js')).RedisServices(config.store as RedisStoreConfig, logger) : undefined
   // The memory store is this process's, or in a worker the supervisor's (which reports its evictions);
   // with Redis, every process, workers included, uses Redis directly (see RedisServices).
   const evictions = redis === undefined && worker === undefined ? new EvictionReport(logger, config.store.maxEntries) : undefined
@@ -131,6 +132,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
+      const { startAdmin } = await import('./admin/admin-listener.js')
       admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
