@@ -143,14 +143,18 @@ async function listModules() {
   const register = join(scratch, 'register.mjs')
   const { writeFileSync } = await import('node:fs')
   writeFileSync(hooks, `import { writeSync } from 'node:fs'\nexport async function load(url, context, next) { writeSync(2, 'FOOTPRINT-LOADED ' + url + '\\n'); return next(url, context) }\n`)
-  writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(`file://${hooks}`)})\n`)
+  // CommonJS files required by CommonJS files do not pass the hooks on Node 20: listed from require.cache at exit.
+  writeFileSync(register, `import { createRequire, register } from 'node:module'\nimport { writeSync } from 'node:fs'\nregister(${JSON.stringify(`file://${hooks}`)})\nconst require = createRequire(import.meta.url)\nprocess.on('exit', () => { for (const file of Object.keys(require.cache)) writeSync(2, 'FOOTPRINT-LOADED file://' + file + '\\n') })\n`)
   const { child, lines } = await start(['--import', register, ...latchArgs])
   await sleep(500)
   await stop(child)
   const byPackage = new Map()
+  const seen = new Set()
   for (const line of lines) {
     if (!line.startsWith('FOOTPRINT-LOADED ')) continue
     const url = line.slice('FOOTPRINT-LOADED '.length)
+    if (seen.has(url)) continue
+    seen.add(url)
     const pkg = url.startsWith('node:') ? 'node: built-ins' : url.includes('/node_modules/') ? url.split('/node_modules/').pop().split('/').slice(0, url.split('/node_modules/').pop().startsWith('@') ? 2 : 1).join('/') : url.includes('/dist/') ? 'latch dist/' : url
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + 1)
   }
