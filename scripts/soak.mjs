@@ -74,7 +74,9 @@ function configText(endpoints, variant) {
     admin: { listen: '127.0.0.1:0' },
     log: { level: 'info', access: 'off' },
     pools: [
-      { name: 'web', endpoints, balance: variant ? 'least-request' : 'round-robin', affinity: { mode: 'cookie', responseHeader: variant } },
+      // Clients without a jar start a session per request: a short live-session window keeps that table at a
+      // steady size within the run (the binding table, filled by client-ip, is the one held at maxEntries).
+      { name: 'web', endpoints, balance: variant ? 'least-request' : 'round-robin', affinity: { mode: 'cookie', responseHeader: variant, liveSessionWindow: '2m' } },
       { name: 'ip', endpoints, affinity: { mode: 'client-ip' } },
     ],
     routes: { rules: [{ http: { paths: [

@@ -8,10 +8,12 @@ import { Readiness, type CheckOutcome } from './admin/readiness.js'
 import { SecretRing } from './affinity/secret-ring.js'
 import type { LoadedConfig } from './config/load.js'
 import type { ShutdownConfig } from './config/schema.js'
-import { ConfigReloader, watchedFiles, type ReloadOutcome, type ReloadTrigger } from './lifecycle/config-reloader.js'
+import { ConfigReloader } from './lifecycle/config-reloader.js'
+import { watchedFiles, type ReloadOutcome, type ReloadTrigger } from './lifecycle/reload-candidate.js'
 import { ConfigWatcher } from './lifecycle/config-watcher.js'
 import { drain, type DrainOutcome } from './lifecycle/graceful-shutdown.js'
 import { newTrafficState } from './lifecycle/traffic-state.js'
+import { ProxyError } from './errors/proxy-error.js'
 import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import { settleLogger, type Logger } from './observability/logger.js'
@@ -25,6 +27,7 @@ import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
 import type { RedisServices } from './stores/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
+import { warnAboutFileLimit } from './server/fd-limit.js'
 
 /** A running proxy. */
 export interface RunningProxy {
@@ -77,6 +80,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const { worker } = source
   // The supervisor logs warnings once, for all its workers.
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
+  if (worker === undefined) warnAboutFileLimit(config, logger)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
   // The Redis side and the admin listener are loaded only by configs that use them (bench/RESULTS.md, footprint).
   const redis = config.store.type === 'redis' ? new (await import('./stores/redis-services.js')).RedisServices(config.store as RedisStoreConfig, logger) : undefined
@@ -133,7 +137,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
       const { startAdmin } = await import('./admin/admin-listener.js')
-      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+      admin = await startAdmin(config.admin.listen, { pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     await listeners.close()
@@ -162,7 +166,10 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     async close(timing) {
       watcher?.stop()
       const runtime = holder.runtime
-      const outcome = await drain({ servers: listeners.servers, tunnels, traffic: services.traffic, readiness, logger }, { ...runtime.loaded.config.shutdown, ...timing })
+      const rejectQueued = (): void => {
+        for (const pool of holder.runtime.pools.values()) pool.queue.rejectAll(new ProxyError('ERR_SHUTTING_DOWN', 'Latch reached its drain deadline before an endpoint slot became free', { retryAfter: 1 }))
+      }
+      const outcome = await drain({ servers: listeners.servers, tunnels, traffic: services.traffic, readiness, logger, rejectQueued }, { ...runtime.loaded.config.shutdown, ...timing })
       if (outcome === 'deadline') await Promise.all([...runtime.pools.values()].map((pool) => pool.destroy()))
       // The admin listener goes last, so /readyz reports "shutting down" until the very end.
       await admin?.close()
@@ -188,6 +195,6 @@ function warnAboutGeneratedSecret(loaded: LoadedConfig, ring: SecretRing, logger
   if (!ring.generated) return
   const pools = loaded.config.pools.filter((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header').map((pool) => pool.name)
   if (pools.length > 0) {
-    logger.warn({ pools }, 'no sessionSecrets configured: generated a random secret; sessions will not be shared by other Latch replicas and will reset on restart')
+    logger.warn({ pools }, 'no sessionSecrets configured: generated a random secret; sessions will not be shared by other Latch replicas and will reset on restart (quick mode: --session-secret or LATCH_SESSION_SECRET)')
   }
 }

@@ -3,7 +3,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { formatIssue } from '../errors/config-error.js'
-import type { ReloadOutcome } from '../lifecycle/config-reloader.js'
+import type { ReloadOutcome } from '../lifecycle/reload-candidate.js'
 import type { Logger } from '../observability/logger.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { AdminError, sendJson } from './admin-error.js'
@@ -35,6 +35,8 @@ export interface AdminContext {
   readonly metrics: MetricsSource
   /** Bearer token that mutating calls must carry; undefined = none required. */
   readonly token: string | undefined
+  /** Host values accepted besides the listener's own address and localhost (`admin.allowedHosts`). */
+  readonly allowedHosts?: readonly string[] | undefined
   readonly logger: Logger
   /** Reloads the config (`POST /reload`); undefined when reloading is not wired (tests). */
   readonly reload?: () => Promise<ReloadOutcome>

@@ -20,6 +20,8 @@ export interface EndpointSnapshot {
   readonly errors: Readonly<Record<string, number>>
   readonly ejections: number
   readonly ejectedUntil: string | null
+  /** Times passive health found it stalled (state `stalled` while it lasts). */
+  readonly stalls: number
   readonly removalDeadline: string | null
   readonly lastCheck: { readonly ok: boolean; readonly at: string; readonly status: number | null; readonly error: string | null; readonly durationMs: number } | null
   readonly upgraded: number
@@ -66,6 +68,7 @@ export function endpointSnapshot(endpoint: Endpoint, pool: UpstreamPool): Endpoi
     errors: { ...endpoint.errors },
     ejections: endpoint.ejections,
     ejectedUntil: isoOrNull(endpoint.ejectedUntil),
+    stalls: endpoint.stalls,
     removalDeadline: isoOrNull(endpoint.removalDeadline),
     lastCheck: probe === undefined ? null : { ok: probe.ok, at: new Date(probe.at).toISOString(), status: probe.status ?? null, error: probe.error ?? null, durationMs: probe.durationMs },
     upgraded: endpoint.upgraded,

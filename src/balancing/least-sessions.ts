@@ -19,7 +19,7 @@ interface RecentPicks {
   head: number
 }
 
-/** Picks the candidate with the lowest (live sessions + in-flight [+ own recent picks]) / weight. */
+/** Picks the candidate with the lowest (live sessions + in-flight [+ own recent picks] + 1) / weight. */
 export class LeastSessions implements BalancingPolicy {
   /** Live sessions per endpoint id; set by the pool once its affinity exists. */
   counts: () => ReadonlyMap<string, number> = () => new Map()
@@ -28,7 +28,8 @@ export class LeastSessions implements BalancingPolicy {
   #turn = 0
   readonly #recent = new WeakMap<Endpoint, RecentPicks>()
 
-  pick(candidates: readonly Endpoint[]): Endpoint {
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined {
+    if (candidates.length === 0) return undefined
     const counts = this.counts()
     const lag = this.countsLagMs
     const now = lag === 0 ? 0 : Date.now()
@@ -38,7 +39,8 @@ export class LeastSessions implements BalancingPolicy {
     for (let offset = 0; offset < candidates.length; offset++) {
       const endpoint = candidates[(start + offset) % candidates.length] as Endpoint
       const recent = lag === 0 ? 0 : this.#recentPicks(endpoint, now - lag)
-      const load = ((counts.get(endpoint.id) ?? 0) + endpoint.inflight + recent) / endpoint.weight
+      // Counted with this session, as least-request counts with this request: weights hold exactly.
+      const load = ((counts.get(endpoint.id) ?? 0) + endpoint.inflight + recent + 1) / endpoint.weight
       if (load < bestLoad) {
         bestLoad = load
         best = endpoint

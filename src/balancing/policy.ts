@@ -9,6 +9,6 @@ import type { Endpoint } from '../upstream/endpoint.js'
 
 /** Picks one endpoint for a request that has no binding. */
 export interface BalancingPolicy {
-  /** One of `candidates` (never empty when called), chosen by this policy. */
-  pick(candidates: readonly Endpoint[]): Endpoint
+  /** One of `candidates`, chosen by this policy; undefined exactly when there is none. */
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined
 }

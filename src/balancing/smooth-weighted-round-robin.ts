@@ -11,9 +11,9 @@ import type { Endpoint } from '../upstream/endpoint.js'
 export class SmoothWeightedRoundRobin implements BalancingPolicy {
   readonly #score = new WeakMap<Endpoint, number>()
 
-  pick(candidates: readonly Endpoint[]): Endpoint {
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined {
+    if (candidates.length <= 1) return candidates[0]
     let best = candidates[0] as Endpoint
-    if (candidates.length === 1) return best
     let bestScore = -Infinity
     let total = 0
     for (let i = 0; i < candidates.length; i++) {

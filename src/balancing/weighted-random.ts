@@ -5,8 +5,8 @@ import type { BalancingPolicy } from './policy.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 
 export class WeightedRandom implements BalancingPolicy {
-  pick(candidates: readonly Endpoint[]): Endpoint {
-    if (candidates.length === 1) return candidates[0] as Endpoint
+  pick(candidates: readonly Endpoint[]): Endpoint | undefined {
+    if (candidates.length <= 1) return candidates[0]
     let total = 0
     for (const endpoint of candidates) total += endpoint.weight
     let point = Math.random() * total

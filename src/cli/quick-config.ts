@@ -3,38 +3,52 @@
  */
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
 import { validateConfig, type LoadedConfig } from '../config/load.js'
+import { parseListenAddress } from '../net/address.js'
 import type { CliArgs } from './args.js'
 
 const LABEL = 'command line'
-/** Names other tools use for the same modes (the shared benchmark harness says rr and ip). */
-const AFFINITY_ALIASES: Readonly<Record<string, string>> = { rr: 'none', ip: 'client-ip' }
 
 /** Builds and validates the quick-mode config; errors name the flag, not a config key. */
 export function quickConfig(args: CliArgs): LoadedConfig {
   const split = (value: string | undefined): string[] => (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '')
+  const listen = split(args.listen ?? '127.0.0.1:8080')
   const raw: Record<string, unknown> = {
-    listen: split(args.listen ?? '127.0.0.1:8080'),
+    listen,
     trustedProxies: split(args.trustProxy),
     log: { level: args.logLevel ?? 'info', access: args.accessLog ?? 'stdout' },
     // Quick mode is for local use, where several proxies may run at once: no admin port unless asked.
     admin: { listen: args.admin === undefined || args.admin === 'off' ? false : args.admin },
     // No load balancer to wait for in local use: Ctrl-C stops at once, in-flight requests still finish.
     shutdown: { drainDelay: '0s', drainTimeout: '5s' },
+    ...(args.sessionSecrets === undefined ? {} : { sessionSecrets: args.sessionSecrets.values }),
     pools: [
       {
         name: 'default',
         endpoints: split(args.upstream),
         ...(args.balance === undefined ? {} : { balance: args.balance }),
-        ...(args.affinity === undefined ? {} : { affinity: { mode: AFFINITY_ALIASES[args.affinity] ?? args.affinity, responseHeader: true } }),
+        ...(args.affinity === undefined ? {} : { affinity: { mode: args.affinity, responseHeader: true } }),
       },
     ],
   }
+  let loaded: LoadedConfig
   try {
-    return validateConfig(raw, { file: LABEL, baseDir: process.cwd() })
+    loaded = validateConfig(raw, { file: LABEL, baseDir: process.cwd() })
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    throw new ConfigError(error.code, error.issues.map(toFlagIssue))
+    throw new ConfigError(error.code, error.issues.map((issue) => toFlagIssue(issue, args)))
   }
+  return { ...loaded, warnings: [...loaded.warnings, ...listen.flatMap(everyInterfaceWarning)] }
+}
+
+/**
+ * `-l 8080` binds every interface, as `listen: 8080` in a file does, while quick mode's default is
+ * loopback only: said at start, since a local dev proxy is often not meant to be reachable.
+ */
+function everyInterfaceWarning(address: string): string[] {
+  if (!/^:?\d+$/.test(address)) return []
+  const parsed = parseListenAddress(address)
+  if (typeof parsed === 'string') return []
+  return [`${LABEL}: --listen ${address} listens on every interface (${parsed.host}:${parsed.port}), reachable from other machines — write 127.0.0.1:${parsed.port} for this machine only`]
 }
 
 const FLAGS: readonly [RegExp, string][] = [
@@ -46,12 +60,19 @@ const FLAGS: readonly [RegExp, string][] = [
   [/^log\.access/, '--access-log'],
   [/^log\.level/, '--log-level'],
   [/^admin\.listen/, '--admin'],
+  [/^sessionSecrets(\[(\d+)\])?/, '--session-secret'],
 ]
 
-function toFlagIssue(issue: ConfigIssue): ConfigIssue {
+function toFlagIssue(issue: ConfigIssue, args: CliArgs): ConfigIssue {
   for (const [pattern, flag] of FLAGS) {
     const match = pattern.exec(issue.path)
     if (match === null) continue
+    if (flag === '--session-secret') {
+      // Never echo a secret; name where it came from (the flag or LATCH_SESSION_SECRET).
+      const from = args.sessionSecrets?.from ?? flag
+      const item = match[2] === undefined || from !== flag ? '' : ` (item ${Number(match[2]) + 1})`
+      return { file: LABEL, path: `${from}${item}`, message: 'expected a secret of at least 16 characters' }
+    }
     const item = match[2] === undefined ? '' : ` (item ${Number(match[2]) + 1})`
     return { file: LABEL, path: `${flag}${item}`, message: issue.message.replace('pool "default" has no endpoints', 'no upstream given') }
   }

@@ -1,11 +1,13 @@
 /**
- * @module Reloads with `workers` > 1: the supervisor validates the config file once, then every worker
- * applies exactly that text. An invalid config never reaches a worker, so all keep the old one.
+ * @module Reloads with `workers` > 1: the supervisor validates the config file once (the same
+ * validation as one process, reload-candidate.ts), then every worker applies exactly that text. An
+ * invalid config never reaches a worker. The new config counts as applied only once every worker
+ * accepted it; if one refused, those that had accepted go back to the applied config, so all workers,
+ * and a worker restarted later, serve the same one.
  */
 import { readFileSync } from 'node:fs'
-import { loadConfigFile, type LoadedConfig } from '../config/load.js'
-import { ConfigError } from '../errors/config-error.js'
-import { digestOf, type ReloadOutcome, type ReloadTrigger } from '../lifecycle/config-reloader.js'
+import type { LoadedConfig } from '../config/load.js'
+import { digestOf, reloadCandidate, type ReloadFailure, type ReloadFailureCode, type ReloadOutcome, type ReloadTrigger } from '../lifecycle/reload-candidate.js'
 import type { Logger } from '../observability/logger.js'
 import type { LiveWorker } from './supervisor.js'
 
@@ -54,33 +56,29 @@ export class ClusterReloader {
 
   async #reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const { file } = this.#deps
-    if (file === undefined) return this.#done(trigger, { ok: false, code: 'NO_CONFIG_FILE', message: 'Latch runs in quick mode, from the command line: there is no config file to reload', issues: [] })
-    const text = readOrUndefined(file)
-    let loaded: LoadedConfig
-    try {
-      // Unreadable: loadConfigFile reads again and reports why, like at start.
-      loaded = loadConfigFile(file, process.env, text)
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error
-      return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${error.message}`, issues: error.issues })
-    }
-    const digest = digestOf(file, loaded)
-    // File watchers fire more than once per save: an unchanged file is not a reload.
-    if (trigger === 'file' && digest === this.#digest) return { ok: true, changes: [] }
+    const text = file === undefined ? undefined : readOrUndefined(file)
+    const candidate = reloadCandidate({ file, running: this.#applied.loaded.config, appliedDigest: this.#digest, text, skipUnchanged: trigger === 'file' })
+    if (candidate.kind === 'rejected') return this.#done(trigger, candidate.outcome)
+    if (candidate.kind === 'unchanged') return { ok: true, changes: [] }
     const workers = this.#deps.workers()
-    const settled = await Promise.allSettled(workers.map(({ rpc }) => rpc.request('reload', { trigger, text }, APPLY_TIMEOUT_MS)))
-    this.#applied = { loaded, text }
-    this.#digest = digest
-    const failures: string[] = []
-    let changes: readonly string[] = []
-    settled.forEach((result, index) => {
-      const slot = (workers[index] as LiveWorker).slot
-      if (result.status === 'rejected') failures.push(`worker ${slot}: ${(result.reason as Error).message}`)
-      else if (!result.value.ok) failures.push(`worker ${slot}: ${result.value.message}`)
-      else if (changes.length === 0) changes = result.value.changes
-    })
-    if (failures.length > 0) return this.#done(trigger, { ok: false, code: 'LISTEN_FAILED', message: failures.join('\n'), issues: [] })
-    return this.#done(trigger, { ok: true, changes })
+    const results = await applyInEvery(workers, trigger, text)
+    const refusals = results.filter((result): result is ReloadFailure => !result.ok)
+    if (refusals.length === 0) {
+      this.#applied = { loaded: candidate.loaded, text }
+      this.#digest = candidate.digest
+      const first = results[0]
+      return this.#done(trigger, { ok: true, changes: first?.ok === true ? first.changes : [] })
+    }
+    const accepted = workers.filter((_, index) => results[index]?.ok === true)
+    if (accepted.length > 0) {
+      const back = await applyInEvery(accepted, trigger, this.#applied.text)
+      const stuck = back.flatMap((result, index) => (result.ok ? [] : [`worker ${(accepted[index] as LiveWorker).slot} could not go back to the applied config: ${result.message}`]))
+      if (stuck.length > 0) this.#deps.logger.error({ trigger, workers: stuck.length }, stuck.join('\n'))
+    }
+    // A refusal a worker explains (config, listener) keeps its code; a worker that did not answer is a listen failure.
+    const code: ReloadFailureCode = refusals.find((result) => result.code === 'CONFIG_INVALID')?.code ?? 'LISTEN_FAILED'
+    const message = `${refusals.map((result) => result.message).join('\n')}\nthe previous config keeps serving in every worker`
+    return this.#done(trigger, { ok: false, code, message, issues: refusals.flatMap((result) => result.issues) })
   }
 
   #done(trigger: ReloadTrigger, outcome: ReloadOutcome): ReloadOutcome {
@@ -90,6 +88,17 @@ export class ClusterReloader {
     this.#deps.onOutcome(outcome)
     return outcome
   }
+}
+
+/** Each worker's outcome; a request that failed or timed out counts as a refusal. */
+async function applyInEvery(workers: readonly LiveWorker[], trigger: ReloadTrigger, text: string | undefined): Promise<ReloadOutcome[]> {
+  const settled = await Promise.allSettled(workers.map(({ rpc }) => rpc.request('reload', { trigger, text }, APPLY_TIMEOUT_MS)))
+  return settled.map((result, index) => {
+    const slot = (workers[index] as LiveWorker).slot
+    if (result.status === 'rejected') return { ok: false, code: 'LISTEN_FAILED' as const, message: `worker ${slot}: ${(result.reason as Error).message}`, issues: [] }
+    const outcome = result.value
+    return outcome.ok ? outcome : { ...outcome, message: `worker ${slot}: ${outcome.message}` }
+  })
 }
 
 function readOrUndefined(file: string): string | undefined {

@@ -11,7 +11,7 @@ import type { EndpointSnapshot, PoolSnapshot } from '../admin/pool-snapshot.js'
 export type MergedEndpoint = EndpointSnapshot & { readonly states?: Readonly<Record<string, EndpointSnapshot['state']>> }
 
 /** The most cautious state first. */
-const STATE_ORDER: readonly EndpointSnapshot['state'][] = ['maintenance', 'draining', 'unhealthy', 'healthy']
+const STATE_ORDER: readonly EndpointSnapshot['state'][] = ['maintenance', 'draining', 'unhealthy', 'stalled', 'healthy']
 
 /** Merges per-worker snapshots (`byWorker[i]` from worker `slots[i]`). */
 export function mergePools(byWorker: readonly (readonly PoolSnapshot[])[], slots: readonly number[]): PoolSnapshot[] {
@@ -52,6 +52,7 @@ function mergeEndpoint(copies: readonly (EndpointSnapshot | undefined)[], slots:
     failures: sum(present, (endpoint) => endpoint.failures),
     errors,
     ejections: sum(present, (endpoint) => endpoint.ejections),
+    stalls: sum(present, (endpoint) => endpoint.stalls),
     ejectedUntil: latest(present.map((endpoint) => endpoint.ejectedUntil)),
     removalDeadline: latest(present.map((endpoint) => endpoint.removalDeadline)),
     lastCheck,

@@ -11,7 +11,7 @@ import { Readiness } from '../admin/readiness.js'
 import { randomSecret } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
 import { StartupError } from '../errors/startup-error.js'
-import { watchedFiles } from '../lifecycle/config-reloader.js'
+import { watchedFiles } from '../lifecycle/reload-candidate.js'
 import { ConfigWatcher } from '../lifecycle/config-watcher.js'
 import { formatAddress } from '../net/address.js'
 import { settleLogger, type Logger } from '../observability/logger.js'
@@ -20,6 +20,7 @@ import { IpcStoreServer } from '../stores/ipc-store-server.js'
 import { ClusterAdmin } from './cluster-admin.js'
 import { ClusterReloader } from './cluster-reload.js'
 import { Supervisor } from './supervisor.js'
+import { warnAboutFileLimit } from '../server/fd-limit.js'
 
 /** Extra time beyond drainDelay + drainTimeout before workers that did not exit are killed. */
 const EXIT_GRACE_MS = 5000
@@ -41,11 +42,12 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { loaded, logger, file } = options
   const { config } = loaded
   for (const warning of loaded.warnings) logger.warn(warning)
+  warnAboutFileLimit(config, logger)
   // One secret for every worker (used when none is configured): tokens issued by one verify in all.
   const generatedSecret = randomSecret()
   // With a Redis store, the workers take the secret shared through Redis instead.
   if (config.sessionSecrets.length === 0 && config.store.type === 'memory' && config.pools.some((pool) => pool.affinity.mode === 'cookie' || pool.affinity.mode === 'header')) {
-    logger.warn('no sessionSecrets configured: generated a random secret, shared by this Latch\'s workers; sessions will not be shared by other Latch replicas and will reset on restart')
+    logger.warn('no sessionSecrets configured: generated a random secret, shared by this Latch\'s workers; sessions will not be shared by other Latch replicas and will reset on restart (quick mode: --session-secret or LATCH_SESSION_SECRET)')
   }
   let exit!: (code: number) => void
   const exited = new Promise<number>((resolve) => (exit = resolve))
@@ -120,7 +122,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     addresses = await Promise.race([supervisor.start(), exited.then(() => undefined)])
     if (addresses === undefined) return exited
     if (config.admin.listen !== false) {
-      adminListener = await startAdmin(config.admin.listen, { pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, logger, reload: () => reloader.reload('admin') })
+      adminListener = await startAdmin(config.admin.listen, { pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin') })
     }
   } catch (error) {
     if (!(error instanceof StartupError)) throw error

@@ -4,7 +4,7 @@
 import type { EndpointActionRequest, EndpointActionResult } from '../admin/endpoint-actions.js'
 import type { PoolSnapshot } from '../admin/pool-snapshot.js'
 import type { ReadinessReport } from '../admin/readiness.js'
-import type { ReloadOutcome, ReloadTrigger } from '../lifecycle/config-reloader.js'
+import type { ReloadOutcome, ReloadTrigger } from '../lifecycle/reload-candidate.js'
 import type { ListenAddress } from '../net/address.js'
 import type { Binding } from '../stores/affinity-store.js'
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'

@@ -3,7 +3,8 @@
  *
  * Defaults follow HAProxy for active checks (inter 2s, timeout 1s, fall 3, rise 2) and Envoy's
  * outlier detection for passive health (5 consecutive failures, 30 s base ejection growing per
- * ejection, capped), with a 50 % panic threshold.
+ * ejection, capped), with a 50 % panic threshold. Stall detection (an endpoint answering nothing for 2 s
+ * while requests wait) has no direct counterpart there: see health/stall-detector.ts.
  */
 import { z } from 'zod'
 import { checkResolverAddress } from '../discovery/resolver-address.js'
@@ -40,6 +41,7 @@ export const PassiveHealth = z.strictObject({
   baseEjectionTime: duration().prefault('30s').meta({ description: 'First ejection lasts this long; each further ejection of the same endpoint lasts one more multiple.' }),
   maxEjectionTime: duration().prefault('300s').meta({ description: 'Cap on one ejection.' }),
   maxEjectedPercent: z.int().min(0).max(100).default(50).meta({ description: 'Never eject more than this share of a pool at once.' }),
+  stallTimeout: duration().prefault('2s').meta({ description: 'An endpoint that has answered nothing (no response head) for this long while requests it was sent wait for one is `stalled`: new requests go to other endpoints; those already sent keep their own timeouts. It is back as soon as it answers anything, or once nothing waits on it any more. Counts toward `maxEjectedPercent`; `0` disables it. Raise it above the longest time a healthy endpoint takes to start answering (long polls).' }),
   panicThreshold: z.int().min(0).max(100).default(50).meta({ description: 'When fewer than this share of a pool\'s endpoints are healthy, route to all of them (except maintenance) rather than fail everything; logged and counted (Envoy\'s panic mode).' }),
 })
 

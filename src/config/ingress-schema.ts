@@ -43,7 +43,7 @@ export const IngressBackend = z.strictObject({
   ).meta({ description: 'The pool to send to, named like a Kubernetes service. Resource backends are not supported.' }),
 })
 
-const IngressPath = z.strictObject({
+export const IngressPath = z.strictObject({
   path: z.string({ error: 'expected a path such as /api' }).optional().meta({ description: 'Exact and Prefix: a path starting with `/`. ImplementationSpecific: a regular expression matched from the start of the path (default `/`).' }),
   pathType: z.enum(PATH_TYPES, { error: 'expected one of Exact, Prefix, ImplementationSpecific' }).meta({ description: '`Exact`: the whole path, case-sensitive. `Prefix`: whole `/`-separated elements (`/api` matches `/api/x`, not `/apix`). `ImplementationSpecific`: regular expression.' }),
   backend: IngressBackend.meta({ description: 'Where matching requests go.' }),

@@ -10,8 +10,9 @@ import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
 import { crossCheck, type PoolSummary } from './cross-checks.js'
 import { cookieCollisionWarnings } from './affinity-checks.js'
 import { annotatedAffinities } from './ingress-annotations.js'
-import { IngressSpec, type IngressSpecConfig } from './ingress-schema.js'
-import { substituteEnv, type MissingVariable } from './env-substitution.js'
+import type { IngressSpecConfig } from './ingress-schema.js'
+import { lenientIngressSpec } from './lenient-ingress.js'
+import { substituteEnv, type EmptiedValue, type EnvProblem, type SubstitutionReport } from './env-substitution.js'
 import { collectRouteSources, type RouteSource } from './route-sources.js'
 import { ConfigSchema, type Config } from './schema.js'
 import { toConfigIssues } from './schema-issues.js'
@@ -66,14 +67,15 @@ export interface ValidateOptions {
 /** Validates a parsed config value (from a file or built by quick mode). */
 export function validateConfig(value: unknown, options: ValidateOptions): LoadedConfig {
   const { file, doc, baseDir } = options
-  const missing: MissingVariable[] = []
-  const substituted = substituteEnv(value, options.env ?? process.env, missing)
-  const issues: ConfigIssue[] = missing.map((variable) => envIssue(file, doc, variable))
+  const report: SubstitutionReport = { problems: [], emptied: [] }
+  const substituted = substituteEnv(value, options.env ?? process.env, report)
+  const issues: ConfigIssue[] = report.problems.map((problem) => envIssue(file, doc, problem))
   const result = ConfigSchema.safeParse(substituted, { reportInput: true })
   if (!result.success) {
     // A value that is wrong only because its variable is unset was already reported as such.
     const unset = new Set(issues.map((issue) => issue.path))
-    issues.push(...toConfigIssues(result.error, ConfigSchema, { file, doc }).filter((issue) => !unset.has(issue.path)))
+    const schemaIssues = toConfigIssues(result.error, ConfigSchema, { file, doc }).filter((issue) => !unset.has(issue.path))
+    issues.push(...schemaIssues.map((issue) => explainEmptied(issue, report.emptied)))
   }
   // Cross-checks run even when the schema failed (on what can be read leniently), so a user
   // sees every problem in one go instead of fixing them one run at a time.
@@ -85,7 +87,7 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const routes = compileRouteTable(sources, issues)
   const warnings = collectWarnings(sources)
   if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
-  if (issues.length > 0 || !result.success) throw new ConfigError(missing.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
+  if (issues.length > 0 || !result.success) throw new ConfigError(report.problems.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
   const config = withAnnotatedAffinity(result.data, sources, explicitAffinityPools(substituted), warnings)
   warnings.push(...cookieCollisionWarnings(config, routes))
   return deepFreeze({ file, config, routeSources: sources, routes, warnings })
@@ -113,8 +115,8 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
   for (const entry of entries) {
     if (typeof entry === 'string') routes.push(entry)
     else {
-      const spec = IngressSpec.safeParse(entry)
-      if (spec.success) routes.push(spec.data)
+      const spec = lenientIngressSpec(entry)
+      if (spec !== undefined) routes.push(spec)
     }
   }
   return { pools, routes }
@@ -143,11 +145,16 @@ function emptyFile(file: string): ConfigError {
   return new ConfigError('CONFIG_INVALID', [{ file, path: '', message: 'file is empty — expected a YAML or JSON mapping with at least "pools"' }])
 }
 
-function envIssue(file: string, doc: YamlDocument | undefined, variable: MissingVariable): ConfigIssue {
-  const message = `environment variable ${variable.name} is not set — set it, or write \${${variable.name}:-default} to give a default`
-  const line = doc?.lineOf(variable.path)
-  const path = formatKeyPath(variable.path)
-  return line === undefined ? { file, path, message } : { file, path, message, line }
+function envIssue(file: string, doc: YamlDocument | undefined, problem: EnvProblem): ConfigIssue {
+  const line = doc?.lineOf(problem.path)
+  const path = formatKeyPath(problem.path)
+  return line === undefined ? { file, path, message: problem.message } : { file, path, message: problem.message, line }
+}
+
+/** A required key that is missing because its `${VAR:-}` came out empty: say so, or the user looks for a typo. */
+function explainEmptied(issue: ConfigIssue, emptied: readonly EmptiedValue[]): ConfigIssue {
+  const cause = emptied.find((value) => formatKeyPath(value.path) === issue.path)
+  return cause === undefined ? issue : { ...issue, message: `${issue.message} (it was ${JSON.stringify(cause.written)}, which is empty)` }
 }
 
 function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {

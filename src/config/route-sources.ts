@@ -4,8 +4,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path'
 import type { ConfigIssue } from '../errors/config-error.js'
 import { IngressManifest, type IngressSpecConfig } from './ingress-schema.js'
+import { lenientIngressSpec } from './lenient-ingress.js'
 import { toConfigIssues } from './schema-issues.js'
-import { isEmptyDocument, parseYamlDocuments, readText, type KeyPath, type YamlDocument } from './yaml-source.js'
+import { formatKeyPath, isEmptyDocument, parseYamlDocuments, readText, type KeyPath, type YamlDocument } from './yaml-source.js'
 
 /** One Ingress spec and where it came from, so route problems can name the right file and key. */
 export interface RouteSource {
@@ -38,7 +39,9 @@ export function collectRouteSources(
     const basePath: KeyPath = routes.length === 1 && !isListInDoc(doc) ? ['routes'] : ['routes', index]
     if (typeof entry === 'string') {
       const file = isAbsolute(entry) ? entry : resolve(baseDir, entry)
-      sources.push(...loadManifestFile(file, entry, issues))
+      const read = readText(file, entry)
+      if ('issue' in read) issues.push(unreadableManifest(entry, file, read.why, { file: configFile, doc, path: basePath }))
+      else sources.push(...parseManifestFile(read.text, file, entry, issues))
     } else {
       sources.push({ file: configFile, path: undefined, basePath, displayPrefix: '', spec: entry, name: undefined, annotations: {}, doc })
     }
@@ -51,14 +54,22 @@ function isListInDoc(doc: YamlDocument | undefined): boolean {
   return Array.isArray(value?.routes)
 }
 
-/** Loads every `kind: Ingress` document of a manifest file; other kinds are skipped. */
-export function loadManifestFile(file: string, label: string, issues: ConfigIssue[]): RouteSource[] {
-  const read = readText(file, label)
-  if ('issue' in read) {
-    issues.push(read.issue)
-    return []
-  }
-  const parsed = parseYamlDocuments(read.text, label)
+/**
+ * A manifest file that cannot be read is a mistake in the config that names it: the issue is on its
+ * `routes` key, in the config file, with the path resolved (as TLS file errors are).
+ */
+function unreadableManifest(entry: string, file: string, why: string, at: { file: string; doc: YamlDocument | undefined; path: KeyPath }): ConfigIssue {
+  const problem = why === 'file not found' ? `${file} not found` : `${file}: ${why}`
+  const relative = isAbsolute(entry) ? '' : " (a relative path is read from the config file's directory)"
+  const message = `${problem} — expected a file of Kubernetes Ingress manifests${relative}`
+  const line = at.doc?.lineOf(at.path)
+  const path = formatKeyPath(at.path)
+  return line === undefined ? { file: at.file, path, message } : { file: at.file, path, message, line }
+}
+
+/** Reads every `kind: Ingress` document of a manifest file's text; other kinds are skipped. */
+function parseManifestFile(text: string, file: string, label: string, issues: ConfigIssue[]): RouteSource[] {
+  const parsed = parseYamlDocuments(text, label)
   if ('issues' in parsed) {
     issues.push(...parsed.issues)
     return []
@@ -71,6 +82,9 @@ export function loadManifestFile(file: string, label: string, issues: ConfigIssu
       const displayPrefix = parsed.documents.length === 1 ? '' : `documents[${index}].`
       if (!result.success) {
         issues.push(...toConfigIssues(result.error, IngressManifest, { file: label, doc, base: itemPath, displayPrefix }))
+        // Its valid paths are still checked, so every problem of the file shows at once.
+        const spec = lenientIngressSpec((item as { spec?: unknown }).spec)
+        if (spec !== undefined) sources.push({ file: label, path: file, basePath: [...itemPath, 'spec'], displayPrefix, spec, name: undefined, annotations: {}, doc })
         continue
       }
       const metadata = result.data.metadata

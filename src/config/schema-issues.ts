@@ -1,6 +1,7 @@
 /**
  * @module Turns zod validation issues into `key.path: what is wrong, what is expected` messages.
  */
+import { distance } from 'fastest-levenshtein'
 import { z } from 'zod'
 import type { ConfigIssue } from '../errors/config-error.js'
 import { formatKeyPath, type KeyPath, type YamlDocument } from './yaml-source.js'
@@ -94,7 +95,14 @@ function describeIssue(issue: Issue): string {
   // Keep a union's own message (e.g. "expected a duration such as 250ms"); replace only zod's generic one.
   if (issue.code === 'invalid_union' && message.startsWith('Invalid input')) message = 'value does not match any accepted form — see the configuration reference'
   if (input === undefined || typeof input === 'object' || message.includes('"')) return message
-  return `${message}, got ${describeValue(input)}`
+  return `${message}, got ${describeValue(input)}${issue.code === 'invalid_value' ? didYouMean(input, issue.values) : ''}`
+}
+
+/** ` (did you mean "x"?)` when a misspelt keyword is close to one of the accepted values, else ''. */
+export function didYouMean(input: unknown, accepted: readonly unknown[]): string {
+  if (typeof input !== 'string') return ''
+  const guess = closest(input, accepted.filter((value): value is string => typeof value === 'string'))
+  return guess === undefined ? '' : ` (did you mean "${guess}"?)`
 }
 
 /** Short, safe rendering of a config value for a message. */
@@ -143,28 +151,19 @@ function expand(nodes: readonly JsonSchema[]): JsonSchema[] {
   return out
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The candidate within a few edits of `word` or a prefix of it (case-insensitive), if any; a far-off word gets no guess. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
-    if (distance < bestDistance) {
+    const edits = distance(word.toLowerCase(), candidate.toLowerCase())
+    if (edits < bestDistance) {
       best = candidate
-      bestDistance = distance
+      bestDistance = edits
     }
   }
-  return best
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost))
-    }
-    previous = current
-  }
-  return previous[b.length] as number
+  if (best !== undefined) return best
+  // "warning" for "warn", "information" for "info": a whole keyword at the start of the word.
+  const lower = word.toLowerCase()
+  return lower.length < 3 ? undefined : candidates.find((candidate) => candidate.length >= 3 && (lower.startsWith(candidate.toLowerCase()) || candidate.toLowerCase().startsWith(lower)))
 }

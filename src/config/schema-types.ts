@@ -3,19 +3,41 @@
  */
 import { z } from 'zod'
 import { checkCidr, parseListenAddress } from '../net/address.js'
+import { closest } from './schema-issues.js'
 import { parseDuration, parseSize } from './units.js'
 
 const scalar = (expected: string) => z.union([z.number(), z.string()], { error: `expected ${expected}` })
 
-/** A duration such as "250ms", "5s", "1m30s", or a number of milliseconds; parses to milliseconds. */
+/** A duration such as "250ms", "5s", "1m30s" (or 0); parses to milliseconds. */
 export const duration = () =>
   scalar('a duration such as 250ms, 5s or 1m').transform((value, ctx) => {
     const ms = parseDuration(value)
+    if (ms === 'unitless') {
+      ctx.issues.push({ code: 'custom', input: value, message: `${describeBare(value)} has no unit — write "${String(value).trim()}s" for seconds or "${String(value).trim()}ms" for milliseconds` })
+      return z.NEVER
+    }
     if (ms === undefined) {
-      ctx.issues.push({ code: 'custom', input: value, message: `invalid duration ${JSON.stringify(value)} — expected a duration such as 250ms, 5s or 1m, or a number of milliseconds` })
+      ctx.issues.push({ code: 'custom', input: value, message: `invalid duration ${JSON.stringify(value)} — expected a duration such as 250ms, 5s or 1m` })
       return z.NEVER
     }
     return ms
+  })
+
+/** `2` as written, `"2"` for a string (a quoted value or a substituted variable). */
+function describeBare(value: string | number): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value.trim())
+}
+
+/**
+ * One of `keywords`, or any other name (e.g. `hostHeader`: preserve, endpoint or a Host to send). A
+ * value a few edits from a keyword, with no "." or ":" that a real host would have, is refused as a
+ * typo: `endpont` would otherwise be sent as a Host name without a word.
+ */
+export const keywordOrName = (keywords: readonly string[], expected: string) =>
+  z.string({ error: `expected ${expected}` }).min(1, { error: `expected ${expected}` }).superRefine((value, ctx) => {
+    if (keywords.includes(value) || /[.:]/.test(value)) return
+    const guess = closest(value, keywords)
+    if (guess !== undefined) ctx.addIssue({ code: 'custom', input: value, message: `${JSON.stringify(value)} looks like a misspelt keyword (did you mean "${guess}"?) — expected ${expected}` })
   })
 
 /** A byte size such as "16KiB", "10MiB", "1MB", or a number of bytes; parses to bytes. */
@@ -37,12 +59,18 @@ export const count = (min: number, max: number) =>
 export const ratio = () =>
   z.number({ error: 'expected a number from 0 to 1 (e.g. 0.2 for 20%)' }).min(0, { error: 'expected a number from 0 to 1' }).max(1, { error: 'expected a number from 0 to 1' })
 
-/** A `host:port` listen address; validated here, parsed again where it is bound. */
+/**
+ * A `host:port` listen address; validated here, parsed again where it is bound. A bare port, also
+ * written as a number (`listen: 8080`), means every interface, as `-l 8080` does.
+ */
 export const listenAddress = () =>
-  z.string({ error: 'expected an address such as 0.0.0.0:8080, 127.0.0.1:8080 or [::]:8080' }).superRefine((value, ctx) => {
-    const parsed = parseListenAddress(value)
-    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', input: value, message: parsed })
-  })
+  z.preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z.string({ error: 'expected an address such as 0.0.0.0:8080, 127.0.0.1:8080, [::]:8080 or a port' }).superRefine((value, ctx) => {
+      const parsed = parseListenAddress(value)
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', input: value, message: parsed })
+    }),
+  )
 
 /** An IPv4/IPv6 CIDR or single address. */
 export const cidr = () =>
@@ -81,6 +109,9 @@ function checkEndpointUrl(value: string): string | undefined {
 export const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.preprocess((value) => (value === undefined || Array.isArray(value) ? value : [value]), z.array(item))
 
-/** Lets `"http://a:1"` stand for `{ url: "http://a:1" }` without losing the object form's precise errors. */
+/**
+ * Lets `"http://a:1"` stand for `{ url: "http://a:1" }` (and `8080` for `{ address: 8080 }`) without
+ * losing the object form's precise errors.
+ */
 export const shorthand = <T extends z.ZodType>(key: string, object: T) =>
-  z.preprocess((value) => (typeof value === 'string' ? { [key]: value } : value), object)
+  z.preprocess((value) => (typeof value === 'string' || typeof value === 'number' ? { [key]: value } : value), object)

@@ -6,10 +6,10 @@
  */
 import { z } from 'zod'
 import { IngressSpec } from './ingress-schema.js'
-import { cidr, count, duration, endpointUrl, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
+import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
-import { isLoopbackHost, parseListenAddress } from '../net/address.js'
+import { isLoopbackHost, isValidHostHeader, parseListenAddress } from '../net/address.js'
 import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
 import { Store } from './store-schema.js'
 
@@ -27,7 +27,7 @@ const Listener = shorthand(
   'address',
   z
     .strictObject({
-      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080`, `[::]:8080` or `:8080`.' }),
+      address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080` or `[::]:8080`; a port alone (`8080` or `:8080`) binds every interface.' }),
       tls: ListenerTls.optional().meta({ description: 'Terminate TLS on this listener (HTTPS). Omitted: cleartext.' }),
       http2: ListenerHttp2.optional().meta({ description: 'HTTP/2 for clients. On a TLS listener (default `true`) it is offered by ALPN beside HTTP/1.1. On a cleartext listener only `h2c` turns it on: HTTP/2 with prior knowledge, and then HTTP/1.1 is not served on that listener. Default: `true` with `tls`, `false` without.' }),
     })
@@ -73,7 +73,7 @@ const Pool = z.strictObject({
     .meta({ description: 'Unique name; Ingress backends refer to it as `backend.service.name`.' }),
   endpoints: z.array(Endpoint, { error: 'expected a list of endpoint URLs' }).default([]).meta({ description: 'Static endpoints: URL strings or `{ url, weight }` objects.' }),
   balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
-  hostHeader: z.string({ error: 'expected "preserve", "endpoint" or a host name' }).min(1).default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
+  hostHeader: keywordOrName(['preserve', 'endpoint'], 'preserve, endpoint, or a host name such as app.example.com').default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
   retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
   timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
@@ -85,6 +85,27 @@ const Pool = z.strictObject({
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
 
+/** Largest `server.requestBody.bufferSize`: a bigger buffer would let each connection pin that much memory. */
+export const MAX_BODY_BUFFER = 16 * 1024 * 1024
+
+const MinUploadRate = z
+  .strictObject({
+    bytes: size().prefault('4KiB').meta({ description: 'Least a streamed request body must deliver in every `window` while Latch waits for it; less is cut (→ 408 `ERR_BODY_TOO_SLOW`, or the connection is cut when the response has started) and the upstream request aborted. `0` disables the rule.' }),
+    window: duration().prefault('10s').meta({ description: 'The window over which `bytes` is measured. A window in which the endpoint was not reading does not count against the client.' }),
+  })
+  .superRefine((rate, ctx) => {
+    if (rate.bytes > 0 && rate.window <= 0) ctx.addIssue({ code: 'custom', path: ['window'], message: 'expected a window longer than 0 while minRate.bytes is set (use bytes: 0 to disable the rule)' })
+  })
+
+const RequestBody = z.strictObject({
+  bufferSize: size()
+    .refine((bytes) => bytes <= MAX_BODY_BUFFER, { error: 'expected at most 16MiB (every connection may hold this much memory)' })
+    .prefault('64KiB')
+    .meta({ description: 'A request body of at most this size is read whole before an endpoint is chosen; a larger or chunked one has this much read first, then streams. A client that trickles its body holds a connection, never an upstream slot. `0` streams every body from its first byte.' }),
+  bufferTimeout: duration().prefault('30s').meta({ description: 'Time a client has to send the buffered part of its body, from the end of its headers (→ 408 `ERR_BODY_TIMEOUT`); `0` leaves only `requestTimeout`.' }),
+  minRate: MinUploadRate.prefault({}).meta({ description: 'Minimum upload rate of the part of a body that streams upstream (what does not fit `bufferSize`).' }),
+})
+
 const ServerLimits = z.strictObject({
   headersTimeout: duration().prefault('15s').meta({ description: 'Time a client has to send the complete request headers (→ 408).' }),
   requestTimeout: duration().prefault('60s').meta({ description: 'Time a client has to send the complete request, body included (→ 408); `0` disables it.' }),
@@ -93,6 +114,7 @@ const ServerLimits = z.strictObject({
   maxHeaderSize: size().prefault('16KiB').meta({ description: 'Largest request head, request line and headers (→ 431).' }),
   maxHeadersCount: count(1, 1000).default(100).meta({ description: 'Most request headers accepted (→ 431, never silent truncation).' }),
   maxBodySize: size().prefault('10MiB').meta({ description: 'Default request body limit (→ 413), checked on Content-Length before reading and while streaming.' }),
+  requestBody: RequestBody.prefault({}).meta({ description: 'Request body buffering and minimum upload rate: the defence against slow uploads taking every upstream slot (see "Request bodies").' }),
   maxConnections: count(1, 1_000_000).default(10_000).meta({ description: 'Most concurrent client connections; more are refused.' }),
   // Default unlimited (like HAProxy and Envoy): Node answers 503 to a request that races the
   // closing `Connection: close` response, which clients that ignore it (load generators) hit.
@@ -108,12 +130,13 @@ const HeaderPolicy = z.strictObject({
 
 const Admin = z.strictObject({
   listen: z.union([listenAddress(), z.literal(false)], { error: 'expected an address such as 127.0.0.1:9901, or false to disable the admin listener' }).default('127.0.0.1:9901').meta({ description: 'Admin API and `/metrics` listener (never the traffic port); `false` disables it.' }),
-  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional().meta({ description: 'Bearer token required by mutating admin calls when the admin listener is not on loopback (then it is mandatory). Use `${ADMIN_TOKEN}`.' }),
+  token: z.string().min(16, { error: 'expected a token of at least 16 characters' }).optional().meta({ description: 'Bearer token required by mutating admin calls; mandatory when `admin.listen` is not a loopback address (127.0.0.0/8 or ::1; a name, even `localhost`, is not). Use `${ADMIN_TOKEN}`.' }),
+  allowedHosts: z.array(z.string().refine(isValidHostHeader, { error: 'expected a Host value such as latch-admin.latch.svc:9901 or 127.0.0.1:19901' })).default([]).meta({ description: 'Further `Host` values the admin API accepts besides the listener\'s own IP address and `localhost` (a name or address, with a port to match only that port): a Service name, or a published Docker port. List only names that web pages cannot point at this listener.' }),
 }).superRefine((admin, ctx) => {
   if (admin.listen === false || admin.token !== undefined) return
   const parsed = parseListenAddress(admin.listen)
   if (typeof parsed !== 'string' && !isLoopbackHost(parsed.host)) {
-    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
+    ctx.addIssue({ code: 'custom', path: ['token'], message: `required because admin.listen (${admin.listen}) is not a loopback address (127.0.0.0/8 or ::1; a name, even localhost, counts as not loopback) — set a token of at least 16 characters (e.g. \${ADMIN_TOKEN}) or listen on 127.0.0.1` })
   }
 })
 
@@ -159,6 +182,7 @@ export type Config = z.output<typeof ConfigSchema>
 export type PoolConfig = Config['pools'][number]
 export type EndpointConfig = PoolConfig['endpoints'][number]
 export type ServerConfig = Config['server']
+export type RequestBodyConfig = ServerConfig['requestBody']
 export type ListenerConfig = Config['listen'][number]
 export type HeaderPolicyConfig = Config['headers']
 export type AdminConfig = Config['admin']

@@ -5,11 +5,15 @@
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y
 
-/** Parses "250ms", "5s", "1m30s", "2h" (or a bare number of milliseconds) to milliseconds. */
-export function parseDuration(value: string | number): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined
+/**
+ * Parses "250ms", "5s", "1m30s", "2h" to milliseconds. A number without a unit is refused
+ * (`'unitless'`) except 0: nginx and Traefik read a bare number as seconds, so `interval: 2` is
+ * ambiguous between tools, and reading it as 2 ms once turned a health check into a probe flood.
+ */
+export function parseDuration(value: string | number): number | 'unitless' | undefined {
+  if (typeof value === 'number') return value === 0 ? 0 : Number.isFinite(value) && value > 0 ? 'unitless' : undefined
   const text = value.trim()
-  if (/^\d+$/.test(text)) return Number(text)
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) === 0 ? 0 : 'unitless'
   let total = 0
   DURATION_PART.lastIndex = 0
   while (DURATION_PART.lastIndex < text.length) {
@@ -35,12 +39,4 @@ export function parseSize(value: string | number): number | undefined {
   if (match === null) return undefined
   const unit = SIZE_UNITS[(match[2] as string).toLowerCase()]
   return unit === undefined ? undefined : Math.round(Number(match[1]) * unit)
-}
-
-/** Formats milliseconds the way the config reference shows defaults ("65s", "250ms"). */
-export function formatDuration(ms: number): string {
-  if (ms !== 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
 }

@@ -26,7 +26,7 @@ export function formatKeyPath(path: KeyPath): string {
 }
 
 /** Reads a file, turning any failure into one precise issue. */
-export function readText(file: string, label: string): { text: string } | { issue: ConfigIssue } {
+export function readText(file: string, label: string): { text: string } | { issue: ConfigIssue; why: string } {
   try {
     return { text: readFileSync(file, 'utf8') }
   } catch (error) {
@@ -36,7 +36,7 @@ export function readText(file: string, label: string): { text: string } | { issu
       : err.code === 'EACCES' ? 'permission denied'
       : err.code === 'EISDIR' ? 'is a directory, expected a file'
       : `cannot read (${err.code ?? err.message})`
-    return { issue: { file: label, path: '', message: `${why} — expected a readable YAML or JSON file` } }
+    return { issue: { file: label, path: '', message: `${why} — expected a readable YAML or JSON file` }, why }
   }
 }
 

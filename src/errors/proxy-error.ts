@@ -21,6 +21,8 @@ export const ERRORS = {
   ERR_NO_ROUTE: { status: 404, source: 'client', summary: 'no Ingress rule matches the host and path, and there is no defaultBackend' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, source: 'client', summary: 'CONNECT and other methods a reverse proxy does not serve' },
   ERR_REQUEST_TIMEOUT: { status: 408, source: 'client', summary: 'the client did not send its headers or body in time' },
+  ERR_BODY_TIMEOUT: { status: 408, source: 'client', summary: 'the client did not send the buffered part of its body (server.requestBody.bufferSize) within server.requestBody.bufferTimeout; no endpoint was involved' },
+  ERR_BODY_TOO_SLOW: { status: 408, source: 'client', summary: 'a streamed request body fell below server.requestBody.minRate; the upstream request was aborted (the connection is cut when the response had started)' },
   ERR_BODY_TOO_LARGE: { status: 413, source: 'client', summary: 'request body exceeds maxBodySize (checked on Content-Length and while streaming)' },
   ERR_HEADERS_TOO_LARGE: { status: 431, source: 'client', summary: 'request headers exceed maxHeaderSize or maxHeadersCount' },
   ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },
@@ -34,7 +36,8 @@ export const ERRORS = {
   ERR_QUEUE_TIMEOUT: { status: 503, source: 'upstream', summary: 'the request waited longer than queueTimeout for a free endpoint slot (Retry-After set)' },
   ERR_SESSION_UNAVAILABLE: { status: 503, source: 'upstream', summary: 'the session\'s bound endpoint is unavailable and the pool is set to onUnavailable: fail (Retry-After set)' },
   ERR_STORE_UNAVAILABLE: { status: 503, source: 'proxy', summary: 'the affinity store is unreachable and the store is set to failClosed (Retry-After set)' },
-  ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch is shutting down and this connection can take no new request' },
+  ERR_PROXY_RESOURCES: { status: 503, source: 'proxy', summary: 'Latch itself ran out of a system resource (file descriptors EMFILE/ENFILE, socket buffers ENOBUFS, memory ENOMEM, local ports EADDRNOTAVAIL); never counted against the endpoint, logged at most once a second (Retry-After set)' },
+  ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch reached its drain deadline while the request still waited for an endpoint slot; it was never sent upstream' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', summary: 'the endpoint did not connect, answer or send body data within its timeout' },
 } as const satisfies Record<string, ErrorSpec>
 
@@ -57,9 +60,4 @@ export class ProxyError extends Error {
     this.source = ERRORS[code].source
     this.retryAfter = options?.retryAfter
   }
-}
-
-/** True for a value that is a ProxyError (also across module copies, by shape). */
-export function isProxyError(value: unknown): value is ProxyError {
-  return value instanceof ProxyError
 }

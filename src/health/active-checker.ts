@@ -28,6 +28,11 @@ interface Watch {
 }
 
 /** Options for tests and wiring. */
+/** What the active health checker reports, one call per probe (metrics implements it). */
+export interface HealthCheckObserver {
+  healthChecked(pool: string, endpoint: string, ok: boolean): void
+}
+
 export interface ActiveHealthCheckerOptions {
   /** Receives one debug line per probe. */
   readonly logger?: Logger

@@ -8,27 +8,17 @@
  * around the pools that did not change and swapped in; requests in flight finish on the runtime they
  * started with, and open WebSockets are untouched (tunnels do not belong to a runtime).
  */
-import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import type { SecretRing } from '../affinity/secret-ring.js'
-import { loadConfigFile, type LoadedConfig } from '../config/load.js'
-import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
+import type { LoadedConfig } from '../config/load.js'
 import { StartupError } from '../errors/startup-error.js'
 import { AccessLog } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
 import type { PoolConfig } from '../config/schema.js'
-import type { StoreConfig } from '../config/store-schema.js'
 import type { RuntimeHolder } from '../proxying/handler.js'
 import { buildRuntime, retireReplaced, startDiscovery, type RuntimeServices } from '../proxying/runtime.js'
 import type { ListenerSet } from '../server/listener-set.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
-
-export type ReloadTrigger = 'signal' | 'file' | 'admin'
-
-/** What a reload did. */
-export type ReloadOutcome =
-  | { readonly ok: true; readonly changes: readonly string[] }
-  | { readonly ok: false; readonly code: 'CONFIG_INVALID' | 'LISTEN_FAILED' | 'NO_CONFIG_FILE'; readonly message: string; readonly issues: readonly ConfigIssue[] }
+import { digestOf, reloadCandidate, type ReloadOutcome, type ReloadTrigger } from './reload-candidate.js'
 
 /** What the reloader acts on. */
 export interface ReloaderDeps {
@@ -67,22 +57,12 @@ export class ConfigReloader {
   }
 
   async #reload(trigger: ReloadTrigger, text: string | undefined): Promise<ReloadOutcome> {
-    const { file, logger } = this.#deps
-    if (file === undefined) return this.#done(trigger, { ok: false, code: 'NO_CONFIG_FILE', message: 'Latch runs in quick mode, from the command line: there is no config file to reload', issues: [] })
-    let loaded: LoadedConfig
-    try {
-      loaded = loadConfigFile(file, process.env, text)
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error
-      return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${error.message}`, issues: error.issues })
-    }
-    const storeChange = storeChangeOf(this.#deps.holder.runtime.loaded.config.store, loaded.config.store)
-    if (storeChange !== undefined) {
-      return this.#done(trigger, { ok: false, code: 'CONFIG_INVALID', message: `config rejected, the previous config keeps serving:\n${file}: store: ${storeChange} — the affinity store changes only on restart; restore the running store settings, or restart Latch to apply them`, issues: [{ file, path: 'store', message: `${storeChange} — the store changes only on restart` }] })
-    }
-    const digest = digestOf(file, loaded)
-    // File watchers fire more than once per save: an unchanged file is not a reload.
-    if (trigger === 'file' && text === undefined && digest === this.#appliedDigest) return { ok: true, changes: [] }
+    const { file, logger, holder } = this.#deps
+    // A worker given its supervisor's text applies it as given, never skipped as unchanged.
+    const candidate = reloadCandidate({ file, running: holder.runtime.loaded.config, appliedDigest: this.#appliedDigest, text, skipUnchanged: trigger === 'file' && text === undefined })
+    if (candidate.kind === 'rejected') return this.#done(trigger, candidate.outcome)
+    if (candidate.kind === 'unchanged') return { ok: true, changes: [] }
+    const { loaded, digest } = candidate
     let changes: string[]
     try {
       changes = await this.#deps.listeners.apply(loaded.config)
@@ -141,30 +121,4 @@ function poolChanges(before: readonly PoolConfig[], after: readonly PoolConfig[]
   }
   for (const config of before) if (!next.has(config.name)) changes.push(`pool ${config.name} removed (draining)`)
   return changes
-}
-
-/** Identifies the applied inputs: the config file's and manifest files' contents. */
-export function digestOf(file: string, loaded: LoadedConfig): string {
-  const hash = createHash('sha256')
-  for (const path of watchedFiles(file, loaded)) {
-    try {
-      hash.update(path).update(readFileSync(path))
-    } catch {
-      hash.update(`${path}: unreadable`)
-    }
-  }
-  return hash.digest('hex')
-}
-
-/** The config file and every manifest file it routes with. */
-export function watchedFiles(file: string, loaded: LoadedConfig): string[] {
-  return [...new Set([file, ...loaded.routeSources.flatMap((source) => (source.path === undefined ? [] : [source.path]))])]
-}
-
-/** What differs between the running and the reloaded `store` settings, or undefined (secrets are not named). */
-export function storeChangeOf(running: StoreConfig, next: StoreConfig): string | undefined {
-  if (JSON.stringify(running) === JSON.stringify(next)) return undefined
-  if (running.type !== next.type) return `type changed from ${running.type} to ${next.type}`
-  const keys = [...new Set([...Object.keys(running), ...Object.keys(next)])].filter((key) => JSON.stringify(running[key as keyof StoreConfig]) !== JSON.stringify(next[key as keyof StoreConfig]))
-  return `${keys.join(', ')} changed`
 }

@@ -1,5 +1,5 @@
 /**
- * @module The shutdown sequence, timed against Kubernetes' 30 s grace period (reliability.md §3.3).
+ * @module The shutdown sequence, timed against Kubernetes' 30 s grace period (terminationGracePeriodSeconds).
  *
  * 1. `/readyz` fails at once and responses carry `Connection: close`, while listeners keep accepting
  *    for `drainDelay` (endpoints controllers and load balancers need that long to stop sending).
@@ -7,7 +7,8 @@
  *    one is served (with `Connection: close`), because closing an idle connection races with a request
  *    the client may already have sent (it would get a reset). In-flight requests and upgraded tunnels
  *    get `drainTimeout`; once none is left and no request came for a moment, idle connections close.
- * 3. At the deadline everything left is closed. Either way the process can then exit 0.
+ * 3. At the deadline, requests still queued for an endpoint slot get 503 `ERR_SHUTTING_DOWN`, then
+ *    everything left is closed. Either way the process can then exit 0.
  */
 import { Server as NetServer } from 'node:net'
 import type { Readiness } from '../admin/readiness.js'
@@ -32,6 +33,8 @@ export interface DrainTargets {
   readonly traffic: TrafficState
   readonly readiness: Readiness
   readonly logger: Logger
+  /** At the deadline: answers requests still waiting for an endpoint slot (503 ERR_SHUTTING_DOWN). */
+  readonly rejectQueued: () => void
 }
 
 /** Whether everything finished by itself, or had to be cut at the deadline. */
@@ -55,6 +58,10 @@ export async function drain(targets: DrainTargets, timing: ShutdownConfig): Prom
   while (traffic.inflight > 0 || tunnels.sockets.size > 0 || performance.now() - traffic.lastRequestAt < QUIET_MS) {
     if (Date.now() >= deadline) {
       logger.warn({ inflight: traffic.inflight, tunnels: tunnels.sockets.size }, 'drain timeout reached: closing remaining connections')
+      // A request still queued for a slot was never sent upstream: it gets a clear 503 rather than a
+      // reset, written before the connections close (one turn of the event loop writes it).
+      targets.rejectQueued()
+      await new Promise((resolve) => setImmediate(resolve))
       for (const server of servers) closeAllConnections(server)
       for (const socket of tunnels.sockets) socket.destroy()
       return 'deadline'

@@ -40,9 +40,17 @@ export function formatAddress(address: ListenAddress): string {
   return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
 }
 
-/** True when the host is a loopback address or name (the admin listener's safe default). */
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4') // also matches IPv4-mapped ::ffff:127.x.y.z
+LOOPBACK.addAddress('::1', 'ipv6')
+
+/**
+ * True when `host` is a loopback address: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z. Never for a name,
+ * not even `localhost` or `127.example.com`: a name can resolve to anything (the admin listener's safe default).
+ */
 export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1'
+  const family = isIP(host)
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4')
 }
 
 /** Validates "10.0.0.0/8", "fd00::/8" or a single address; returns an error message or undefined. */

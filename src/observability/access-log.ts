@@ -14,6 +14,8 @@ export interface AccessRecord {
   readonly hostHeader: string
   readonly logPath: string
   readonly status: number
+  /** When the endpoint's response broke off after its head was relayed: the status the client got (`status` is then the failure's). */
+  readonly upstreamStatus: number | undefined
   readonly durationMs: number
   readonly bytesOut: number
   readonly routeDescription: string | undefined
@@ -56,6 +58,7 @@ export class AccessLog {
       host: record.hostHeader,
       path: record.logPath,
       status: record.status,
+      upstreamStatus: record.upstreamStatus,
       durationMs: record.durationMs,
       bytes: record.bytesOut,
       route: record.routeDescription,

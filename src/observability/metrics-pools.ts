@@ -24,7 +24,7 @@ interface Family {
 }
 
 /** Every endpoint state (checked against EndpointState by the compiler), one series each. */
-const STATES = Object.keys({ healthy: 1, unhealthy: 1, draining: 1, maintenance: 1 } satisfies Record<EndpointState, 1>)
+const STATES = Object.keys({ healthy: 1, stalled: 1, unhealthy: 1, draining: 1, maintenance: 1 } satisfies Record<EndpointState, 1>)
 
 function perEndpoint(read: (endpoint: Endpoint, labels: { pool: string; endpoint: string }, emit: Emit) => void): Family['read'] {
   return (pool, emit) => {
@@ -41,12 +41,13 @@ const FAMILIES: readonly Family[] = [
   },
   { type: 'counter', name: 'latch_retries_total', help: 'Retries (extra attempts on another endpoint) by pool.', labelNames: ['pool'], read: (pool, emit) => emit({ pool: pool.name }, pool.retries) },
   {
-    type: 'gauge', name: 'latch_endpoint_state', help: 'Endpoint state: one series per state, 1 for the current one (healthy, unhealthy, draining, maintenance).', labelNames: ['pool', 'endpoint', 'state'], aggregator: 'max',
+    type: 'gauge', name: 'latch_endpoint_state', help: 'Endpoint state: one series per state, 1 for the current one (healthy, stalled, unhealthy, draining, maintenance).', labelNames: ['pool', 'endpoint', 'state'], aggregator: 'max',
     read: perEndpoint((endpoint, labels, emit) => {
       for (const state of STATES) emit({ ...labels, state }, endpoint.state === state ? 1 : 0)
     }),
   },
   { type: 'counter', name: 'latch_endpoint_ejections_total', help: 'Passive-health ejections by pool and endpoint.', labelNames: ['pool', 'endpoint'], read: perEndpoint((endpoint, labels, emit) => emit(labels, endpoint.ejections)) },
+  { type: 'counter', name: 'latch_endpoint_stalls_total', help: 'Times passive health found an endpoint stalled (no response for stallTimeout while requests waited), by pool and endpoint.', labelNames: ['pool', 'endpoint'], read: perEndpoint((endpoint, labels, emit) => emit(labels, endpoint.stalls)) },
   { type: 'gauge', name: 'latch_endpoint_requests_in_flight', help: 'Requests being proxied to each endpoint now.', labelNames: ['pool', 'endpoint'], read: perEndpoint((endpoint, labels, emit) => emit(labels, endpoint.inflight)) },
   {
     type: 'gauge', name: 'latch_endpoint_bound_sessions', help: 'Live sessions bound to each endpoint (pools with affinity): a draining endpoint can go once it reaches 0.', labelNames: ['pool', 'endpoint'],

@@ -8,34 +8,17 @@
 import type { Server } from 'node:net'
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
 import type { FinishedRequest, RequestObserver } from '../proxying/runtime.js'
+import type { DiscoveryObserver } from '../discovery/dns-discovery.js'
+import type { HealthCheckObserver } from '../health/active-checker.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
+import { RequestBodyMetrics } from './metrics-request-bodies.js'
 import { RequestMetrics } from './metrics-requests.js'
 import { registerRedisMetrics } from './metrics-redis.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
 import type { RedisStats } from '../stores/redis-connection.js'
 import type { CertificateEvents } from '../tls/listener-certificates.js'
-
-/** What DNS discovery reports: one call per resolution of a pool's name. */
-export interface DiscoveryMetrics {
-  /** A resolution of `pool`'s DNS name succeeded (its endpoint list was refreshed). */
-  dnsRefreshed(pool: string): void
-  /** A resolution of `pool`'s DNS name failed (the previous endpoints are kept). */
-  dnsFailed(pool: string): void
-}
-
-/** What the active health checker reports: one call per probe. */
-export interface HealthCheckMetrics {
-  healthChecked(pool: string, endpoint: string, ok: boolean): void
-}
-
-/** Does nothing; for callers built without metrics (admin listener disabled). */
-export const NO_METRICS: DiscoveryMetrics & HealthCheckMetrics = {
-  dnsRefreshed() {},
-  dnsFailed() {},
-  healthChecked() {},
-}
 
 /** A traffic listener whose open client connections are reported. */
 export interface WatchedServer {
@@ -48,9 +31,10 @@ export interface WatchedServer {
 export type ServedCertificates = Readonly<Record<string, readonly { readonly cert: string; readonly notAfter: string }[]>>
 
 /** All metrics of one proxy instance. */
-export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics, HealthCheckMetrics, CertificateEvents {
+export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver, HealthCheckObserver, CertificateEvents {
   readonly registry = new Registry()
   readonly #requests: RequestMetrics
+  readonly #bodies: RequestBodyMetrics
   readonly #dnsRefreshes: Counter<'pool'>
   readonly #dnsFailures: Counter<'pool'>
   readonly #reloads: Counter<'result'> | undefined
@@ -69,6 +53,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry })
     this.#requests = new RequestMetrics(this.registry)
+    this.#bodies = new RequestBodyMetrics(this.registry)
     registerPoolMetrics(this.registry, pools)
     const withDiscovery = (): UpstreamPool[] => [...pools()].filter((pool) => pool.config.discovery !== undefined)
     // Series of pools with discovery or health checks exist from the start (at 0), so rate() works.
@@ -140,6 +125,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryMetrics,
 
   requestFinished(request: FinishedRequest): void {
     this.#requests.record(request)
+    this.#bodies.record(request)
   }
 
   dnsRefreshed(pool: string): void {

@@ -9,7 +9,7 @@ import type { Logger } from './logger.js'
 export function poolLogObserver(logger: Logger): PoolObserver {
   return {
     endpointStateChanged(pool: UpstreamPool, endpoint: Endpoint, from: EndpointState, to: EndpointState, reason: string) {
-      const level = to === 'unhealthy' ? 'warn' : 'info'
+      const level = to === 'unhealthy' || to === 'stalled' ? 'warn' : 'info'
       logger[level]({ pool: pool.name, endpoint: endpoint.id, from, to, reason }, 'endpoint state changed')
     },
     endpointEjected(pool, endpoint, durationMs) {

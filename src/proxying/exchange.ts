@@ -3,9 +3,9 @@
  * the response back, retries when that is provably safe, and writes the access line at the end.
  *
  * The exchange is its own undici dispatch handler (the callback API is undici's native one, so no
- * adapter objects or Readable wrappers are created per request). Bodies are never buffered: request
- * bodies are handed to undici as the client stream, response chunks are written as they arrive, and
- * undici's parser is paused whenever the client socket pushes back.
+ * adapter objects or Readable wrappers are created per request). Request bodies arrive as request-body.ts
+ * prepared them (read whole up to server.requestBody.bufferSize, else streamed); response chunks are
+ * written as they arrive, and undici's parser is paused whenever the client socket pushes back.
  *
  * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
  * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
@@ -19,8 +19,10 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-error.js'
+import { LogThrottle } from '../observability/log-throttle.js'
 import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
+import type { PassiveFailureKind } from '../config/health-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { noSession, pickOutcome, sessionVerdict, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
@@ -41,6 +43,8 @@ function onResponseClose(this: ServerResponse): void {
   ;(this as ResponseWithExchange)[EXCHANGE]?.closed()
 }
 const CLIENT_ABORT = new Error('client closed the connection')
+/** Latch out of descriptors fails every request at once: one line a second for the whole process. */
+const LOCAL_FAILURE_LOG = new LogThrottle(1000)
 
 /** A request in flight through the proxy. */
 export class Exchange implements PreparedRequest, AccessRecord, Waiter, AffinityRequest {
@@ -71,9 +75,15 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   endpoint: Endpoint | undefined
   attempts = 0
   status = 0
+  /** The status the endpoint answered when its response broke off after the head was relayed (else undefined). */
+  upstreamStatus: number | undefined
   bytesOut = 0
   errorCode: ErrorCode | undefined
-  body: Readable | null = null
+  /** The request body: the client stream, a limited/counted stream, or the whole body read before dispatch. */
+  body: Readable | Buffer | null = null
+  /** Bytes of the body read before dispatch (request-body.ts), and whether that was all of it. */
+  bufferedBytes = 0
+  bodyBufferedWhole = false
   /** The request's session (pools with affinity only). */
   session: SessionLookup | undefined
   affinityOutcome: AffinityOutcome | undefined
@@ -81,6 +91,12 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #tried: Endpoint[] | undefined
   #phase: AttemptPhase = AttemptPhase.Connecting
   #inflight = false
+  /** This attempt's request was fully sent and its response head has not arrived (counted in endpoint.awaiting). */
+  #awaiting = false
+  /** This attempt's final response head arrived. */
+  #answered = false
+  /** Passive health already has this attempt's verdict (one per attempt: a 5xx that is then cut counts once). */
+  #judged = false
   #abort: ((error?: Error) => void) | undefined
   #resume: (() => void) | undefined
   #clientGone = false
@@ -206,6 +222,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.#phase = AttemptPhase.Connecting
     this.#abort = undefined
     this.#inflight = true
+    this.#answered = false
+    this.#judged = false
     endpoint.inflight++
     endpoint.total++
     this.upstreamHeaders[1] = (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
@@ -248,12 +266,16 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     if (this.requestId === '') this.requestId = nextRequestId()
     if (this.clientIp === '') this.clientIp = plainAddress(this.socket.remoteAddress)
     if (this.res.headersSent) {
+      // The head went out but the response will never be complete: logged and counted as the failure
+      // it is (502/504 with the cause's code), the status the client got kept in upstreamStatus.
+      this.upstreamStatus = this.status
+      this.status = error.status
       this.res.destroy()
       return
     }
     this.status = error.status
-    // A request whose body was not (fully) read cannot leave the connection reusable.
-    const close = this.body !== null || error.status === 400 || error.status === 413 || error.status === 431 || this.runtime.traffic.draining
+    // A request whose body was not (fully) read cannot leave the connection reusable (408: cut while reading it).
+    const close = this.body !== null || error.status === 400 || error.status === 408 || error.status === 413 || error.status === 431 || this.runtime.traffic.draining
     sendError(this.res, error, this.runtime.headerRules.requestIdHeader, this.requestId, close)
   }
 
@@ -268,15 +290,25 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     this.#phase = AttemptPhase.Sent
   }
 
+  /** undici: the whole request (body included) is written; from now on the endpoint owes an answer. */
+  onRequestSent(): void {
+    if (this.#answered || !this.#inflight) return
+    this.#awaiting = true
+    ;(this.endpoint as Endpoint).awaiting++
+  }
+
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    const endpoint = this.endpoint as Endpoint
+    endpoint.responded()
     if (statusCode < 200) {
       if (statusCode === 103) this.#earlyHints(rawHeaders)
       return true
     }
+    this.#answered = true
+    this.#endAwaiting()
     const pool = this.pool as UpstreamPool
-    const endpoint = this.endpoint as Endpoint
-    if (statusCode >= 500) pool.outliers.recordFailure(endpoint, '5xx')
-    else pool.outliers.recordSuccess(endpoint)
+    // Success is only known once the body is complete (onComplete); a 5xx is a failure already.
+    if (statusCode >= 500) this.#judge(pool, endpoint, '5xx')
     if (this.#mayRetryStatus(statusCode)) {
       // Read and drop this answer (the connection stays reusable), then try another endpoint.
       this.#discarding = true
@@ -311,6 +343,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   }
 
   onComplete(trailers: string[] | Buffer[] | null): void {
+    this.#judge(this.pool as UpstreamPool, this.endpoint as Endpoint, undefined)
     this.#settle()
     if (this.#discarding) return this.#retry()
     if (this.#learnHeaders !== undefined) this.#learn(undefined)
@@ -327,11 +360,27 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     }
     if (this.#discarding) return this.#retry()
     const failure = fromUpstreamError(error, phase, this.endpoint?.id ?? '?')
+    if (failure.code === 'ERR_PROXY_RESOURCES') return this.#localFailure(failure, phase)
     this.#reportFailure(failure)
     if (!this.res.headersSent && isConnectFailure(failure, phase) && this.#sessionMustStay()) return this.#failSession()
     if (!this.res.headersSent && this.#mayRetry(failure, phase)) return this.#retry()
     this.runtime.logger.warn({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message }, 'upstream request failed')
     this.fail(failure)
+  }
+
+  /**
+   * Latch itself is out of a resource (descriptors, buffers, memory, ports): nothing is held against
+   * the endpoint. Nothing was sent when it failed while connecting, so another endpoint may take it
+   * (over an idle keep-alive connection it needs no new descriptor), except a session's own request.
+   */
+  #localFailure(failure: ProxyError, phase: AttemptPhase): void {
+    const retry = !this.res.headersSent && this.affinityOutcome !== 'hit' && this.#mayRetry(failure, phase)
+    const suppressed = LOCAL_FAILURE_LOG.admit(performance.now())
+    if (suppressed !== undefined) {
+      this.runtime.logger.error({ reqId: this.requestId, pool: this.pool?.name, endpoint: this.endpoint?.id, code: failure.code, err: failure.message, suppressed }, 'Latch is out of a system resource')
+    }
+    if (retry) this.#retry()
+    else this.fail(failure)
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -382,9 +431,10 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
     const pool = this.pool as UpstreamPool
     if (this.attempts > pool.config.retry.attempts) return false
-    // A body stream that was started cannot be replayed.
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || this.body.readableDidRead)) return false
-    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
+    // A body stream that was started cannot be replayed (a body read whole before dispatch could, but
+    // only connect failures are retried for requests with a body: never send a POST twice).
+    if (this.body !== null && (phase !== AttemptPhase.Connecting || (!Buffer.isBuffer(this.body) && this.body.readableDidRead))) return false
+    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Connecting && failure.code === 'ERR_PROXY_RESOURCES') || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
     // Like nginx's proxy_next_upstream: with no other endpoint left, the client gets this failure
     // (502/504 naming the cause), not a 503 ERR_NO_ENDPOINT that hides it.
     return safe && this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
@@ -413,13 +463,28 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     const kind = failure.code === 'ERR_UPSTREAM_CONNECT' || failure.code === 'ERR_UPSTREAM_TLS' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
     const endpoint = this.endpoint as Endpoint
     endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
-    if (kind !== undefined) (this.pool as UpstreamPool).outliers.recordFailure(endpoint, kind)
+    if (kind !== undefined) this.#judge(this.pool as UpstreamPool, endpoint, kind)
+  }
+
+  /** Gives passive health this attempt's verdict, once: a failure of `kind`, or (undefined) a success. */
+  #judge(pool: UpstreamPool, endpoint: Endpoint, kind: PassiveFailureKind | undefined): void {
+    if (this.#judged) return
+    this.#judged = true
+    if (kind === undefined) pool.outliers.recordSuccess(endpoint)
+    else pool.outliers.recordFailure(endpoint, kind)
+  }
+
+  #endAwaiting(): void {
+    if (!this.#awaiting) return
+    this.#awaiting = false
+    ;(this.endpoint as Endpoint).awaiting--
   }
 
   /** Ends the accounting of the current attempt (exactly once per attempt) and frees its slot. */
   #settle(): void {
     if (!this.#inflight) return
     this.#inflight = false
+    this.#endAwaiting()
     const endpoint = this.endpoint as Endpoint
     endpoint.inflight--
     ;(this.pool as UpstreamPool).slotFreed(endpoint)

@@ -1,14 +1,14 @@
 /**
- * @module The request pipeline, in order: check headers → parse target → route → body limits → forward.
+ * @module The request pipeline, in order: check headers → parse target → route → body limits → body
+ * buffering (request-body.ts) → forward.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProxyError } from '../errors/proxy-error.js'
-import { limitBody } from './body-limit.js'
 import { Exchange } from './exchange.js'
+import { forwardWithBody } from './request-body.js'
 import { prepareRequestHeaders } from './request-headers.js'
 import { parseRequestTarget } from './request-target.js'
 import type { ProxyRuntime } from './runtime.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
 
 /** Holds the current runtime; a reload replaces `runtime`. */
 export interface RuntimeHolder {
@@ -50,19 +50,9 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
   if (exchange.contentLength > limit) {
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))
   }
-  if (exchange.chunked) exchange.body = limitBody(req, limit)
-  else if (exchange.contentLength > 0) exchange.body = req
   if (expectsContinue) res.writeContinue()
-  if (!exchange.chunked) return exchange.dispatch(pool)
-  // Node's parser reports a framing error in chunks that came in the same read as the head only
-  // after this handler returns (ticks run in between): wait for the end of the read, so such a
-  // request never reaches an endpoint at all.
-  setImmediate(dispatchUnlessRefused, exchange, pool)
-}
-
-function dispatchUnlessRefused(exchange: Exchange, pool: UpstreamPool): void {
-  const socket = exchange.req.socket
-  if (!socket.destroyed && !socket.writableEnded) exchange.dispatch(pool)
+  if (exchange.contentLength > 0 || exchange.chunked) return forwardWithBody(exchange, pool, limit, runtime.requestBody)
+  exchange.dispatch(pool)
 }
 
 /** `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): Latch answers it, no upstream needed. */

@@ -3,7 +3,7 @@
  *
  * Node's parser (llhttp, strict mode) already refuses bad chunking, obs-fold, bare CR, conflicting
  * Content-Length/Transfer-Encoding and duplicate Content-Length. What it lets through and we refuse
- * (RFC 9112 §3.2, §6.1, §6.3; see reference/reliability.md §2.1): a missing, empty, invalid or
+ * (RFC 9112 §3.2, §6.1, §6.3; RFC 9110 §7.2): a missing, empty, invalid or
  * duplicate Host, Transfer-Encoding other than exactly `chunked`, Transfer-Encoding on HTTP/1.0, and
  * more headers than maxHeadersCount (Node would silently truncate the list instead).
  *
@@ -157,9 +157,11 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
     headers.push(
       'x-forwarded-for', trustedPeer && xForwardedFor !== undefined ? `${xForwardedFor}, ${peer}` : peer,
       'x-forwarded-proto', trustedProto ?? proto,
-      'x-forwarded-host', trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader,
-      'x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''),
     )
+    const forwardedHost = trustedPeer && xForwardedHost !== undefined ? xForwardedHost : out.hostHeader
+    // An HTTP/1.0 request may come without Host: then there is no host to report, not an empty one.
+    if (forwardedHost !== '') headers.push('x-forwarded-host', forwardedHost)
+    headers.push('x-forwarded-port', trustedPeer && xForwardedPort !== undefined ? xForwardedPort : String(req.socket.localPort ?? ''))
   } else {
     passThrough(headers, xForwardedFor, xForwardedProto, xForwardedHost, xForwardedPort)
   }

@@ -8,17 +8,17 @@ import type { SecretRing } from '../affinity/secret-ring.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { PoolConfig } from '../config/schema.js'
 import { DnsDiscovery, type DiscoveryObserver } from '../discovery/dns-discovery.js'
-import { ActiveHealthChecker } from '../health/active-checker.js'
+import { ActiveHealthChecker, type HealthCheckObserver } from '../health/active-checker.js'
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { TrustedNetworks } from '../net/trusted-networks.js'
 import type { AccessLog, AccessRecord } from '../observability/access-log.js'
 import type { Logger } from '../observability/logger.js'
-import type { HealthCheckMetrics } from '../observability/metrics.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
+import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -30,6 +30,9 @@ export interface RequestObserver {
 export interface FinishedRequest extends AccessRecord {
   readonly pool: UpstreamPool | undefined
   readonly endpoint: Endpoint | undefined
+  /** Bytes of the body read before dispatch (0: none), and whether that was the whole body. */
+  readonly bufferedBytes: number
+  readonly bodyBufferedWhole: boolean
 }
 
 /** Everything the request path needs, compiled from one config. */
@@ -40,6 +43,8 @@ export interface ProxyRuntime {
   readonly headerRules: HeaderRules
   /** Server-wide default request body limit, in bytes. */
   readonly maxBodySize: number
+  /** How request bodies are buffered and watched (`server.requestBody`). */
+  readonly requestBody: RequestBodyPolicy
   readonly accessLog: AccessLog
   readonly logger: Logger
   /** Metrics; `undefined` when nothing observes requests. */
@@ -60,7 +65,7 @@ export interface RuntimeServices {
   /** Draining flag and in-flight count, shared by every runtime of the process. */
   readonly traffic: TrafficState
   /** Metrics: see every finished request, every pool event and every DNS discovery round; undefined when disabled. */
-  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckMetrics) | undefined
+  readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckObserver) | undefined
 }
 
 /**
@@ -99,7 +104,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
     discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, accessLog, logger, requests: metrics, traffic, discoveries }
+  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */

@@ -14,7 +14,12 @@ export const AttemptPhase = {
 } as const
 export type AttemptPhase = (typeof AttemptPhase)[keyof typeof AttemptPhase]
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+/**
+ * This process or host out of a resource: descriptors (EMFILE per process, ENFILE system-wide), socket
+ * buffers, memory, or ephemeral ports (EADDRNOTAVAIL from connect). Latch's failure, never the endpoint's.
+ */
+const LOCAL_CODES = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL'])
 /** OpenSSL verification results (X509_V_ERR_* names as Node reports them). */
 const CERTIFICATE_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_REVOKED', 'HOSTNAME_MISMATCH', 'IP_ADDRESS_MISMATCH', 'INVALID_CA', 'INVALID_PURPOSE'])
 
@@ -30,6 +35,7 @@ export function fromUpstreamError(error: unknown, phase: AttemptPhase, endpointI
   const code = (error as { code?: unknown }).code
   const text = typeof code === 'string' ? code : 'unknown'
   const message = (error as Error).message ?? String(error)
+  if (LOCAL_CODES.has(text)) return new ProxyError('ERR_PROXY_RESOURCES', `Latch is out of a system resource (${text}) talking to ${endpointId}: ${message}`, { cause: error, retryAfter: 1 })
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `connect to ${endpointId} timed out`, { cause: error })
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} sent no response headers in time`, { cause: error })
   if (code === 'UND_ERR_BODY_TIMEOUT') return new ProxyError('ERR_UPSTREAM_TIMEOUT', `${endpointId} stalled while sending the response body`, { cause: error })

@@ -137,8 +137,10 @@ export function* poolReferences(sources: readonly RouteSource[]): Generator<{ po
     if (source.spec.defaultBackend !== undefined) {
       yield { pool: source.spec.defaultBackend.service.name, at: { source, path: [...source.basePath, 'defaultBackend', 'service', 'name'] } }
     }
+    // Holes (undefined) are invalid rules and paths of a spec read leniently (see lenient-ingress).
     for (const [ruleIndex, rule] of (source.spec.rules ?? []).entries()) {
-      for (const [pathIndex, entry] of (rule.http?.paths ?? []).entries()) {
+      for (const [pathIndex, entry] of (rule?.http?.paths ?? []).entries()) {
+        if (entry === undefined) continue
         yield { pool: entry.backend.service.name, at: { source, path: [...source.basePath, 'rules', ruleIndex, 'http', 'paths', pathIndex, 'backend', 'service', 'name'] } }
       }
     }

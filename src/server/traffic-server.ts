@@ -1,5 +1,5 @@
 /**
- * @module The client-facing HTTP server with safe defaults (reference/reliability.md §6.1).
+ * @module The client-facing HTTP server with safe defaults (the node:http options below; defaults follow nginx, HAProxy and Envoy, see README "Configuration").
  *
  * The parser stays strict (never `insecureHTTPParser`); header and request timeouts are checked
  * every second instead of Node's 30 s; the header count is capped one above the limit so an overflow
@@ -38,7 +38,7 @@ export type ListenerProtocol =
 /** Any traffic server: node:http, node:https, or a node:http2 server (HTTP/1.1 fallback included). */
 export type TrafficServer = NetServer
 
-/** Most concurrent streams per HTTP/2 connection (Envoy's edge default, reliability.md §1.2). */
+/** Most concurrent streams per HTTP/2 connection (Envoy's documented edge-proxy best practice: http2_protocol_options.max_concurrent_streams 100). */
 const H2_MAX_CONCURRENT_STREAMS = 100
 /** Pseudo-headers an HTTP/2 request carries besides its regular headers (:method, :scheme, :authority, :path). */
 const H2_PSEUDO_HEADERS = 4

@@ -103,6 +103,14 @@ export class MemoryAffinityStore implements AffinityStore {
     return this.#counts.get(scope) ?? EMPTY
   }
 
+  /** Every unexpired live session, as [scope, session id, endpoint id, expiresAt ms] (a Redis write-back reads them). */
+  *liveSessions(): Generator<[string, string, string, number]> {
+    const now = this.#now()
+    for (const [scope, sessions] of this.#sessions) {
+      for (const [id, session] of sessions) if (session.expiresAt > now) yield [scope, id, session.endpointId, session.expiresAt]
+    }
+  }
+
   /** Drops expired bindings and sessions (also runs every second on its own). */
   sweep(): void {
     const now = this.#now()

@@ -65,6 +65,20 @@ redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 return 1`)
 
+/**
+ * Puts back a live session that Redis lost (restarted empty), unless a replica reported it meanwhile.
+ * KEYS and ARGV as TOUCH, with the session's remaining ttl: the sets' TTLs are only ever extended, since
+ * other sessions in them live longer.
+ */
+export const RESTORE_SESSION = new Script(`if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local ttl = tonumber(ARGV[4])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+redis.call('SADD', KEYS[3], ARGV[1])
+if redis.call('PTTL', KEYS[3]) < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+return 1`)
+
 /** KEYS: the scope's endpoint set. ARGV: now ms, prefix of live-set keys. Returns [endpoint, count, …]. */
 export const COUNTS = new Script(`local out = {}
 for _, ep in ipairs(redis.call('SMEMBERS', KEYS[1])) do

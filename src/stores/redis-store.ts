@@ -9,7 +9,9 @@
  * Faults (fail-open by default): when a command fails, times out or the breaker is open, the
  * operation is answered from local state (recent bindings; new bindings are kept locally and marked
  * dirty) and counted as a fallback. When Redis answers again, local bindings are written back where
- * Redis has none (first binding wins there too, so replicas converge). With `failClosed`, the
+ * Redis has none (first binding wins there too, so replicas converge), and so are the live sessions
+ * this process saw (a Redis restarted empty would otherwise count none of them until each is
+ * reported again, up to a minute later: touches are throttled). With `failClosed`, the
  * operation rejects with StoreUnavailableError instead (→ 503 ERR_STORE_UNAVAILABLE).
  */
 import type { RedisStoreConfig } from '../config/store-schema.js'
@@ -18,7 +20,7 @@ import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
 import { BindingCache } from './binding-cache.js'
 import { MemoryAffinityStore } from './memory-store.js'
 import type { RedisConnection } from './redis-connection.js'
-import { CLAIM, COUNTS, decodeBinding, encodeBinding, REBIND, REFRESH, TOUCH } from './redis-scripts.js'
+import { CLAIM, COUNTS, decodeBinding, encodeBinding, REBIND, REFRESH, RESTORE_SESSION, TOUCH, type Script } from './redis-scripts.js'
 import { StoreUnavailableError } from './store-error.js'
 
 /** Session counts are fetched at most this often (the contract allows a second of lag). */
@@ -203,13 +205,39 @@ export class RedisAffinityStore implements AffinityStore {
     }
   }
 
-  /** After an outage: every binding known here goes back to Redis where Redis has none. */
+  /** After an outage: every binding and live session known here goes back to Redis where Redis has none. */
   async #writeBack(): Promise<void> {
     this.#counts.clear()
     const entries = this.#cache.unexpired(Date.now())
     for (let i = 0; i < entries.length && this.#connection.available; i += WRITE_BACK_SLICE) {
       await Promise.all(entries.slice(i, i + WRITE_BACK_SLICE).map(([key, binding]) => this.#restore(key, binding)))
     }
+    await this.#writeBackSessions()
+  }
+
+  /** Live sessions seen here, including during the outage (their touches were dropped), with their remaining TTL. */
+  async #writeBackSessions(): Promise<void> {
+    let slice: Promise<void>[] = []
+    for (const [scope, sessionId, endpointId, expiresAt] of this.#local.liveSessions()) {
+      if (!this.#connection.available) return
+      const ttl = expiresAt - Date.now()
+      if (ttl <= 0) continue
+      slice.push(this.#runSessionScript(RESTORE_SESSION, scope, sessionId, endpointId, expiresAt, ttl))
+      if (slice.length >= WRITE_BACK_SLICE) {
+        await Promise.all(slice)
+        slice = []
+      }
+    }
+    await Promise.all(slice)
+    this.#counts.clear() // counts fetched while the write-back ran were partial
+  }
+
+  /** Runs TOUCH or RESTORE_SESSION for one session; a failure is left to the next touch or recovery. */
+  #runSessionScript(script: Script, scope: string, sessionId: string, endpointId: string, expiresAt: number, ttlMs: number): Promise<void> {
+    const live = `${this.#prefix}l:{${scope}}:`
+    return this.#connection
+      .run((redis) => script.run(redis, [`${this.#prefix}s:{${scope}}:${sessionId}`, live + endpointId, `${this.#prefix}e:{${scope}}`], [endpointId, sessionId, expiresAt, ttlMs, live]))
+      .then(() => undefined, () => undefined)
   }
 
   #flush(): void {
@@ -219,12 +247,7 @@ export class RedisAffinityStore implements AffinityStore {
     this.#touches = []
     if (touches.length === 0 || !this.#connection.available) return
     const now = Date.now()
-    for (const [scope, sessionId, endpointId, ttlMs] of touches) {
-      const live = `${this.#prefix}l:{${scope}}:`
-      void this.#connection
-        .run((redis) => TOUCH.run(redis, [`${this.#prefix}s:{${scope}}:${sessionId}`, live + endpointId, `${this.#prefix}e:{${scope}}`], [endpointId, sessionId, now + ttlMs, ttlMs, live]))
-        .catch(() => undefined)
-    }
+    for (const [scope, sessionId, endpointId, ttlMs] of touches) void this.#runSessionScript(TOUCH, scope, sessionId, endpointId, now + ttlMs, ttlMs)
   }
 
   async #fetchCounts(scope: string, counts: Counts): Promise<void> {

@@ -5,8 +5,8 @@
  * - the operator (admin API): active, draining or maintenance;
  * - removal from the config or from discovery: draining until its deadline;
  * - active health checks: unknown, pending (new endpoint not yet checked), healthy or unhealthy;
- * - passive health: ejected until a time.
- * Precedence: maintenance > draining > unhealthy > healthy. Whenever the derived state changes, the
+ * - passive health: ejected until a time, or stalled (answering nothing while requests wait).
+ * Precedence: maintenance > draining > unhealthy > stalled > healthy. Whenever the derived state changes, the
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
 import type { Agent as HttpsAgent } from 'node:https'
@@ -17,7 +17,7 @@ import { hashString } from '../affinity/rendezvous.js'
 import { endpointIdOf } from './endpoint-id.js'
 import { Pool } from './undici-parts.js'
 
-export type EndpointState = 'healthy' | 'unhealthy' | 'draining' | 'maintenance'
+export type EndpointState = 'healthy' | 'stalled' | 'unhealthy' | 'draining' | 'maintenance'
 export type AdminState = 'active' | 'draining' | 'maintenance'
 /** `unknown`: no active checks, or not checked yet at start; `pending`: added later, not yet checked. */
 export type CheckState = 'unknown' | 'pending' | 'healthy' | 'unhealthy'
@@ -77,10 +77,17 @@ export class Endpoint {
   /** Ejected (passive health) until this time (ms since epoch); 0 when not ejected. */
   ejectedUntil = 0
   lastProbe: ProbeResult | undefined
+  /** Requests fully sent here and waiting for their response head (stall detection). */
+  awaiting = 0
+  /** Response heads received since start, 1xx included (stall detection watches it move). */
+  responses = 0
+  /** How often this endpoint was found stalled. */
+  stalls = 0
 
   #admin: AdminState = 'active'
   #check: CheckState
   #removalDeadline = 0
+  #stalled = false
   #state: EndpointState
   #listener: StateListener | undefined
   readonly #pool: PoolConfig
@@ -136,7 +143,12 @@ export class Endpoint {
 
   /** True when sessions already bound here may keep coming (healthy, or draining but not down). */
   get servesBoundSessions(): boolean {
-    return this.available || (this.#state === 'draining' && this.#check !== 'unhealthy' && this.ejectedUntil === 0)
+    return this.available || (this.#state === 'draining' && this.#check !== 'unhealthy' && this.ejectedUntil === 0 && !this.#stalled)
+  }
+
+  /** True while passive health finds it answering nothing although requests wait on it. */
+  get stalled(): boolean {
+    return this.#stalled
   }
 
   /** True when this endpoint may take part in panic routing (anything but maintenance/removed). */
@@ -174,6 +186,19 @@ export class Endpoint {
     this.#change(reason, () => (this.ejectedUntil = until))
   }
 
+  /** A response head arrived (hot path: one increment and one test); it ends a stall at once. */
+  responded(): void {
+    this.responses++
+    if (this.#stalled) this.setStalled(false, 'passive health: answered again')
+  }
+
+  /** Stall detection's verdict (health/stall-detector.ts). */
+  setStalled(stalled: boolean, reason: string): void {
+    if (stalled === this.#stalled) return
+    if (stalled) this.stalls++
+    this.#change(reason, () => (this.#stalled = stalled))
+  }
+
   /** Starts the removal drain (config reload or discovery dropped it). */
   beginRemoval(deadline: number, reason: string): void {
     this.#change(reason, () => (this.#removalDeadline = deadline))
@@ -199,7 +224,7 @@ export class Endpoint {
     if (this.#admin === 'maintenance') return 'maintenance'
     if (this.#admin === 'draining' || this.#removalDeadline !== 0) return 'draining'
     if (this.#check === 'unhealthy' || this.ejectedUntil !== 0) return 'unhealthy'
-    return 'healthy'
+    return this.#stalled ? 'stalled' : 'healthy'
   }
 
   /** Applies one input change; tells the listener when the state or the availability changed. */

@@ -13,6 +13,7 @@ import { MemoryAffinityStore } from '../stores/memory-store.js'
 import type { BalancingPolicy } from '../balancing/policy.js'
 import type { PoolConfig } from '../config/schema.js'
 import { OutlierDetector } from '../health/outlier-detector.js'
+import { StallDetector } from '../health/stall-detector.js'
 import { Endpoint, type EndpointState } from './endpoint.js'
 import { endpointIdOf } from './endpoint-id.js'
 import { PendingQueue, type Waiter } from './pending-queue.js'
@@ -69,6 +70,7 @@ export class UpstreamPool {
   #config: PoolConfig
   readonly policy: BalancingPolicy
   readonly outliers: OutlierDetector
+  readonly stalls: StallDetector
   readonly retryBudget: RetryBudget
   readonly queue: PendingQueue
   /** Retries made since start (metrics). */
@@ -96,6 +98,7 @@ export class UpstreamPool {
       ejected: (endpoint, duration) => observer.endpointEjected(this, endpoint, duration),
       ejectionSkipped: (endpoint) => observer.ejectionSkipped(this, endpoint),
     })
+    this.stalls = new StallDetector(config.passiveHealth, () => this.#endpoints)
     this.#watcher = options.watcher?.(this)
     // Reload: endpoints whose connection settings did not change move over with their connections,
     // health and ejection state. Static endpoints the new config dropped move over too, and
@@ -145,6 +148,7 @@ export class UpstreamPool {
    */
   retire(): void {
     this.#watcher?.stop()
+    this.stalls.stop()
     this.#watcher = undefined
     for (const endpoint of this.#endpoints) if (endpoint.removalDeadline === 0) this.#beginRemoval(endpoint)
   }
@@ -167,8 +171,8 @@ export class UpstreamPool {
   pick(exclude: readonly Endpoint[] | undefined, ignoreLimits = false): Endpoint | 'full' | undefined {
     let candidates = this.#usable
     if (exclude !== undefined && exclude.length > 0) candidates = candidates.filter((endpoint) => !exclude.includes(endpoint))
-    if (candidates.length === 0) return undefined
     const chosen = this.policy.pick(candidates)
+    if (chosen === undefined) return undefined
     if (ignoreLimits || !chosen.full) return chosen
     let best: Endpoint | undefined
     for (const candidate of candidates) {
@@ -235,6 +239,7 @@ export class UpstreamPool {
   async close(): Promise<void> {
     this.#watcher?.stop()
     this.outliers.stop()
+    this.stalls.stop()
     for (const timer of this.#removals.values()) clearTimeout(timer)
     await Promise.all(this.#endpoints.map((endpoint) => endpoint.close()))
   }

@@ -1,6 +1,7 @@
 /**
  * @module Calls a running latch's admin API and scrapes its metrics, for admin and metrics tests.
  */
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
 import { request } from 'undici'
 import type { LatchProcess } from './latch-process.js'
 import { parsePrometheusText, type MetricFamily } from './prometheus-text.js'
@@ -12,11 +13,16 @@ export interface AdminReply {
   readonly body: Record<string, unknown>
 }
 
-/** Sends one admin call; `token` becomes `Authorization: Bearer <token>`. */
-export async function adminCall(latch: LatchProcess, method: string, path: string, options: { token?: string; authorization?: string } = {}): Promise<AdminReply> {
+/**
+ * Sends one admin call; `token` becomes `Authorization: Bearer <token>`. A POST carries `X-Latch-Admin: 1`
+ * like every admin client must (`adminHeader: false` leaves it out); `headers` are added last.
+ */
+export async function adminCall(latch: LatchProcess, method: string, path: string, options: { token?: string; authorization?: string; adminHeader?: boolean; headers?: Record<string, string> } = {}): Promise<AdminReply> {
   if (latch.adminUrl === undefined) throw new Error('this latch has no admin listener')
   const authorization = options.authorization ?? (options.token === undefined ? undefined : `Bearer ${options.token}`)
-  const response = await request(`${latch.adminUrl}${path}`, { method: method as 'GET', headers: authorization === undefined ? {} : { authorization } })
+  const headers: Record<string, string> = method === 'POST' && options.adminHeader !== false ? { 'x-latch-admin': '1' } : {}
+  if (authorization !== undefined) headers.authorization = authorization
+  const response = await request(`${latch.adminUrl}${path}`, { method: method as 'GET', headers: { ...headers, ...options.headers } })
   const text = await response.body.text()
   return { status: response.statusCode, headers: response.headers, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }
 }
@@ -35,3 +41,17 @@ export async function scrapeMetrics(latch: LatchProcess): Promise<{ contentType:
   if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}: ${text}`)
   return { contentType: String(response.headers['content-type']), text, families: parsePrometheusText(text) }
 }
+
+/** Sends one request to an admin listener at `baseUrl` with exactly these headers, Host included (what a browser would send). */
+export function adminRequestAs(baseUrl: string, method: string, path: string, headers: OutgoingHttpHeaders, body?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const url = new URL(baseUrl)
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, method, path, headers, agent: false, setHost: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+

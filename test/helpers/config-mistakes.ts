@@ -2,7 +2,7 @@
  * @module The config-mistake fixtures and the exact lines Latch must print for each; shared by the
  * loadConfigFile unit tests and the `latch check` / `latch --config` CLI tests.
  */
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 
 /** Absolute path of a fixture file (test/fixtures/<dir>/<name>). */
 export function fixture(name: string, dir = 'config'): string {
@@ -35,6 +35,15 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
     file: 'unknown-pool.yaml',
     code: 'CONFIG_INVALID',
     lines: (f) => [`${f}: routes.rules[0].http.paths[0].backend.service.name: unknown pool "wbe" — expected one of the pools defined in ${f}: web (line 10)`],
+  },
+  {
+    name: 'request body buffer too large, minimum-rate window of 0',
+    file: 'request-body.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [
+      `${f}: server.requestBody.bufferSize: expected at most 16MiB (every connection may hold this much memory), got 33554432 (line 3)`,
+      `${f}: server.requestBody.minRate.window: expected a window longer than 0 while minRate.bytes is set (use bytes: 0 to disable the rule) (line 4)`,
+    ],
   },
   { name: 'duplicate pool name', file: 'duplicate-pool.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: pools[1].name: duplicate pool name "web" — already used by pools[0]; pool names must be unique (line 4)`] },
   {
@@ -78,6 +87,48 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
     lines: (f) => [
       `${f}: listen: port 70000 is out of range — expected a number from 0 to 65535, got "127.0.0.1:70000" (line 1)`,
       `${f}: routes.defaultBackend.service.port.number: expected a port number from 1 to 65535, got 0 (line 6)`,
+    ],
+  },
+  {
+    name: 'durations without a unit',
+    file: 'unitless-duration.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [
+      `${f}: pools[0].healthCheck.interval: 2 has no unit — write "2s" for seconds or "2ms" for milliseconds (line 6)`,
+      `${f}: pools[0].healthCheck.timeout: "1" has no unit — write "1s" for seconds or "1ms" for milliseconds (line 7)`,
+      `${f}: pools[0].timeouts.connect: 5 has no unit — write "5s" for seconds or "5ms" for milliseconds (line 9)`,
+    ],
+  },
+  {
+    name: 'routes file not found',
+    file: 'missing-routes-file.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [`${f}: routes: ${resolve(dirname(f), 'k8s/ingress.yaml')} not found — expected a file of Kubernetes Ingress manifests (a relative path is read from the config file's directory) (line 4)`],
+  },
+  {
+    name: 'unclosed ${',
+    file: 'unclosed-variable.yaml',
+    code: 'CONFIG_ENV',
+    lines: (f) => [`${f}: pools[0].endpoints[0]: "\${" is not closed — write \${NAME} or \${NAME:-default}, or $\${ for a literal "\${" (line 3)`],
+  },
+  {
+    name: 'misspelt keywords, with did-you-mean',
+    file: 'enum-typos.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [
+      `${f}: pools[0].balance: expected one of round-robin, least-request, random, least-sessions, got "roundrobin" (did you mean "round-robin"?) (line 4)`,
+      `${f}: pools[0].hostHeader: "endpont" looks like a misspelt keyword (did you mean "endpoint"?) — expected preserve, endpoint, or a host name such as app.example.com (line 5)`,
+      `${f}: pools[0].affinity.mode: expected one of none, cookie, header, client-ip, hash, learn, got "cookies" (did you mean "cookie"?) (line 7)`,
+    ],
+  },
+  {
+    name: 'several problems in one routing rule, all at once',
+    file: 'rule-problems.yaml',
+    code: 'CONFIG_INVALID',
+    lines: (f) => [
+      `${f}: routes.rules[0].http.paths[0].pathType: expected one of Exact, Prefix, ImplementationSpecific, got "Prefixx" (did you mean "Prefix"?) (line 10)`,
+      `${f}: routes.rules[0].http.paths[1].path: Prefix paths must start with "/", got "static" — expected a path such as /api (line 12)`,
+      `${f}: routes.rules[0].http.paths[1].backend.service.name: unknown pool "wbe" — expected one of the pools defined in ${f}: web (line 14)`,
     ],
   },
   {

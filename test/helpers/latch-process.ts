@@ -58,15 +58,18 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
 }
 
 /**
- * Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves. An object
+ * Starts latch with a config (object or YAML) or raw CLI args, and waits until it serves (with
+ * `fdLimit`, under that file-descriptor limit). An object
  * config without `admin` gets `admin.listen: 127.0.0.1:0`, so test processes never compete for the
  * default admin port, and without `shutdown` a short drain (no drainDelay), so stopping is quick.
  */
-export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<LatchProcess> {
+export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number; fdLimit?: number }): Promise<LatchProcess> {
   const config = typeof options.config === 'object' ? withTestDefaults(options.config) : options.config
   const configFile = config === undefined ? undefined : writeConfig(config)
   const args = [...(configFile === undefined ? [] : ['--config', configFile]), ...(options.args ?? [])]
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // fdLimit: started the way an operator would, `ulimit -n` in a shell that then execs node (same pid).
+  const command = options.fdLimit === undefined ? [process.execPath, CLI, ...args] : ['/bin/sh', '-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]
+  const child = spawn(command[0] as string, command.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: LogLine[] = []
   let stderr = ''
   let buffered = ''

@@ -92,6 +92,23 @@ describe('quick mode --affinity', () => {
     expect(reached.size).toBe(3)
   })
 
+  it('--session-secret and LATCH_SESSION_SECRET: proxies with the same secret honour each other\'s cookie and do not warn; without one, one warning', async () => {
+    const secret = 'quick-mode-test-secret-0123456789'
+    const args = ['--listen', '127.0.0.1:0', '--upstream', upstreams.map((upstream) => upstream.url).join(','), '--affinity', 'cookie', '--access-log', 'off']
+    const fromFlag = await startLatch({ args: [...args, '--session-secret', secret] })
+    running.push(fromFlag)
+    const fromEnv = await startLatch({ args, env: { LATCH_SESSION_SECRET: secret } })
+    running.push(fromEnv)
+    const generated = await quick('cookie')
+    const first = await hop(fromFlag)
+    const cookie = (first.setCookie?.[0] ?? '').split(';')[0] as string
+    expect(await hop(fromEnv, { cookie })).toEqual({ upstream: first.upstream, outcome: 'hit', setCookie: undefined })
+    expect((await hop(generated, { cookie })).outcome).toBe('invalid')
+    const secretWarnings = (latch: LatchProcess): number => latch.logs.filter((line) => String(line.msg).startsWith('no sessionSecrets configured')).length
+    expect([secretWarnings(fromFlag), secretWarnings(fromEnv), secretWarnings(generated)]).toEqual([0, 0, 1])
+    expect(generated.logs.find((line) => String(line.msg).startsWith('no sessionSecrets configured'))?.msg).toContain('--session-secret or LATCH_SESSION_SECRET')
+  })
+
   it('an unknown mode is refused, naming the flag and the modes', async () => {
     const { code, stderr } = await runCli(['--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:1', '--affinity', 'sticky'])
     expect(code).not.toBe(0)

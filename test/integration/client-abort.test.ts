@@ -96,8 +96,9 @@ describe('client abort', () => {
   })
 
   it.each([
-    ['chunked', '/upload', 'POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n' + 'u'.repeat(1024) + '\r\n', 1024],
-    ['Content-Length', '/upload-fixed', 'PUT /upload-fixed HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000\r\n\r\n' + 'u'.repeat(2048), 2048],
+    // More than server.requestBody.bufferSize (64 KiB), so the request is forwarded before its body ends.
+    ['chunked', '/upload', 'POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n11000\r\n' + 'u'.repeat(0x11000) + '\r\n', 0x11000],
+    ['Content-Length', '/upload-fixed', 'PUT /upload-fixed HTTP/1.1\r\nHost: app.test\r\nContent-Length: 100000\r\n\r\n' + 'u'.repeat(70_000), 70_000],
   ])('mid-upload (%s): the upstream sees the request closed before its body ended', async (_framing, path, bytes, sentBytes) => {
     const socket = connect(latch.port, '127.0.0.1')
     socket.write(bytes)
@@ -107,5 +108,14 @@ describe('client abort', () => {
     const entry = await upstreamClosed(path, () => abortedAt)
     expect(entry.completed).toBe(false)
     await expectAbortLogged(path)
+  })
+
+  it('while its body is being buffered: no endpoint ever sees the request, the access line says 499', async () => {
+    const socket = connect(latch.port, '127.0.0.1')
+    socket.write('POST /buffering HTTP/1.1\r\nHost: app.test\r\nContent-Length: 1000\r\n\r\n' + 'u'.repeat(500))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    socket.destroy()
+    await expectAbortLogged('/buffering')
+    expect(seen.some((item) => item.url === '/buffering')).toBe(false)
   })
 })

@@ -94,6 +94,16 @@ describe('request headers, untrusted peer (no trustedProxies)', () => {
     ])
   })
 
+  it('an HTTP/1.0 request without Host is forwarded without X-Forwarded-Host (not an empty one)', async () => {
+    const result = await rawRequest(latch.port, 'GET /no-host HTTP/1.0\r\n\r\n')
+    expect(result.status).toBe(200)
+    const arrival = web.arrivals.at(-1)
+    expect(arrival?.url).toBe('/no-host')
+    const names = (arrival?.rawHeaders ?? []).filter((_, index) => index % 2 === 0)
+    expect(names).not.toContain('x-forwarded-host')
+    expect(names).toEqual(expect.arrayContaining(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'via']))
+  })
+
   it('an unusable incoming request id is replaced by a generated one', async () => {
     const response = await send({ port: latch.port, path: '/bad-id', headers: { host: 'plain.test', 'x-request-id': 'has spaces and "quotes"' } })
     const sent = web.arrivals.at(-1)?.headers['x-request-id']
@@ -130,6 +140,14 @@ describe('request headers, trusted peer (trustedProxies: 127.0.0.1/32, headers.f
       'forwarded', 'for=203.0.113.7;proto=https, for=127.0.0.1;proto=http;host="App.Example.com:8080"',
       'via', '1.1 edge, 1.1 latch',
     ])
+  })
+
+  it('an HTTP/1.0 request without Host keeps a trusted X-Forwarded-Host, and Forwarded has no host=', async () => {
+    const result = await rawRequest(latch.port, 'GET /no-host-trusted HTTP/1.0\r\nX-Forwarded-Host: public.example\r\n\r\n')
+    expect(result.status).toBe(200)
+    const headers = web.arrivals.at(-1)?.headers ?? {}
+    expect(headers['x-forwarded-host']).toBe('public.example')
+    expect(headers.forwarded).toBe('for=127.0.0.1;proto=http')
   })
 
   it('the access log names the client from the trusted chain', async () => {

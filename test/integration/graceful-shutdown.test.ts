@@ -118,8 +118,12 @@ describe('graceful shutdown', () => {
     expect(failed.filter((result) => result.error !== 'ECONNRESET')).toEqual([])
     // Every reset request was the first on a connection Latch never answered a byte on.
     expect(failed.filter((result) => (connectionOf.get(result.seq)?.bytesRead ?? 0) !== 0)).toEqual([])
-    // Slow requests that were in flight when the listener closed did finish.
-    expect(beforeClose.some((result, index) => index % 10 === 0 && result.startedAt > listenerClosedAt - 2000)).toBe(true)
+    // Slow requests (every tenth by sequence number, 2 s each) that were in flight when the listener
+    // closed did finish, with a 200.
+    const slowInFlight = beforeClose.filter((result) => result.seq % 10 === 0 && result.startedAt > listenerClosedAt - 2000)
+    // (A reset before any byte was read is the accept-queue case checked above.)
+    expect(slowInFlight.filter((result) => result.status === 200).length).toBeGreaterThan(0)
+    expect(slowInFlight.filter((result) => result.status !== undefined && result.status !== 200)).toEqual([])
   }, 30_000)
 
   it('exits at the drain deadline even when an upstream never answers', async () => {
@@ -148,6 +152,32 @@ describe('graceful shutdown', () => {
     expect(took).toBeLessThan(1700 + 3000)
     expect(latch.logs.some((line) => line.msg === 'drain timeout reached: closing remaining connections')).toBe(true)
     expect(await hanging).not.toBe(200)
+  }, 20_000)
+
+  it('answers a request still queued for an endpoint slot at the drain deadline with 503 ERR_SHUTTING_DOWN', async () => {
+    const upstream = await startUpstream('hung', { mode: { kind: 'hang' } })
+    started.upstreams = [upstream]
+    const latch = await startLatch({
+      config: {
+        listen: '127.0.0.1:0',
+        shutdown: { drainDelay: '100ms', drainTimeout: '1s' },
+        pools: [{ name: 'web', endpoints: [upstream.url], limits: { maxRequestsPerEndpoint: 1, queueTimeout: '60s' }, timeouts: { responseHeaders: '60s' } }],
+      },
+    })
+    started.latch = latch
+    const first = request(`${latch.url}/holds-the-slot`).catch(() => undefined)
+    await waitFor(() => upstream.arrivals.length === 1, 5000, 20, 'first request at the upstream')
+    const queued = request(`${latch.url}/queued`).then(async (response) => ({ status: response.statusCode, code: response.headers['x-latch-error'], retryAfter: response.headers['retry-after'], body: await response.body.text() }))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    latch.child.kill('SIGTERM')
+    const answer = await queued
+    expect(answer.status).toBe(503)
+    expect(answer.code).toBe('ERR_SHUTTING_DOWN')
+    expect(answer.retryAfter).toBe('1')
+    expect(JSON.parse(answer.body).error).toBe('ERR_SHUTTING_DOWN')
+    expect(await latch.exited).toBe(0)
+    expect(upstream.arrivals.length).toBe(1)
+    await first
   }, 20_000)
 
   it('a second signal exits at once', async () => {

@@ -103,9 +103,9 @@ describe('the Latch Pod of config/kubernetes (no cluster: its config, environmen
 
     // The probes, as the kubelet sends them (no token: they are read-only calls).
     for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) expect(await status(`${admin}${probe?.httpGet?.path}`)).toBe(200)
-    // Mutating admin calls need the token from the Secret.
-    expect(await status(`${admin}/reload`, { method: 'POST' })).toBe(401)
-    expect(await status(`${admin}/reload`, { method: 'POST', headers: { authorization: `Bearer ${secret.stringData['admin-token']}` } })).toBe(200)
+    // Mutating admin calls need X-Latch-Admin: 1 and the token from the Secret.
+    expect(await status(`${admin}/reload`, { method: 'POST', headers: { 'x-latch-admin': '1' } })).toBe(401)
+    expect(await status(`${admin}/reload`, { method: 'POST', headers: { 'x-latch-admin': '1', authorization: `Bearer ${secret.stringData['admin-token']}` } })).toBe(200)
 
     // A session sticks to one Pod of the headless Service.
     let answer = await visit(latch, undefined)

@@ -132,8 +132,8 @@ describe('Prometheus metrics at admin /metrics', () => {
     expect(valueOf(families, 'latch_endpoint_ejections_total', { pool: 'retry', endpoint: id(live) })).toBe(0)
     expect(valueOf(families, 'latch_requests_total', { pool: 'retry', endpoint: id(live), class: '2xx', code: '200' })).toBe(2)
     const states = (upstream: TestUpstream): Record<string, number> => Object.fromEntries(samplesOf(families, 'latch_endpoint_state', { pool: 'retry', endpoint: id(upstream) }).map((sample) => [sample.labels.state, sample.value]))
-    expect(states(dead)).toEqual({ healthy: 0, unhealthy: 1, draining: 0, maintenance: 0 })
-    expect(states(live)).toEqual({ healthy: 1, unhealthy: 0, draining: 0, maintenance: 0 })
+    expect(states(dead)).toEqual({ healthy: 0, stalled: 0, unhealthy: 1, draining: 0, maintenance: 0 })
+    expect(states(live)).toEqual({ healthy: 1, stalled: 0, unhealthy: 0, draining: 0, maintenance: 0 })
     expect(valueOf(families, 'latch_pool_panic', { pool: 'retry' })).toBe(0)
   })
 

@@ -45,10 +45,10 @@ describe('admin server', () => {
 
   it('reads and ignores a POST body, keeping the connection usable, and logs the action with the peer', async () => {
     const url = await start(async () => '')
-    const first = await request(`${url}/pools/web/endpoints/127.0.0.1:1/drain`, { method: 'POST', body: 'ignored' })
+    const first = await request(`${url}/pools/web/endpoints/127.0.0.1:1/drain`, { method: 'POST', headers: { 'x-latch-admin': '1' }, body: 'ignored' })
     expect(first.statusCode).toBe(200)
     await first.body.dump()
-    const second = await request(`${url}/pools/web/endpoints/127.0.0.1%3A1/undrain`, { method: 'POST', body: 'ignored' })
+    const second = await request(`${url}/pools/web/endpoints/127.0.0.1%3A1/undrain`, { method: 'POST', headers: { 'x-latch-admin': '1' }, body: 'ignored' })
     expect(((await second.body.json()) as { endpoint: { adminState: string } }).endpoint.adminState).toBe('active')
     expect(lines.filter((line) => line.msg === 'admin action').map((line) => [line.action, line.from, line.to, line.peer])).toEqual([
       ['drain', 'active', 'draining', '127.0.0.1'],

@@ -20,6 +20,6 @@ export async function closeEndpoints(): Promise<void> {
 }
 
 /** How often each endpoint was picked in `picks`, in `of` order. */
-export function tally(of: readonly Endpoint[], picks: readonly Endpoint[]): number[] {
+export function tally(of: readonly Endpoint[], picks: readonly (Endpoint | undefined)[]): number[] {
   return of.map((endpoint) => picks.filter((picked) => picked === endpoint).length)
 }

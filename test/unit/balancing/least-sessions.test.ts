@@ -28,7 +28,7 @@ describe('LeastSessions', () => {
     policy.counts = () => counts
     const picks: Endpoint[] = []
     for (let i = 0; i < 100; i++) {
-      const picked = policy.pick([a, b, c])
+      const picked = policy.pick([a, b, c]) as Endpoint
       picks.push(picked)
       counts.set(picked.id, (counts.get(picked.id) ?? 0) + 1)
     }
@@ -47,7 +47,7 @@ describe('LeastSessions', () => {
     const counts = new Map<string, number>()
     policy.counts = () => counts
     for (let i = 0; i < 1000; i++) {
-      const picked = policy.pick(all)
+      const picked = policy.pick(all) as Endpoint
       counts.set(picked.id, (counts.get(picked.id) ?? 0) + 1)
     }
     expect(all.map((endpoint) => counts.get(endpoint.id))).toEqual([200, 200, 200, 200, 200])

@@ -6,7 +6,7 @@ import { mergePools } from '../../../src/cluster/merge-pools.js'
 function endpoint(id: string, overrides: Partial<EndpointSnapshot> = {}): EndpointSnapshot {
   return {
     id, url: `http://${id}`, source: 'static', state: 'healthy', adminState: 'active', checkState: 'unknown', available: true, weight: 1,
-    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0, ...overrides,
+    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, stalls: 0, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0, ...overrides,
   }
 }
 

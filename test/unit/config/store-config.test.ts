@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { loadConfigFile } from '../../../src/config/load.js'
 import { ConfigError } from '../../../src/errors/config-error.js'
-import { storeChangeOf } from '../../../src/lifecycle/config-reloader.js'
+import { storeChangeOf } from '../../../src/lifecycle/reload-candidate.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'latch-store-config-'))
 let n = 0

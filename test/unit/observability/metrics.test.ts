@@ -25,11 +25,12 @@ function setUp(inputs: PoolInput[], affinity?: AffinityDeps): { metrics: Metrics
 }
 const opened: UpstreamPool[] = []
 
-function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number, affinityOutcome?: AffinityOutcome, errorCode?: ErrorCode): FinishedRequest {
+function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number, affinityOutcome?: AffinityOutcome, errorCode?: ErrorCode, buffered = { bytes: 0, whole: false }): FinishedRequest {
   const endpoint = endpointIndex === undefined ? undefined : pool?.endpoints[endpointIndex]
   return {
-    requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, durationMs, bytesOut: 0, routeDescription: undefined,
+    requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, upstreamStatus: undefined, durationMs, bytesOut: 0, routeDescription: undefined,
     poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode, clientIp: '127.0.0.1', pool, endpoint, affinityOutcome,
+    bufferedBytes: buffered.bytes, bodyBufferedWhole: buffered.whole,
   }
 }
 
@@ -88,7 +89,7 @@ describe('Metrics', () => {
     const stateOf = (id: string): string[] => samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: id }).filter((sample) => sample.value === 1).map((sample) => sample.labels.state as string)
     expect(stateOf(first.id)).toEqual(['healthy'])
     expect(stateOf(second.id)).toEqual(['maintenance'])
-    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(4)
+    expect(samplesOf(families, 'latch_endpoint_state', { pool: 'web', endpoint: second.id })).toHaveLength(5)
 
     second.setAdminState('draining')
     first.inflight = 0
@@ -161,6 +162,23 @@ describe('Metrics', () => {
     expect(valueOf(families, 'latch_endpoint_bound_sessions', { pool: 'web', endpoint: '127.0.0.1:2' })).toBe(2)
     expect(samplesOf(families, 'latch_endpoint_bound_sessions', { pool: 'plain' })).toEqual([])
     await store.close()
+  })
+
+  it('counts request bodies read before dispatch (whole or prefix, and their bytes) and slow-body cuts by reason', async () => {
+    const { metrics, pools } = setUp([{ name: 'web', endpoints: ['http://127.0.0.1:1'] }])
+    const web = pools[0] as UpstreamPool
+    metrics.requestFinished(finished(web, 0, 200, 1, undefined, undefined, { bytes: 100, whole: true }))
+    metrics.requestFinished(finished(web, 0, 200, 1, undefined, undefined, { bytes: 50, whole: true }))
+    metrics.requestFinished(finished(web, 0, 200, 1, undefined, undefined, { bytes: 65_536, whole: false }))
+    metrics.requestFinished(finished(web, undefined, 408, 1, undefined, 'ERR_BODY_TIMEOUT'))
+    metrics.requestFinished(finished(web, 0, 408, 1, undefined, 'ERR_BODY_TOO_SLOW', { bytes: 65_536, whole: false }))
+    metrics.requestFinished(finished(web, 0, 200, 1))
+    const families = await scrape(metrics)
+    expect(valueOf(families, 'latch_request_bodies_buffered_total', { pool: 'web', kind: 'whole' })).toBe(2)
+    expect(valueOf(families, 'latch_request_bodies_buffered_total', { pool: 'web', kind: 'prefix' })).toBe(2)
+    expect(valueOf(families, 'latch_request_body_buffered_bytes_total', { pool: 'web' })).toBe(150 + 2 * 65_536)
+    expect(valueOf(families, 'latch_request_body_cuts_total', { pool: 'web', reason: 'buffer_timeout' })).toBe(1)
+    expect(valueOf(families, 'latch_request_body_cuts_total', { pool: 'web', reason: 'min_rate' })).toBe(1)
   })
 
   it('keeps its series in a registry of its own, never the global one', async () => {

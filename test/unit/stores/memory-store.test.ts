@@ -2,7 +2,7 @@
  * The memory store: the AffinityStore contract (one process: both "replicas" are the same store),
  * then what is particular to it — its injectable clock, expiry on read and its periodic sweep.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { MemoryAffinityStore, type EvictedKind, type MemoryStoreOptions } from '../../../src/stores/memory-store.js'
 import { affinityStoreContract } from './affinity-store.contract.js'
 
@@ -102,13 +102,20 @@ describe('MemoryAffinityStore', () => {
     expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
   })
 
-  it('sweeps on its own every second (real clock)', async () => {
-    const store = new MemoryAffinityStore()
-    stores.push(store)
-    store.touchSession('web:ip', 's', 'a:1', 50)
-    expect(store.sessionCounts('web:ip').get('a:1')).toBe(1)
-    await new Promise((resolve) => setTimeout(resolve, 1200))
-    expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
+  it('sweeps on its own every second (its own timer, on a fake clock)', () => {
+    vi.useFakeTimers()
+    try {
+      const store = new MemoryAffinityStore()
+      stores.push(store)
+      store.touchSession('web:ip', 's', 'a:1', 50)
+      expect(store.sessionCounts('web:ip').get('a:1')).toBe(1)
+      vi.advanceTimersByTime(999)
+      expect(store.sessionCounts('web:ip').get('a:1')).toBe(1)
+      vi.advanceTimersByTime(1)
+      expect(store.sessionCounts('web:ip').get('a:1')).toBeUndefined()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   describe('maxEntries (a burst of jar-less clients or client addresses cannot exhaust memory)', () => {
