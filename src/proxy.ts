@@ -2,7 +2,7 @@
  * @module Composition root: builds the runtime, traffic listeners, upgrade tunnel, admin listener,
  * reloader and shutdown sequence from a config, and wires them together.
  */
-import { startAdmin, type AdminListener } from './admin/admin-listener.js'
+import type { AdminListener } from './admin/admin-listener.js'
 import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './admin/endpoint-actions.js'
 import { overview, storeStatus, type StoreStatus } from './admin/overview.js'
 import { Readiness, type CheckOutcome } from './admin/readiness.js'
@@ -20,7 +20,7 @@ import { ProxyError } from './errors/proxy-error.js'
 import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import { settleLogger, type Logger } from './observability/logger.js'
-import { Metrics } from './observability/metrics.js'
+import type { Metrics } from './observability/metrics.js'
 import type { CountersByPool } from './observability/pool-counters.js'
 import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
@@ -29,7 +29,7 @@ import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
 import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
-import { RedisServices } from './replication/redis-services.js'
+import type { RedisServices } from './replication/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
 import { warnAboutFileLimit } from './server/fd-limit.js'
 
@@ -90,7 +90,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   if (worker === undefined) for (const warning of loaded.warnings) logger.warn(warning)
   if (worker === undefined) warnAboutFileLimit(config, logger)
   const ring = new SecretRing(config.sessionSecrets, worker?.generatedSecret)
-  const redis = config.store.type === 'redis' ? new RedisServices(config.store as RedisStoreConfig, logger) : undefined
+  // The Redis side and the admin listener are loaded only by configs that use them (bench/RESULTS.md, footprint).
+  const redis = config.store.type === 'redis' ? new (await import('./replication/redis-services.js')).RedisServices(config.store as RedisStoreConfig, logger) : undefined
   // The memory store is this process's, or in a worker the supervisor's (which reports its evictions);
   // with Redis, every process, workers included, uses Redis directly (see RedisServices).
   const evictions = redis === undefined && worker === undefined ? new EvictionReport(logger, config.store.maxEntries) : undefined
@@ -101,7 +102,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   if (redis !== undefined) readiness.addCheck('redis', () => redisReadiness(redis))
   // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
-  const metrics = config.admin.listen === false && worker === undefined ? undefined : new Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
+  // Loaded only when served (prom-client is some 10 MB resident).
+  const metrics = config.admin.listen === false && worker === undefined ? undefined : new (await import('./observability/metrics.js')).Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
   if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
   if (evictions !== undefined) metrics?.watchStoreEvictions(evictions)
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
@@ -146,6 +148,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     await startDiscovery(holder.runtime)
     await listeners.apply(config)
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
+      const { startAdmin } = await import('./admin/admin-listener.js')
       admin = await startAdmin(config.admin.listen, {
         pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
         overview: () => overview({ workers: { configured: 1, serving: 1 }, listeners: listeners.addresses.map(formatAddress), configFile: source.file ?? null, reloads: reloads.records, store: currentStore() }),

@@ -2,7 +2,8 @@
  * @module Reads YAML/JSON config text into plain values, keeping a way back to line numbers.
  */
 import { readFileSync } from 'node:fs'
-import { isMap, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml'
+import { createRequire } from 'node:module'
+import type { Document, LineCounter, Node } from 'yaml'
 import type { ConfigIssue } from '../errors/config-error.js'
 
 export type KeyPath = readonly (string | number)[]
@@ -41,6 +42,8 @@ export function readText(file: string, label: string): { text: string } | { issu
 
 /** Parses every document of a YAML stream; syntax errors become issues with line numbers. */
 export function parseYamlDocuments(text: string, label: string): { documents: YamlDocument[] } | { issues: ConfigIssue[] } {
+  // Loaded when a file is read: quick mode (flags only) never parses YAML.
+  const { isMap, LineCounter, parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml')
   const lineCounter = new LineCounter()
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true })
   const list = Array.isArray(docs) ? docs : [docs]
@@ -52,14 +55,14 @@ export function parseYamlDocuments(text: string, label: string): { documents: Ya
     }
   }
   if (issues.length > 0) return { issues }
-  return { documents: list.map((doc) => wrap(doc, lineCounter)) }
+  return { documents: list.map((doc) => wrap(doc, lineCounter, isMap)) }
 }
 
 function firstLine(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '')
 }
 
-function wrap(doc: Document.Parsed, lineCounter: LineCounter): YamlDocument {
+function wrap(doc: Document.Parsed, lineCounter: LineCounter, isMap: typeof import('yaml').isMap): YamlDocument {
   return {
     value: doc.toJS({ maxAliasCount: 100 }) as unknown,
     lineOf(path, key) {

@@ -8,12 +8,13 @@
  * it takes no traffic before a pass, and a first failure marks it unhealthy. Flips are logged by the
  * pool's observer; single probes only at debug level.
  */
-import { Agent } from 'undici'
+import type { Agent } from 'undici'
 import type { ActiveHealthCheckConfig } from '../config/schema.js'
 import type { UpstreamTlsConfig } from '../config/tls-schema.js'
 import { upstreamConnector } from '../tls/upstream-tls.js'
 import type { Logger } from '../observability/logger.js'
 import type { Endpoint, ProbeResult } from '../upstream/endpoint.js'
+import { loadUndici } from '../upstream/undici-parts.js'
 import type { EndpointWatcher } from '../upstream/upstream-pool.js'
 import { compileProbe, probeTarget, runProbe, type ProbeSpec, type ProbeTarget } from './probe.js'
 
@@ -66,6 +67,8 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#logger = options.logger
     this.#random = options.random ?? Math.random
     this.#onResult = options.onResult
+    // All of undici (with its request API), loaded only by pools that run active checks.
+    const { Agent } = loadUndici()
     this.#agent = new Agent({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 

@@ -9,6 +9,7 @@
  * access line, metrics and passive health: upgrade-record.ts.
  */
 import type { IncomingMessage } from 'node:http'
+import type HttpProxy from 'http-proxy'
 import type { Socket } from 'node:net'
 import { ProxyError } from '../errors/proxy-error.js'
 import type { Logger } from '../observability/logger.js'
@@ -34,10 +35,6 @@ export interface TunnelRegistry {
 
 /** Creates the server's `upgrade` listener. */
 export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunnels: TunnelRegistry): (req: IncomingMessage, socket: Socket, head: Buffer) => void {
-  const proxy = loadHttpProxy().createProxyServer({ xfwd: false, ws: true, prependPath: false })
-  // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
-  const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
-  ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
   // Sessions of upgrades in flight, by request: their headers go on the upstream's answer.
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
   // Client sockets whose upstream has answered (101 or not): a later error must not write a 502 into them.
@@ -45,35 +42,44 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   // Upgrades being tunnelled, by request, and whether their connection to the endpoint was made.
   const records = new WeakMap<IncomingMessage, UpgradeRecord>()
   const connected = new WeakSet<IncomingMessage>()
-  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
-    // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
-    const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
-    const record = records.get(req) as UpgradeRecord
-    proxyReq.once('socket', (upstream: Socket) => {
-      const event = 'encrypted' in upstream ? 'secureConnect' : 'connect'
-      if (proxyReq.reusedSocket || (!upstream.connecting && event === 'connect')) connected.add(req)
-      else upstream.once(event, () => connected.add(req))
+  // Created at the first tunnel: most deployments never upgrade, and http-proxy stays unloaded.
+  let tunnelProxy: HttpProxy | undefined
+  const createTunnelProxy = (): HttpProxy => {
+    const proxy = loadHttpProxy().createProxyServer({ xfwd: false, ws: true, prependPath: false })
+    // Latch validates method and Upgrade itself, so protocols other than WebSocket tunnel too.
+    const passes = (proxy as unknown as { wsPasses: { name: string }[] }).wsPasses
+    ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
+    proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+      // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
+      const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
+      const record = records.get(req) as UpgradeRecord
+      proxyReq.once('socket', (upstream: Socket) => {
+        const event = 'encrypted' in upstream ? 'secureConnect' : 'connect'
+        if (proxyReq.reusedSocket || (!upstream.connecting && event === 'connect')) connected.add(req)
+        else upstream.once(event, () => connected.add(req))
+      })
+      proxyReq.prependListener('response', (res: IncomingMessage) => {
+        answered.add(socket)
+        record.answered(res.statusCode ?? 0)
+        commitSession(sessions, req, res)
+        closeDelimited(res)
+        releaseAfterAnswer(socket)
+      })
+      proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+        answered.add(socket)
+        record.answered(101)
+        record.tunnelled(upstream, upstreamHead)
+        commitSession(sessions, req, res)
+        joinTunnel(socket, upstream, timeouts, record)
+      })
+      // The client left (or timed out) before the upstream answered: stop waiting for the answer.
+      socket.once('close', () => {
+        if (!answered.has(socket)) proxyReq.destroy()
+      })
     })
-    proxyReq.prependListener('response', (res: IncomingMessage) => {
-      answered.add(socket)
-      record.answered(res.statusCode ?? 0)
-      commitSession(sessions, req, res)
-      closeDelimited(res)
-      releaseAfterAnswer(socket)
-    })
-    proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
-      answered.add(socket)
-      record.answered(101)
-      record.tunnelled(upstream, upstreamHead)
-      commitSession(sessions, req, res)
-      joinTunnel(socket, upstream, timeouts, record)
-    })
-    // The client left (or timed out) before the upstream answered: stop waiting for the answer.
-    socket.once('close', () => {
-      if (!answered.has(socket)) proxyReq.destroy()
-    })
-  })
-  proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
+    proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
+    return proxy
+  }
 
   return (req, socket, head) => {
     const runtime = holder.runtime
@@ -122,7 +128,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     })
     // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
     const agent = endpoint.upgradeAgent
-    proxy.ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
+    ;(tunnelProxy ??= createTunnelProxy()).ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
       // The client left first (its request to the upstream was aborted): nothing failed upstream.
       const clientLeft = socket.destroyed
       // http-proxy ends the client socket after this callback.

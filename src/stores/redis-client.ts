@@ -6,8 +6,9 @@
  * disconnected fails at once instead of waiting); a command in flight when the connection drops is
  * not retried; reconnects go on forever with exponential backoff and jitter.
  */
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
-import { Cluster, Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { redact, type RedisStoreConfig } from '../config/store-schema.js'
 
 /** The commands Latch uses, common to a single Redis and a Cluster. */
@@ -35,8 +36,17 @@ export function describeTarget(config: RedisStoreConfig): string {
   return redact(config.url ?? '')
 }
 
+/**
+ * ioredis, loaded on first use: most configs have no Redis store, and the client library is some 20 MB of
+ * resident memory (bench/RESULTS.md, footprint).
+ */
+function loadIoredis(): typeof import('ioredis') {
+  return createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
+}
+
 /** A new client for `config`; `purpose` names its connection (`CLIENT SETNAME`). */
 export function createRedisClient(config: RedisStoreConfig, purpose: 'commands' | 'events'): RedisClient {
+  const { Cluster, Redis } = loadIoredis()
   const { minDelay, maxDelay } = config.reconnect
   const forCommands = purpose === 'commands'
   const common = {

@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs'
 import { Agent as HttpsAgent } from 'node:https'
 import { isIP } from 'node:net'
 import type { SecureVersion } from 'node:tls'
-import { buildConnector } from 'undici'
+import type { buildConnector as UndiciConnector } from 'undici'
 import type { UpstreamTlsConfig } from '../config/tls-schema.js'
+import { buildConnector } from '../upstream/undici-parts.js'
 
 /** TLS options shared by every connection of a pool (the CA file is read once per config). */
 interface TlsOptions {
@@ -47,7 +48,7 @@ export function sniName(tls: UpstreamTlsConfig | undefined, hostname: string): s
 }
 
 /** An undici connector applying the pool's TLS settings (cleartext endpoints connect as usual). */
-export function upstreamConnector(tls: UpstreamTlsConfig | undefined, connectTimeout: number): buildConnector.connector {
+export function upstreamConnector(tls: UpstreamTlsConfig | undefined, connectTimeout: number): UndiciConnector.connector {
   const base = buildConnector({ ...tlsOptions(tls), timeout: connectTimeout })
   return (options, callback) => {
     if (options.protocol !== 'https:') return base(options, callback)

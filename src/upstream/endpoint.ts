@@ -10,12 +10,13 @@
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
 import type { Agent as HttpsAgent } from 'node:https'
-import { Pool, type Dispatcher } from 'undici'
+import type { Dispatcher, Pool as UndiciPool } from 'undici'
 import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from '../affinity/rendezvous.js'
 import { endpointIdOf } from './endpoint-id.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
+import { Pool } from './undici-parts.js'
 
 export type { AdminState, CheckState, EndpointSource, EndpointState }
 
@@ -51,7 +52,7 @@ export class Endpoint {
   readonly authority: string
   readonly weight: number
   readonly maxRequests: number
-  readonly dispatcher: Pool
+  readonly dispatcher: UndiciPool
   /** Hash of the id, for rendezvous hashing. */
   readonly hash: number
   /** Where the endpoint came from: the config file or DNS discovery. */
