@@ -24,7 +24,7 @@ import { nextRequestId } from '../observability/request-id.js'
 import type { AccessRecord } from '../observability/access-log.js'
 import type { PassiveFailureKind } from '../config/health-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { noSession, pickOutcome, sessionVerdict, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
+import { noSession, type AffinityOutcome, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { plainAddress } from './client-address.js'
@@ -32,6 +32,8 @@ import { sendError } from './error-response.js'
 import type { PreparedRequest } from './request-headers.js'
 import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-headers.js'
 import type { ProxyRuntime } from './runtime.js'
+import type { PoolTarget } from './pool-target.js'
+import { bindSession, commitSession, decideSession, sessionUnavailable, type SessionRequest } from './session-step.js'
 import { AttemptPhase, fromUpstreamError, isConnectFailure } from './upstream-errors.js'
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
@@ -47,7 +49,7 @@ const CLIENT_ABORT = new Error('client closed the connection')
 const LOCAL_FAILURE_LOG = new LogThrottle(1000)
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord, Waiter, AffinityRequest {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -71,6 +73,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   /** Canonical path without query, as logged. */
   logPath = ''
   pool: UpstreamPool | undefined
+  /** The pool's affinity (set with the pool by dispatch). */
+  affinity: SessionAffinity | undefined
   routeDescription: string | undefined
   endpoint: Endpoint | undefined
   attempts = 0
@@ -88,6 +92,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   session: SessionLookup | undefined
   affinityOutcome: AffinityOutcome | undefined
 
+  /** What the route resolved to: the pool and its affinity. */
+  #routeTarget: PoolTarget | undefined
   #tried: Endpoint[] | undefined
   #phase: AttemptPhase = AttemptPhase.Connecting
   #inflight = false
@@ -133,11 +139,14 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     return this.endpoint?.id
   }
 
-  /** Starts proxying to `pool` (counts the request in the pool's retry budget). */
-  dispatch(pool: UpstreamPool): void {
+  /** Starts proxying to the target's pool (counts the request in the pool's retry budget). */
+  dispatch(target: PoolTarget): void {
+    const pool = target.pool
     this.pool = pool
+    this.#routeTarget = target
     pool.retryBudget.recordRequest(this.startedAt)
-    const affinity = pool.affinity
+    const affinity = target.affinity
+    this.affinity = affinity
     if (affinity === undefined) return this.#attempt()
     const lookup = affinity.lookup(this)
     if (lookup instanceof Promise) lookup.then((found) => this.#withSession(found), (error: unknown) => this.#storeFailed(error))
@@ -147,19 +156,15 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   /** Sends to the session's endpoint when it can serve, else rebinds, fails or balances anew. */
   #withSession(lookup: SessionLookup): void {
     if (this.#clientGone) return
-    this.session = lookup
-    switch (sessionVerdict(lookup, (this.pool as UpstreamPool).config.affinity.onUnavailable)) {
+    switch (decideSession(this.#routeTarget as PoolTarget, this, lookup)) {
       case 'hit':
-        this.affinityOutcome = 'hit'
         return this.#use(lookup.bound as Endpoint, true)
       case 'refuse':
         return this.#failSession()
       case 'rebind':
-        this.affinityOutcome = 'rebound'
         this.#rebinding = true
         break
       case 'pick':
-        this.affinityOutcome = pickOutcome(lookup)
     }
     this.#attempt()
   }
@@ -194,10 +199,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Records a new binding for the session (a racing replica may have won) and sends. */
   #bindAndSend(picked: Endpoint): void {
-    const session = this.session
-    const affinity = (this.pool as UpstreamPool).affinity
-    if (session === undefined || affinity === undefined || !session.bindable) return this.#send(picked)
-    const bound = affinity.bind(session, picked, this, this.#rebinding)
+    const affinity = this.affinity
+    if (affinity === undefined || this.session?.bindable !== true) return this.#send(picked)
+    const bound = bindSession(affinity, this, picked, this.#rebinding)
     if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), (error: unknown) => (isStoreUnavailable(error) ? this.#storeUnavailable(error) : this.#send(picked)))
     else this.#use(bound, bound !== picked)
   }
@@ -407,16 +411,14 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   /** `onUnavailable: fail`: the session's endpoint failed before answering; never move the session silently. */
   #failSession(): void {
     this.affinityOutcome = undefined
-    this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${(this.pool as UpstreamPool).name}" is unavailable`, { retryAfter: 5 }))
+    this.fail(sessionUnavailable(this.#routeTarget as PoolTarget))
   }
 
   /** Adds the session's response headers and lets learn mode see the response. */
   #commitSession(rawHeaders: Buffer[], headers: string[]): void {
-    const pool = this.pool as UpstreamPool
-    const affinity = pool.affinity as SessionAffinity
+    const affinity = this.affinity as SessionAffinity
     const endpoint = this.endpoint as Endpoint
-    affinity.commit(this.session as SessionLookup, endpoint, this.affinityOutcome, this, headers)
-    if (pool.config.affinity.responseHeader && this.affinityOutcome !== undefined) headers.push('x-latch-affinity', this.affinityOutcome)
+    commitSession(this.#routeTarget as PoolTarget, this, endpoint, headers)
     if (affinity.learn === undefined) return
     if (affinity.wantsFirstChunk?.(this) === true) this.#learnHeaders = rawHeaders
     else affinity.learn(rawHeaders, undefined, endpoint, this)
@@ -425,7 +427,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #learn(firstChunk: Buffer | undefined): void {
     const rawHeaders = this.#learnHeaders as Buffer[]
     this.#learnHeaders = undefined
-    ;(this.pool as UpstreamPool).affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
+    ;this.affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
   }
 
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {

@@ -19,6 +19,7 @@ import { parseRequestTarget } from './request-target.js'
 import type { ProxyRuntime } from './runtime.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolTarget } from './pool-target.js'
 import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
@@ -51,7 +52,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     const runtime = holder.runtime
     const routed = routeUpgrade(req, socket, head, runtime)
     if (routed instanceof ProxyError) return refuse(socket, routed, undefined, runtime)
-    const chosen = pickUpgradeEndpoint(routed.pool, routed.session)
+    const chosen = pickUpgradeEndpoint(routed.routeTarget, routed.session)
     if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), routed.prepared.requestId, runtime))
     else tunnel(routed, chosen, runtime)
   }
@@ -69,7 +70,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
     req.url = routed.target
-    if (pool.affinity !== undefined) sessions.set(req, { pool, endpoint, session: routed.session })
+    if (routed.routeTarget.affinity !== undefined) sessions.set(req, { routeTarget: routed.routeTarget, endpoint, session: routed.session })
     endpoint.upgraded++
     tunnels.sockets.add(socket)
     socket.once('close', () => {
@@ -88,7 +89,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
 
 /** The session of an upgrade being tunnelled, until its upstream answers. */
 interface UpgradeBinding {
-  readonly pool: UpstreamPool
+  readonly routeTarget: PoolTarget
   readonly endpoint: Endpoint
   readonly session: UpgradeSession
 }
@@ -98,7 +99,7 @@ function commitSession(sessions: WeakMap<IncomingMessage, UpgradeBinding>, req: 
   const binding = sessions.get(req)
   if (binding === undefined) return
   sessions.delete(req)
-  const added = binding.session.commit(binding.pool, binding.endpoint, res.rawHeaders)
+  const added = binding.session.commit(binding.routeTarget, binding.endpoint, res.rawHeaders)
   for (let i = 0; i < added.length; i += 2) {
     const name = (added[i] as string).toLowerCase()
     const value = added[i + 1] as string
@@ -113,6 +114,8 @@ interface RoutedUpgrade {
   readonly socket: Socket
   readonly head: Buffer
   readonly pool: UpstreamPool
+  /** The pool with its affinity, as the route resolved it. */
+  readonly routeTarget: PoolTarget
   readonly prepared: PreparedRequest
   readonly session: UpgradeSession
   readonly target: string
@@ -126,7 +129,7 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   if (parsed instanceof ProxyError) return parsed
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
-  return { req, socket, head, pool: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target }
+  return { req, socket, head, pool: route.pool.pool, routeTarget: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */

@@ -33,6 +33,8 @@ interface Counts {
 /** AffinityStore over IPC to the supervisor's memory store. */
 export class IpcAffinityStore implements AffinityStore {
   readonly kind = 'memory'
+  /** Counts are cached for COUNTS_MAX_AGE_MS and fetched in a round trip: twice that bounds their age. */
+  readonly liveCountsLagMs = 2 * COUNTS_MAX_AGE_MS
   readonly #channel: StoreChannel
   readonly #cache = new Map<string, Binding>()
   readonly #counts = new Map<string, Counts>()

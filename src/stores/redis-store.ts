@@ -41,6 +41,8 @@ interface Counts {
 /** AffinityStore in Redis, with a local cache and a local fallback. */
 export class RedisAffinityStore implements AffinityStore {
   readonly kind = 'redis'
+  /** Counts are cached for COUNTS_MAX_AGE_MS and fetched in a round trip: twice that bounds their age. */
+  readonly liveCountsLagMs = 2 * COUNTS_MAX_AGE_MS
   readonly #connection: RedisConnection
   readonly #bus: RedisBus | undefined
   readonly #prefix: string

@@ -13,7 +13,7 @@ import type { Agent as HttpsAgent } from 'node:https'
 import { Pool, type Dispatcher } from 'undici'
 import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
-import { hashString } from '../affinity/rendezvous.js'
+import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
 
 export type EndpointState = 'healthy' | 'stalled' | 'unhealthy' | 'draining' | 'maintenance'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { noSession, pickOutcome, sessionVerdict, type SessionLookup } from '../../../src/affinity/session-affinity.js'
+import { noSession, type SessionLookup } from '../../../src/affinity/session-affinity.js'
+import { pickOutcome, sessionVerdict } from '../../../src/proxying/session-step.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
 
 // Only `servesBoundSessions` is read of the bound endpoint.
