@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { noSession, type SessionLookup } from '../../../src/affinity/session-affinity.js'
 import { pickOutcome, sessionVerdict } from '../../../src/proxying/session-step.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
+import type { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
+import { affinityPool, closeAll, endpointUrls, serveNow, setCookieOf } from '../affinity/affinity-fixtures.js'
 
 // Only `servesBoundSessions` is read of the bound endpoint.
 const endpoint = (serves: boolean): Endpoint => ({ servesBoundSessions: serves }) as Endpoint
@@ -29,5 +31,34 @@ describe('sessionVerdict', () => {
     expect(pickOutcome(noSession(true))).toBe('new')
     expect(pickOutcome(noSession(true, 'invalid'))).toBe('invalid')
     expect(pickOutcome(noSession(false))).toBeUndefined()
+  })
+})
+
+describe('the session step with onUnavailable: fail (real pool, affinity and step)', () => {
+  afterEach(closeAll)
+
+  const strictPool = (): UpstreamPool => affinityPool({ endpoints: endpointUrls(3), affinity: { mode: 'cookie', onUnavailable: 'fail' } }).pool
+
+  it('refuses a session whose endpoint is still in the pool but unavailable, and keeps its binding', () => {
+    const pool = strictPool()
+    const first = serveNow(pool, {})
+    const cookie = setCookieOf(first.headers) as string
+    ;(first.endpoint as Endpoint).setCheckState('unhealthy', 'test')
+    expect(serveNow(pool, { cookie })).toMatchObject({ endpoint: undefined, refused: true })
+    ;(first.endpoint as Endpoint).setCheckState('healthy', 'test')
+    expect(serveNow(pool, { cookie })).toMatchObject({ endpoint: first.endpoint, outcome: 'hit' })
+  })
+
+  it('rebinds a session whose endpoint was removed from the pool: it never comes back', () => {
+    const pool = strictPool()
+    const first = serveNow(pool, {})
+    const cookie = setCookieOf(first.headers) as string
+    pool.release(first.endpoint as Endpoint)
+    const moved = serveNow(pool, { cookie })
+    expect(moved.refused).toBe(false)
+    expect(moved.outcome).toBe('rebound')
+    expect(pool.endpoints).toContain(moved.endpoint)
+    const again = setCookieOf(moved.headers) as string
+    expect(serveNow(pool, { cookie: again })).toMatchObject({ endpoint: moved.endpoint, outcome: 'hit' })
   })
 })
