@@ -7,30 +7,12 @@
  * retried when nothing reached an endpoint (connect failures), never a POST that an endpoint may
  * have seen.
  */
-import type { RequestBodyConfig } from '../config/schema.js'
 import type { PoolTarget } from './pool-target.js'
 import { limitBody } from './body-limit.js'
 import type { Exchange } from './exchange.js'
 import { BufferOutcome, PendingBody } from './request-body-buffer.js'
 import { StreamedUpload } from './request-body-rate.js'
-import { tickFor, UploadWatch } from './upload-watch.js'
-
-/** `server.requestBody`, compiled once per config, with the watch that enforces its deadlines. */
-export interface RequestBodyPolicy {
-  readonly bufferSize: number
-  /** Milliseconds; Infinity when `bufferTimeout` is 0. */
-  readonly bufferTimeout: number
-  readonly minRateBytes: number
-  readonly minRateWindow: number
-  readonly watch: UploadWatch
-}
-
-export function compileRequestBodyPolicy(config: RequestBodyConfig): RequestBodyPolicy {
-  const bufferTimeout = config.bufferTimeout > 0 ? config.bufferTimeout : Infinity
-  const minRateBytes = config.minRate.bytes
-  const intervals = [bufferTimeout, minRateBytes > 0 ? config.minRate.window : Infinity]
-  return { bufferSize: config.bufferSize, bufferTimeout, minRateBytes, minRateWindow: config.minRate.window, watch: new UploadWatch(tickFor(Math.min(...intervals))) }
-}
+import type { RequestBodyPolicy } from './request-body-policy.js'
 
 /** Where a buffered body is taken up again: the exchange, its pool (with affinity) and its body limit. */
 interface BodyOwner {

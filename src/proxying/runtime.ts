@@ -20,7 +20,7 @@ import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import { poolTarget, type PoolTarget } from './pool-target.js'
-import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body.js'
+import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body-policy.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
