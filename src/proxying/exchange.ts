@@ -7,12 +7,9 @@
  * prepared them (read whole up to server.requestBody.bufferSize, else streamed); response chunks are
  * written as they arrive, and undici's parser is paused whenever the client socket pushes back.
  *
- * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
- * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
- * sending, before any response byte, only for safe bodiless methods; nothing after response bytes
- * reached the client. A request body is never read twice. A session bound to the failing endpoint
- * moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets 503
- * ERR_SESSION_UNAVAILABLE and keeps its binding.
+ * What may be retried and where is decided by retry-rules.ts. A session bound to the failing
+ * endpoint moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets
+ * 503 ERR_SESSION_UNAVAILABLE and keeps its binding.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -35,8 +32,7 @@ import type { ProxyRuntime } from './runtime.js'
 import type { PoolTarget } from './pool-target.js'
 import { bindSession, commitSession, decideSession, sessionUnavailable, type SessionRequest } from './session-step.js'
 import { AttemptPhase, fromUpstreamError, isConnectFailure } from './upstream-errors.js'
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+import { failureKind, isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
 const EXCHANGE = Symbol('latch.exchange')
 type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
 
@@ -405,7 +401,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
 
   /** True when this request's session is bound to the endpoint that just failed, in an `onUnavailable: fail` pool. */
   #sessionMustStay(): boolean {
-    return this.session?.bindable === true && this.affinityOutcome === 'hit' && (this.pool as UpstreamPool).config.affinity.onUnavailable === 'fail'
+    return sessionMustStay(this.session, this.affinityOutcome, (this.pool as UpstreamPool).config.affinity.onUnavailable)
   }
 
   /** `onUnavailable: fail`: the session's endpoint failed before answering; never move the session silently. */
@@ -430,39 +426,25 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     ;this.affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
   }
 
+  /** The retry rules (retry-rules.ts), then the retry budget, which is spent only when everything else allows. */
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
     const pool = this.pool as UpstreamPool
-    if (this.attempts > pool.config.retry.attempts) return false
-    // A body stream that was started cannot be replayed (a body read whole before dispatch could, but
-    // only connect failures are retried for requests with a body: never send a POST twice).
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || (!Buffer.isBuffer(this.body) && this.body.readableDidRead))) return false
-    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Connecting && failure.code === 'ERR_PROXY_RESOURCES') || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
-    // Like nginx's proxy_next_upstream: with no other endpoint left, the client gets this failure
-    // (502/504 naming the cause), not a 503 ERR_NO_ENDPOINT that hides it.
-    return safe && this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
+    if (this.attempts > pool.config.retry.attempts || !isRetryableFailure(failure, phase, this.method, this.body)) return false
+    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
   }
 
   #mayRetryStatus(status: number): boolean {
     const pool = this.pool as UpstreamPool
     const retry = pool.config.retry
-    if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    if (!isRetryableStatus(status, retry.onStatus, this.method, this.body !== null) || this.attempts > retry.attempts) return false
     // `onUnavailable: fail`: the session's endpoint answered, so it is not unavailable; its answer stands.
     if (this.#sessionMustStay()) return false
-    if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
-    // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
-    return this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
-  }
-
-  /** Whether a usable endpoint other than the current one has not been tried yet. */
-  #untriedEndpointLeft(): boolean {
-    const pool = this.pool as UpstreamPool
-    const current = this.endpoint
-    return pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
+    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
   #reportFailure(failure: ProxyError): void {
-    const kind = failure.code === 'ERR_UPSTREAM_CONNECT' || failure.code === 'ERR_UPSTREAM_TLS' ? 'connect' : failure.code === 'ERR_UPSTREAM_TIMEOUT' ? 'timeout' : failure.code === 'ERR_UPSTREAM_RESET' || failure.code === 'ERR_UPSTREAM_RESPONSE' ? 'reset' : undefined
+    const kind = failureKind(failure.code)
     const endpoint = this.endpoint as Endpoint
     endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
     if (kind !== undefined) this.#judge(this.pool as UpstreamPool, endpoint, kind)
