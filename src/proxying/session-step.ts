@@ -6,11 +6,12 @@
  * slot or retry; upgrades (upgrade-affinity.ts) and the unit tests pick once and take the whole step
  * through `resolveSession`. Either way the verdict, the outcome and the headers come from here.
  *
- * `onUnavailable: fail` (decided once, README "Failover"): a session whose endpoint is still in the
- * pool but cannot serve (unhealthy, ejected, maintenance, past its drain) is refused with
- * ERR_SESSION_UNAVAILABLE until the endpoint is back; a session whose endpoint was removed from the
- * pool is rebound, because that endpoint never comes back and refusing would strand the client until
- * the session expired.
+ * `onUnavailable: fail` (decided once, README "When the bound endpoint is unavailable, draining or
+ * removed"): a session whose endpoint is still in the pool but cannot serve (unhealthy, ejected,
+ * stalled, in maintenance) is refused with ERR_SESSION_UNAVAILABLE until the endpoint is back; a
+ * draining endpoint still serves its sessions; a session whose endpoint left the pool (removed, past
+ * its drain) is rebound, because that endpoint never comes back and refusing would strand the client
+ * until the session expired.
  */
 import type { AffinityOutcome, AffinityRequest, SessionAffinity, SessionLookup } from '../affinity/session-affinity.js'
 import { ProxyError } from '../errors/proxy-error.js'
