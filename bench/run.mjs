@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * @module `npm run bench`: direct-to-upstream and Latch figures measured in the same run, with same-repeat ratios.
+ * @module `npm run bench`: Latch scenarios measured side by side, interleaved, with same-repeat ratios.
  *
  * See bench/README.md. Every process started here is stopped by PID on exit, error, Ctrl-C or TERM, and the
  * whole run is bounded by a watchdog derived from the options.
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { environment, shellLine } from './lib/environment.mjs'
 import { assertBuilt } from './lib/latch.mjs'
-import { measureDirect, measureLatch } from './lib/measure.mjs'
+import { measureLatch } from './lib/measure.mjs'
+import { WRK_INSTALL_HINT } from './lib/loadgen.mjs'
 import { parseOptions, USAGE, UsageError } from './lib/options.mjs'
 import { killAllSync, pinningSupport, stopAll } from './lib/processes.mjs'
 import { formatTable, summarize } from './lib/report.mjs'
@@ -51,11 +52,18 @@ function installCleanup() {
   })
 }
 
+/** A tool the run needs is missing; said in one line, exit code 1. */
+class MissingTool extends Error {}
+
 function checkTools(opts) {
-  if (opts.loadgen === 'wrk' && !hasCommand('wrk')) throw new UsageError('--loadgen wrk: wrk is not on PATH (install it, or use the default autocannon)')
-  const unshaped = opts.scenarios.filter((name) => SCENARIOS[name].shape !== 'plain' && SHAPES[SCENARIOS[name].shape].wrkScript === undefined)
-  if (opts.loadgen === 'wrk' && unshaped.length > 0) throw new UsageError(`--loadgen wrk cannot shape the requests of ${unshaped.join(', ')} yet: use the default autocannon`)
-  if (opts.upstream === 'nginx' && !hasCommand('nginx')) throw new UsageError('--upstream nginx: nginx is not on PATH (install it, or use the default node upstreams)')
+  if (opts.loadgen === 'wrk' && !hasCommand('wrk')) throw new MissingTool(WRK_INSTALL_HINT)
+  const unshaped = opts.scenarios.filter((name) => SHAPES[SCENARIOS[name].shape].autocannon === undefined)
+  if (opts.loadgen === 'autocannon' && unshaped.length > 0) throw new UsageError(`--loadgen autocannon cannot shape the requests of ${unshaped.join(', ')}: use wrk`)
+  if (opts.upstream === 'nginx' && !hasCommand('nginx')) throw new MissingTool('nginx is not on PATH: install it (Debian/Ubuntu: apt-get install nginx), or pass --upstream node')
+  if (opts.upstream === 'auto') {
+    opts.upstream = hasCommand('nginx') ? 'nginx' : 'node'
+    if (opts.upstream === 'node') process.stderr.write('bench: nginx not found, using node:http upstreams; they share the load generator\'s CPU and need more of it, so more ratios may be refused (apt-get install nginx)\n')
+  }
 }
 
 function startWatchdog(opts, measurements) {
@@ -67,14 +75,15 @@ function startWatchdog(opts, measurements) {
   return budgetS
 }
 
+const pct = (value) => (value === undefined ? '—' : `${Math.round(value)} %`)
+
 function progress(record) {
-  const what = record.target === 'direct' ? `direct (${record.shape})` : record.scenario
-  const text = record.ok ? `${Math.round(record.load.rps)} req/s${record.checks.every((c) => c.ok) ? '' : ' ⚠ check failed'}` : `FAILED: ${record.error}`
-  process.stderr.write(`[repeat ${record.repeat}] ${what}: ${text}\n`)
+  const cpu = record.ok ? ` (Latch ${pct(record.latchCpuPct)}, load generator ${pct(record.loadgenCpuPct)}, load side ${pct(record.loadSideCpuPct)})` : ''
+  const text = record.ok ? `${Math.round(record.load.rps)} req/s${cpu}${record.checks.every((c) => c.ok) ? '' : ' ⚠ check failed'}` : `FAILED: ${record.error}`
+  process.stderr.write(`[repeat ${record.repeat}] ${record.scenario}: ${text}\n`)
 }
 
 async function runAll(env, opts) {
-  const shapes = [...new Set(opts.scenarios.map((name) => SCENARIOS[name].shape))]
   const records = []
   const add = (record) => {
     if (interrupted) throw new Interrupted()
@@ -82,21 +91,23 @@ async function runAll(env, opts) {
     progress(record)
   }
   for (let repeat = 1; repeat <= opts.repeat; repeat++) {
-    // Direct first, then every scenario, back to back: each repeat's ratios come from the same minute.
-    for (const shape of shapes) add(await measureDirect(env, shape, repeat))
-    for (const name of opts.scenarios) add(await measureLatch(env, name, repeat))
+    // Every scenario back to back, so each repeat's ratios come from the same minute of a drifting machine;
+    // the order alternates (A B, B A, A B …) so that neither variant always runs first.
+    const order = repeat % 2 === 1 ? opts.scenarios : [...opts.scenarios].reverse()
+    for (const name of order) add(await measureLatch(env, name, repeat))
   }
   return records
 }
 
 function report(opts, env, records, meta) {
-  const rows = summarize(records, opts.scenarios, SCENARIOS)
+  const rows = summarize(records, opts.scenarios, SCENARIOS, opts.maxLoadgenCpu)
   const latchCommands = Object.fromEntries(opts.scenarios.map((name) => [name, records.find((r) => r.scenario === name)?.latchArgs]))
   const pin = (name) => (env.pinned ? ['taskset', '-c', String(latchCpus(SCENARIOS[name], env))] : [])
   process.stdout.write(`\nLatch bench — ${opts.loadgen}, ${opts.connections} connections, ${opts.duration} s × ${opts.repeat}, warm-up ${opts.warmup} s, ${opts.upstream} upstreams\n`)
   process.stdout.write(`pinning: ${env.pinned ? `Latch on CPU ${opts.proxyCpu} (scenarios with several workers: CPUs ${opts.proxyCpu},${opts.loadgenCpu}); load generator and upstreams on CPU ${opts.loadgenCpu}` : `off (${env.pinReason})`}\n\n`)
-  process.stdout.write(`${formatTable(rows)}\n\n`)
-  process.stdout.write('× direct: per repeat, Latch req/s ÷ direct req/s of the same repeat; median (min–max over repeats). × baseline likewise against the named scenario.\n')
+  process.stdout.write(`${formatTable(rows, opts.maxLoadgenCpu)}\n\n`)
+  process.stdout.write(`× baseline: per repeat, req/s ÷ the named scenario's req/s of the same repeat; median (min–max). Refused when a run's load side (load generator + upstreams) used more than ${opts.maxLoadgenCpu} % of its CPU: then the load generator, not Latch, set the pace.\n`)
+  process.stdout.write('CPU columns: % of one core over the measured window, median (and max) over repeats; load-gen = the load generator process alone.\n')
   for (const [name, args] of Object.entries(latchCommands)) {
     if (args !== undefined) process.stdout.write(`latch (${name}): ${shellLine([...pin(name), 'node', 'dist/cli/main.js', ...args])}\n`)
   }
@@ -124,8 +135,7 @@ async function main() {
   keepScratch = opts.keep
   scratch = mkdtempSync(join(tmpdir(), 'latch-bench-'))
   const startedAt = new Date().toISOString()
-  const shapes = new Set(opts.scenarios.map((name) => SCENARIOS[name].shape)).size
-  const budgetS = startWatchdog(opts, opts.repeat * (shapes + opts.scenarios.length))
+  const budgetS = startWatchdog(opts, opts.repeat * opts.scenarios.length)
   const { pinned, reason } = pinningSupport([opts.proxyCpu, opts.loadgenCpu])
   if (!pinned) process.stderr.write(`bench: not pinning to CPUs (${reason}); figures are noisier\n`)
   const upstreams = await startUpstreams({ kind: opts.upstream, count: 3, cpu: pinned ? opts.loadgenCpu : undefined, dir: scratch, maxSeconds: budgetS + 30 })
@@ -140,7 +150,7 @@ async function main() {
     loadgenCpuPin: pinned ? opts.loadgenCpu : undefined,
     redact,
   }
-  process.stderr.write(`bench: upstreams ${upstreams.urls.join(', ')}; ${env.repeat} repeat(s) of direct + ${opts.scenarios.join(', ')}\n`)
+  process.stderr.write(`bench: upstreams ${upstreams.urls.join(', ')}; ${env.repeat} repeat(s) of ${opts.scenarios.join(', ')}\n`)
   const records = await runAll(env, opts)
   const meta = { startedAt, environment: environment(opts, pinned, reason) }
   const allOk = report(opts, env, records, meta)
@@ -152,7 +162,8 @@ main().then(
   (code) => process.exit(code),
   (error) => {
     if (error instanceof Interrupted) return
-    process.stderr.write(error instanceof UsageError ? `bench: ${error.message}\nRun "node bench/run.mjs --help" for usage.\n` : `bench: ${error.stack ?? error}\n`)
+    if (error instanceof MissingTool) process.stderr.write(`bench: ${error.message}\n`)
+    else process.stderr.write(error instanceof UsageError ? `bench: ${error.message}\nRun "node bench/run.mjs --help" for usage.\n` : `bench: ${error.stack ?? error}\n`)
     void cleanup().finally(() => process.exit(error instanceof UsageError ? 2 : 1))
   },
 )

@@ -5,6 +5,7 @@
  * Blocks, each between `<!-- NAME:start -->` and `<!-- NAME:end -->`:
  *   config-reference  every config key, its default and description (src/config/schema.ts)
  *   error-codes       every error code with status and meaning (ERRORS in src/errors/proxy-error.ts)
+ *   admin-error-codes every admin API error code with status and meaning (ADMIN_ERRORS in src/admin/admin-error.ts)
  *   cli-usage         the `latch --help` text (src/cli/help.ts)
  * Usage: node scripts/gen-docs.mjs [--check] [--readme FILE]
  *   --check  change nothing; exit 1 and name the stale blocks when the README differs (tests use it)
@@ -14,7 +15,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { renderConfigReference } from './lib/config-reference.mjs'
-import { renderErrorTable } from './lib/error-table.mjs'
+import { renderAdminErrorTable, renderErrorTable } from './lib/error-table.mjs'
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)))
 const DIST = join(REPO, 'dist')
@@ -24,9 +25,11 @@ async function blocks() {
   const { ConfigSchema } = await import('../dist/config/schema.js')
   const { ERRORS } = await import('../dist/errors/proxy-error.js')
   const { USAGE } = await import('../dist/cli/help.js')
+  const { ADMIN_ERRORS } = await import('../dist/admin/admin-error.js')
   return [
     { name: 'config-reference', source: 'src/config/schema.ts', text: renderConfigReference(ConfigSchema) },
     { name: 'error-codes', source: 'ERRORS in src/errors/proxy-error.ts', text: renderErrorTable(ERRORS, DIST) },
+    { name: 'admin-error-codes', source: 'ADMIN_ERRORS in src/admin/admin-error.ts', text: renderAdminErrorTable(ADMIN_ERRORS) },
     { name: 'cli-usage', source: 'src/cli/help.ts', text: `\`\`\`text\n${USAGE}\n\`\`\`\n` },
   ]
 }

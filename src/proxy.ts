@@ -25,7 +25,7 @@ import { ListenerSet } from './server/listener-set.js'
 import type { AffinityStore } from './stores/affinity-store.js'
 import { EvictionReport } from './stores/eviction-report.js'
 import { MemoryAffinityStore } from './stores/memory-store.js'
-import { RedisServices } from './stores/redis-services.js'
+import { RedisServices } from './replication/redis-services.js'
 import type { RedisStoreConfig } from './config/store-schema.js'
 import { warnAboutFileLimit } from './server/fd-limit.js'
 
@@ -42,8 +42,8 @@ export interface RunningProxy {
   readonly metrics: Metrics | undefined
   /** Applies an operator action to this process's pools (and shares it through Redis when configured). */
   endpointAction(request: EndpointActionRequest): EndpointActionResult
-  /** Reloads the config file, or `text` as its content (see lifecycle/config-reloader.ts); never rejects. */
-  reload(trigger: ReloadTrigger, text?: string): Promise<ReloadOutcome>
+  /** Reloads the config file, or `next` as its content, or a validated config (see lifecycle/config-reloader.ts); never rejects. */
+  reload(trigger: ReloadTrigger, next?: string | LoadedConfig): Promise<ReloadOutcome>
   /**
    * Graceful shutdown (see lifecycle/graceful-shutdown.ts): fail readiness, keep accepting for
    * drainDelay, stop accepting, let in-flight work finish for drainTimeout, close everything.
@@ -158,7 +158,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     },
     readiness,
     metrics,
-    reload: (trigger, text) => reloader.reload(trigger, text),
+    reload: (trigger, next) => reloader.reload(trigger, next),
     endpointAction,
     async close(timing) {
       watcher?.stop()

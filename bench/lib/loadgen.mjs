@@ -1,8 +1,9 @@
 /**
- * @module Runs one bounded load (autocannon worker or wrk) in its own pinned process and normalises its figures.
+ * @module Runs one bounded load (wrk, or the autocannon worker) in its own pinned process and normalises its figures.
  *
- * `onStart` is called when the load actually begins and `onEnd` as soon as it is over, so the caller can take
- * /proc samples over exactly the measured window (process start-up is outside it).
+ * `onStart(pid)` is called when the load actually begins and `onEnd(pid)` as soon as it is over, with the load
+ * generator's PID still alive, so the caller can sample /proc (the load generator's own CPU included) over
+ * exactly the measured window.
  */
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -10,11 +11,14 @@ import { SHAPES } from './request-shapes.mjs'
 import { spawnTracked, stopProcess } from './processes.mjs'
 
 const WORKER = new URL('./autocannon-worker.mjs', import.meta.url).pathname
-const WRK_REPORT = new URL('./wrk-report.lua', import.meta.url).pathname
-/** Per-request timeout of both tools (as the peer harness: wrk --timeout 2s). */
+const WRK_SCRIPT = new URL('./wrk-shapes.lua', import.meta.url).pathname
+/** Per-request timeout of both tools. */
 const REQUEST_TIMEOUT_S = 2
 /** How long a run may take beyond its duration before it is killed. */
 const GRACE_S = 20
+
+/** How to get wrk, said in one line when it is missing. */
+export const WRK_INSTALL_HINT = 'wrk is not on PATH: install it (Debian/Ubuntu: apt-get install wrk; Fedora: dnf install wrk; macOS: brew install wrk), or pass --loadgen autocannon (which saturates before Latch does)'
 
 /** Version string of a load generator, for the JSON. */
 export function loadgenVersion(tool) {
@@ -24,8 +28,8 @@ export function loadgenVersion(tool) {
 
 function commandFor(tool, { url, connections, durationS, shape }) {
   if (tool === 'wrk') {
-    const script = SHAPES[shape].wrkScript ?? WRK_REPORT
-    return { command: 'wrk', args: ['-t1', `-c${connections}`, `-d${durationS}s`, '--latency', '--timeout', `${REQUEST_TIMEOUT_S}s`, '-s', script, url], stdin: 'ignore' }
+    const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--latency', '--timeout', `${REQUEST_TIMEOUT_S}s`, '-s', WRK_SCRIPT, url, '--', ...SHAPES[shape].wrk]
+    return { command: 'wrk', args, stdin: 'ignore' }
   }
   const spec = { url, connections, duration: durationS, timeoutS: REQUEST_TIMEOUT_S, shape }
   return { command: process.execPath, args: [WORKER, JSON.stringify(spec)], stdin: 'pipe' }
@@ -34,9 +38,9 @@ function commandFor(tool, { url, connections, durationS, shape }) {
 function normalise(tool, parsed) {
   if (tool === 'wrk') {
     const w = parsed.wrk
-    const durationS = w.durationUs / 1e6
     const errors = w.connectErrors + w.readErrors + w.writeErrors + w.timeouts
-    return { requests: w.requests, durationS, p50Ms: w.p50Us / 1000, p99Ms: w.p99Us / 1000, errors, non2xx: w.statusErrors, shapeStats: undefined }
+    const shapeStats = w.responses > 0 ? { responses: w.responses, broken: w.broken, clientsSeen: w.clientsSeen, unknown: w.unknown, cookiesSet: w.cookiesSet, upstreams: w.upstreams } : undefined
+    return { requests: w.requests, durationS: w.durationUs / 1e6, p50Ms: w.p50Us / 1000, p99Ms: w.p99Us / 1000, errors, non2xx: w.statusErrors, shapeStats }
   }
   return parsed.result
 }
@@ -45,7 +49,7 @@ function normalise(tool, parsed) {
 export function runLoad(tool, options, { onStart = () => {}, onEnd = () => {} } = {}) {
   const { command, args, stdin } = commandFor(tool, options)
   const record = spawnTracked(`${tool} (${options.label})`, command, args, { cpu: options.cpu, pipeOutput: true, stdin })
-  if (tool === 'wrk') onStart()
+  if (tool === 'wrk') onStart(record.pid)
   let stdout = ''
   let stderr = ''
   let result
@@ -55,9 +59,9 @@ export function runLoad(tool, options, { onStart = () => {}, onEnd = () => {} } 
     while ((newline = stdout.indexOf('\n')) !== -1) {
       const line = stdout.slice(0, newline)
       stdout = stdout.slice(newline + 1)
-      if (line === '{"event":"start"}') onStart()
+      if (line === '{"event":"start"}') onStart(record.pid)
       else if (line.startsWith('{"event":"done"') || line.startsWith('{"wrk":')) {
-        onEnd()
+        onEnd(record.pid)
         result = normalise(tool, JSON.parse(line))
       }
     }

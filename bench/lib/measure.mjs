@@ -1,6 +1,6 @@
 /**
- * @module One measurement: direct to an upstream, or one scenario through Latch (start, probe, warm up, measure,
- * sample /proc over the measured window, stop, check).
+ * @module One measurement: one scenario through a fresh Latch (start, probe, warm up, measure, sample /proc over
+ * the measured window, stop, check).
  */
 import { createReadStream, rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,50 +15,56 @@ import { latchCpus, SCENARIOS } from './scenarios.mjs'
 
 const PROBE_REQUESTS = 30
 
-function sample(env, pid) {
-  return { at: performance.now(), ticks: pid === undefined ? undefined : cpuTicks(pid), loadgenCpu: cpuCounters(env.loadgenCpu) }
+/** CPU ticks of every process of interest, and the load-generator CPU's counters, at one moment. */
+function sample(env, pids) {
+  const ticks = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid === undefined ? undefined : cpuTicks(pid)]))
+  return { at: performance.now(), ticks, loadgenCore: cpuCounters(env.loadgenCpu) }
 }
 
-/** CPU figures over the window between two samples: Latch CPU % (100 = one core) and load-generator core busy %. */
+/**
+ * CPU figures over the window between two samples, in % of one core: Latch; the load generator alone; the
+ * load side (load generator + upstreams + redis-server, everything on the load generator's CPU that belongs to
+ * the bench); and how busy that CPU was in all (other processes of the machine included).
+ */
 function windowFigures(env, start, end) {
   const seconds = (end.at - start.at) / 1000
-  const latchCpuPct = start.ticks === undefined || end.ticks === undefined ? undefined : ((end.ticks - start.ticks) / clockTicksPerSecond() / seconds) * 100
-  const a = start.loadgenCpu
-  const b = end.loadgenCpu
-  const loadgenCpuPct = !env.pinned || a === undefined || b === undefined ? undefined : ((b.busy - a.busy) / (b.total - a.total)) * 100
-  return { windowS: seconds, latchCpuPct, loadgenCpuPct }
+  const pct = (name) => {
+    const a = start.ticks[name]
+    const b = end.ticks[name]
+    return a === undefined || b === undefined ? undefined : ((b - a) / clockTicksPerSecond() / seconds) * 100
+  }
+  const parts = ['loadgen', 'upstreams', 'redis'].map(pct)
+  const loadSideCpuPct = parts[0] === undefined ? undefined : parts.reduce((sum, value) => sum + (value ?? 0), 0)
+  const a = start.loadgenCore
+  const b = end.loadgenCore
+  const loadgenCoreBusyPct = !env.pinned || a === undefined || b === undefined ? undefined : ((b.busy - a.busy) / (b.total - a.total)) * 100
+  return { windowS: seconds, latchCpuPct: pct('latch'), loadgenCpuPct: parts[0], upstreamsCpuPct: parts[1], redisCpuPct: parts[2], loadSideCpuPct, loadgenCoreBusyPct }
 }
 
 /** Warm-up (figures discarded), then the measured load with /proc samples at its exact start and end. */
-async function warmAndMeasure(env, url, shape, label, pid) {
+async function warmAndMeasure(env, url, shape, label, pids) {
   const common = { url, connections: env.connections, shape, cpu: env.loadgenCpuPin, label }
   if (env.warmup > 0) await runLoad(env.loadgen, { ...common, durationS: env.warmup, label: `${label} warm-up` })
   let start
   let end
   const load = await runLoad(env.loadgen, { ...common, durationS: env.duration }, {
-    onStart: () => (start = sample(env, pid)),
-    onEnd: () => (end = sample(env, pid)),
+    onStart: (loadgen) => (start = sample(env, { ...pids, loadgen })),
+    onEnd: (loadgen) => (end = sample(env, { ...pids, loadgen })),
   })
   return { load, ...windowFigures(env, start, end) }
 }
 
-/** Direct figure: the load generator straight at upstream u1, with the given request shape. */
-export async function measureDirect(env, shape, repeat) {
-  const base = { repeat, target: 'direct', scenario: undefined, shape }
-  try {
-    const figures = await warmAndMeasure(env, `${env.upstreams.urls[0]}/`, shape, `direct-${shape}-r${repeat}`, undefined)
-    return { ...base, ok: true, ...figures, checks: [] }
-  } catch (error) {
-    return { ...base, ok: false, error: error.message }
-  }
-}
-
-function countLines(file) {
+/** Lines of `file` (all of them, or those containing `marker`). */
+function countLines(file, marker) {
   return new Promise((resolve) => {
     let lines = 0
-    createReadStream(file)
+    let rest = ''
+    createReadStream(file, 'latin1')
       .on('data', (chunk) => {
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++
+        const text = rest + chunk
+        const parts = text.split('\n')
+        rest = parts.pop()
+        for (const line of parts) if (marker === undefined || line.includes(marker)) lines++
       })
       .on('end', () => resolve(lines))
       .on('error', () => resolve(0))
@@ -84,11 +90,15 @@ export async function measureLatch(env, name, repeat) {
     base.latchArgs = args.map(env.redact)
     latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label })
     const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders)), expectedUpstreams: env.upstreams.urls.length }
-    const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, latch.record.pid)
+    const pids = { latch: latch.record.pid, upstreams: env.upstreams.record.pid, redis: redis?.record.pid }
+    const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, pids)
     const peakRssKb = statusKb(latch.record.pid, 'VmHWM')
     await stopProcess(latch.record, 10_000)
-    const accessLogLines = await countLines(ctx.accessLogFile)
+    // The access log is in its own file, or in Latch's stdout (the bench's Latch log file) with the process log.
+    const accessLogLines = scenario.accessLogIn === 'stdout' ? await countLines(latch.record.logFile, '{"log":"access"') : await countLines(ctx.accessLogFile)
     if (!env.keep) rmSync(ctx.accessLogFile, { force: true })
+    // A stdout access log makes the Latch log tens of MB a run; it has served its purpose once counted.
+    if (!env.keep && scenario.accessLogIn === 'stdout' && latch.record.exit?.code === 0) rmSync(latch.record.logFile, { force: true })
     const evidence = { probe, load: figures.load, accessLogLines, exit: latch.record.exit }
     const checks = scenario.checks.map((check) => check(evidence))
     return { ...base, ok: true, ...figures, peakRssKb, probe, accessLogLines, exit: latch.record.exit, checks }

@@ -9,7 +9,7 @@ import { freePort, hasCommand } from './upstreams.mjs'
 
 /** Starts redis-server; resolves `{ record, url }` once it answers PING. */
 export async function startRedisServer({ cpu, logFile }) {
-  if (!hasCommand('redis-server')) throw new Error('redis-server is not on PATH (.ci/ensure-tools installs it)')
+  if (!hasCommand('redis-server')) throw new Error('redis-server is not on PATH (README Quick start: apt-get install redis-server, or brew install redis)')
   const port = await freePort()
   const record = spawnTracked('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { cpu, logFile })
   const deadline = Date.now() + 10_000

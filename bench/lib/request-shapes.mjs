@@ -1,22 +1,19 @@
 /**
- * @module How the load generator shapes requests (extra headers per virtual client, cookie jars).
+ * @module How the load generator shapes requests (client addresses, cookie jars).
  *
- * A scenario names one shape. The direct-to-upstream figure is measured once per repeat for every shape in
- * use, with that same shape, because shaping costs the load generator time: `× direct` compares like with like.
- *
- * A shape has:
+ * A scenario names one shape. A shape has:
  * - `summary`: one line for the README and the JSON;
  * - `probeHeaders(i)`: headers of the i-th request of the sequential functional probe (before the load);
- * - `autocannon(options)`: runs inside the autocannon worker process; returns `{ setupClient?, requests?,
- *   stats() }` — `setupClient(client)` / `requests` are autocannon's own options (per-connection headers,
- *   `onResponse` for a cookie jar), `stats()` returns JSON-able figures (e.g. responses per virtual client
- *   and upstream) that reach the scenario's checks as `load.shapeStats`;
- * - `wrkScript`: a Lua file for wrk (`-s`) that shapes requests and ends with the same `done()` report as
- *   `wrk-report.lua` (copy its `done`); undefined = plain requests, reported by `wrk-report.lua`.
+ * - `wrk`: the arguments of `wrk-shapes.lua` (after `--`): the shape's name there and its virtual clients;
+ * - `autocannon(options)` (optional; `--loadgen autocannon` only): runs inside the autocannon worker process;
+ *   returns `{ setupClient?, requests?, stats() }` in autocannon's own terms.
+ *
+ * wrk-shapes.lua counts responses per upstream and, for shaped requests, per virtual client ("broken":
+ * responses from another upstream than the client's first), which reach the checks as `load.shapeStats`.
  */
 
-/** Virtual clients of the `xff` shape. */
-const XFF_CLIENTS = 1000
+/** Virtual clients of the shaped requests (the peer harness's count). */
+const CLIENTS = 1000
 
 function clientIp(i) {
   return `10.${(i >> 8) & 255}.${i & 255}.1`
@@ -27,24 +24,25 @@ export const SHAPES = {
   plain: {
     summary: 'GET / with no extra headers; all connections alike',
     probeHeaders: () => ({}),
+    wrk: ['plain', '1'],
     autocannon: () => ({ stats: () => undefined }),
-    wrkScript: undefined,
   },
   xff: {
-    summary: `GET / as ${XFF_CLIENTS} client IPs in turn (X-Forwarded-For 10.x.y.1, one per request): returning clients and a steady share of new ones`,
-    probeHeaders: (i) => ({ 'x-forwarded-for': clientIp(i) }),
+    summary: `GET / as ${CLIENTS} client addresses in turn (X-Forwarded-For 10.x.y.1, one client per request)`,
+    probeHeaders: (i) => ({ 'x-forwarded-for': clientIp(i + 1), 'x-client': String(i + 1) }),
+    wrk: ['xff', String(CLIENTS)],
     autocannon: () => {
       let next = 0
       return {
-        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-forwarded-for': clientIp(next++ % XFF_CLIENTS) } }) }],
-        stats: () => ({ clients: XFF_CLIENTS, sent: next }),
+        requests: [{ setupRequest: (request) => ({ ...request, headers: { ...request.headers, 'x-forwarded-for': clientIp((next++ % CLIENTS) + 1) } }) }],
+        stats: () => ({ clients: CLIENTS, sent: next }),
       }
     },
-    // wrk is not shaped for this yet: use the default autocannon.
-    wrkScript: undefined,
   },
-  // Later, e.g. `cookie-jar` (virtual clients each sending their own cookie plus every cookie Latch set for
-  // them) and `xff` (client i sends `X-Forwarded-For: 127.<i/256>.<i%256>.1`), as ../shared/bench/lua/bench.lua
-  // does for the peer harness. Their `stats()` should return responses per client and upstream, so a
-  // stickiness check can count clients that saw more than one upstream.
+  cookie: {
+    summary: `GET / as ${CLIENTS} virtual clients in turn, each with its own cookie jar (sends sid=c<i> and every cookie set for it)`,
+    probeHeaders: (i) => ({ cookie: `sid=c${i + 1}`, 'x-client': String(i + 1) }),
+    wrk: ['cookie', String(CLIENTS)],
+    autocannon: undefined,
+  },
 }

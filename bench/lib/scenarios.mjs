@@ -9,6 +9,8 @@
  *   `redisUrl()` (scenarios with `redis: true` get a fresh redis-server per run, pinned with the upstreams).
  * - `shape`: a key of SHAPES (request-shapes.mjs).
  * - `baseline`: another scenario's name; when both run, the table shows this ÷ that (same repeat).
+ * - `accessLogIn: 'stdout'`: the access lines are counted in Latch's stdout (the bench's Latch log file)
+ *   instead of `ctx.accessLogFile`.
  * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit }` returning
  *   `{ name, ok, detail }`; a failed check marks the run in the table and the JSON.
  */
@@ -49,6 +51,14 @@ function cleanExit({ exit }) {
 
 const COMMON_CHECKS = [probeSpread, loadClean, cleanExit]
 
+/** Responses of shaped requests never moved a virtual client to another upstream (wrk only). */
+function sticky({ load }) {
+  const stats = load.shapeStats
+  if (stats?.broken === undefined) return { name: 'sticky: no client moved', ok: true, detail: 'not counted (autocannon)' }
+  const ok = stats.broken === 0 && stats.unknown === 0 && stats.clientsSeen > 0
+  return { name: 'sticky: no client moved', ok, detail: `broken ${stats.broken}, unknown ${stats.unknown}, clients ${stats.clientsSeen}, upstreams ${JSON.stringify(stats.upstreams)}` }
+}
+
 /** Every runnable scenario by name. */
 export const SCENARIOS = {
   rr: {
@@ -59,7 +69,15 @@ export const SCENARIOS = {
     checks: COMMON_CHECKS,
   },
   'rr-log': {
-    summary: 'rr with the access log on, written to a temp file',
+    summary: 'rr with the default access log: stdout, which the bench sends to a file',
+    latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(',')] }),
+    shape: 'plain',
+    baseline: 'rr',
+    accessLogIn: 'stdout',
+    checks: [...COMMON_CHECKS, accessLogWritten],
+  },
+  'rr-log-file': {
+    summary: 'rr with the access log written to a file (--access-log FILE)',
     latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(','), '--access-log', ctx.accessLogFile] }),
     shape: 'plain',
     baseline: 'rr',
@@ -75,12 +93,19 @@ export const SCENARIOS = {
     proxyCpus: 'all',
     checks: COMMON_CHECKS,
   },
+  cookie: {
+    summary: 'cookie affinity (--affinity cookie), 1000 virtual clients with cookie jars',
+    latch: (ctx) => ({ args: ['--upstream', ctx.upstreams.join(','), '--access-log', 'off', '--affinity', 'cookie'] }),
+    shape: 'cookie',
+    baseline: 'rr',
+    checks: [...COMMON_CHECKS, sticky],
+  },
   'client-ip': {
     summary: 'client-ip affinity (X-Forwarded-For from a trusted loopback peer) over 3 upstreams, memory store',
     latch: (ctx) => ({ config: clientIpConfig(ctx, { type: 'memory' }) }),
     shape: 'xff',
-    baseline: undefined,
-    checks: COMMON_CHECKS,
+    baseline: 'rr',
+    checks: [...COMMON_CHECKS, sticky],
   },
   'client-ip-redis': {
     summary: 'client-ip with the Redis store (a redis-server started by the bench, pinned with the upstreams)',
@@ -88,7 +113,7 @@ export const SCENARIOS = {
     shape: 'xff',
     baseline: 'client-ip',
     redis: true,
-    checks: COMMON_CHECKS,
+    checks: [...COMMON_CHECKS, sticky],
   },
 }
 
@@ -102,11 +127,6 @@ function clientIpConfig(ctx, store) {
 export function latchCpus(scenario, env) {
   if (env.proxyCpuPin === undefined) return undefined
   return scenario.proxyCpus === 'all' ? `${env.proxyCpuPin},${env.loadgenCpuPin}` : env.proxyCpuPin
-}
-
-/** Scenarios that need features Latch does not have yet; named so `--scenario` can say why. */
-export const PLANNED = {
-  cookie: 'needs cookie affinity and a cookie-jar request shape',
 }
 
 /** Checks the table's internal references once at start-up (a typo in an entry fails fast). */

@@ -32,3 +32,9 @@ function codesUsed(distDir, codes) {
   }
   return used
 }
+
+/** The admin API's error table, in ADMIN_ERRORS order (src/admin/admin-error.ts). */
+export function renderAdminErrorTable(errors) {
+  const rows = Object.entries(errors).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${tableCell(spec.summary)} |`)
+  return `| Code | Status | When |\n| --- | --- | --- |\n${rows.join('\n')}\n`
+}

@@ -3,20 +3,20 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http'
 
-/** Every admin error code with its HTTP status (stable: scripts and tests match on the code). */
+/** Every admin error code with its HTTP status and meaning (stable: scripts and tests match on the code; the README's table is generated from here). */
 export const ADMIN_ERRORS = {
-  ERR_ADMIN_BAD_REQUEST: 400,
-  ERR_ADMIN_BAD_ACTION: 400,
-  ERR_ADMIN_UNAUTHORIZED: 401,
-  ERR_ADMIN_ORIGIN_REFUSED: 403,
-  ERR_ADMIN_HEADER_REQUIRED: 403,
-  ERR_ADMIN_NOT_FOUND: 404,
-  ERR_ADMIN_UNKNOWN_POOL: 404,
-  ERR_ADMIN_UNKNOWN_ENDPOINT: 404,
-  ERR_ADMIN_METHOD_NOT_ALLOWED: 405,
-  ERR_ADMIN_HOST_REFUSED: 421,
-  ERR_ADMIN_INTERNAL: 500,
-} as const
+  ERR_ADMIN_BAD_REQUEST: { status: 400, summary: 'The request target is not a valid path, or a path parameter is not valid percent-encoding' },
+  ERR_ADMIN_BAD_ACTION: { status: 400, summary: 'The endpoint action is not drain, undrain or maintenance' },
+  ERR_ADMIN_UNAUTHORIZED: { status: 401, summary: 'A mutating call without the bearer token (`admin.token`), or with a wrong one' },
+  ERR_ADMIN_ORIGIN_REFUSED: { status: 403, summary: 'The `Origin` header names another site than the admin listener itself (a web page)' },
+  ERR_ADMIN_HEADER_REQUIRED: { status: 403, summary: 'A mutating call without `X-Latch-Admin: 1` (which a web page cannot send without a preflight)' },
+  ERR_ADMIN_NOT_FOUND: { status: 404, summary: 'No admin route for this path, or reloading is not available here' },
+  ERR_ADMIN_UNKNOWN_POOL: { status: 404, summary: 'No pool of that name in the running config' },
+  ERR_ADMIN_UNKNOWN_ENDPOINT: { status: 404, summary: 'No endpoint `host:port` in that pool' },
+  ERR_ADMIN_METHOD_NOT_ALLOWED: { status: 405, summary: 'The route exists but not for this method (`Allow` names the methods)' },
+  ERR_ADMIN_HOST_REFUSED: { status: 421, summary: 'The `Host` header is neither the listener\'s address, `localhost` nor in `admin.allowedHosts` (DNS rebinding)' },
+  ERR_ADMIN_INTERNAL: { status: 500, summary: 'An unexpected error in the admin API; the log has details' },
+} as const satisfies Record<string, { readonly status: number; readonly summary: string }>
 
 /** A stable admin error code, e.g. `ERR_ADMIN_UNKNOWN_POOL`. */
 export type AdminErrorCode = keyof typeof ADMIN_ERRORS
@@ -31,7 +31,7 @@ export class AdminError extends Error {
     super(message)
     this.name = 'AdminError'
     this.code = code
-    this.status = ADMIN_ERRORS[code]
+    this.status = ADMIN_ERRORS[code].status
     this.headers = headers
   }
 }

@@ -3,40 +3,9 @@
  */
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { EndpointSnapshot, PoolSnapshot } from './snapshot-shapes.js'
 
-/** One endpoint as the admin API shows it; times are ISO 8601 strings, or null when unset. */
-export interface EndpointSnapshot {
-  readonly id: string
-  readonly url: string
-  readonly source: Endpoint['source']
-  readonly state: Endpoint['state']
-  readonly adminState: Endpoint['adminState']
-  readonly checkState: Endpoint['checkState']
-  readonly available: boolean
-  readonly weight: number
-  readonly inflight: number
-  readonly total: number
-  readonly failures: number
-  readonly errors: Readonly<Record<string, number>>
-  readonly ejections: number
-  readonly ejectedUntil: string | null
-  /** Times passive health found it stalled (state `stalled` while it lasts). */
-  readonly stalls: number
-  readonly removalDeadline: string | null
-  readonly lastCheck: { readonly ok: boolean; readonly at: string; readonly status: number | null; readonly error: string | null; readonly durationMs: number } | null
-  readonly upgraded: number
-  /** Live sessions bound to this endpoint (0 without affinity); a draining Pod's preStop waits for 0. */
-  readonly sessions: number
-}
-
-/** One pool as the admin API shows it. */
-export interface PoolSnapshot {
-  readonly name: string
-  readonly panic: boolean
-  readonly retries: number
-  readonly queue: { readonly length: number; readonly rejectedFull: number; readonly timedOut: number }
-  readonly endpoints: readonly EndpointSnapshot[]
-}
+export type { EndpointSnapshot, PoolSnapshot }
 
 /** Snapshots a pool and all its endpoints (draining ones included). */
 export function poolSnapshot(pool: UpstreamPool): PoolSnapshot {

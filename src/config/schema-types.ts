@@ -8,20 +8,22 @@ import { parseDuration, parseSize } from './units.js'
 
 const scalar = (expected: string) => z.union([z.number(), z.string()], { error: `expected ${expected}` })
 
+/** Parses a duration value to milliseconds, or reports why it is not one. */
+function durationMs(value: string | number, ctx: z.RefinementCtx): number {
+  const ms = parseDuration(value)
+  if (ms === 'unitless') {
+    ctx.addIssue({ code: 'custom', input: value, message: `${describeBare(value)} has no unit — write "${String(value).trim()}s" for seconds or "${String(value).trim()}ms" for milliseconds` })
+    return z.NEVER
+  }
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', input: value, message: `invalid duration ${JSON.stringify(value)} — expected a duration such as 250ms, 5s or 1m` })
+    return z.NEVER
+  }
+  return ms
+}
+
 /** A duration such as "250ms", "5s", "1m30s" (or 0); parses to milliseconds. */
-export const duration = () =>
-  scalar('a duration such as 250ms, 5s or 1m').transform((value, ctx) => {
-    const ms = parseDuration(value)
-    if (ms === 'unitless') {
-      ctx.issues.push({ code: 'custom', input: value, message: `${describeBare(value)} has no unit — write "${String(value).trim()}s" for seconds or "${String(value).trim()}ms" for milliseconds` })
-      return z.NEVER
-    }
-    if (ms === undefined) {
-      ctx.issues.push({ code: 'custom', input: value, message: `invalid duration ${JSON.stringify(value)} — expected a duration such as 250ms, 5s or 1m` })
-      return z.NEVER
-    }
-    return ms
-  })
+export const duration = () => scalar('a duration such as 250ms, 5s or 1m').transform(durationMs)
 
 /** `2` as written, `"2"` for a string (a quoted value or a substituted variable). */
 function describeBare(value: string | number): string {
@@ -38,6 +40,18 @@ export const keywordOrName = (keywords: readonly string[], expected: string) =>
     if (keywords.includes(value) || /[.:]/.test(value)) return
     const guess = closest(value, keywords)
     if (guess !== undefined) ctx.addIssue({ code: 'custom', input: value, message: `${JSON.stringify(value)} looks like a misspelt keyword (did you mean "${guess}"?) — expected ${expected}` })
+  })
+
+/** The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); beyond it Node.js warns and does not keep the delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A {@link duration} used as a socket timer: at most 24 days. */
+export const timerDuration = () =>
+  scalar('a duration such as 30s, 10m or 1h').transform((value, ctx) => {
+    const ms = durationMs(value, ctx)
+    if (ms <= MAX_TIMER_MS) return ms
+    ctx.addIssue({ code: 'custom', input: value, message: `too long a duration ${JSON.stringify(value)} — expected a duration from 0 to 24d (the longest timer Node.js keeps), such as 30s, 10m or 1h` })
+    return z.NEVER
   })
 
 /** A byte size such as "16KiB", "10MiB", "1MB", or a number of bytes; parses to bytes. */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import { IngressSpec } from './ingress-schema.js'
-import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size } from './schema-types.js'
+import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size, timerDuration } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, isValidHostHeader, parseListenAddress } from '../net/address.js'
@@ -110,7 +110,12 @@ const ServerLimits = z.strictObject({
   headersTimeout: duration().prefault('15s').meta({ description: 'Time a client has to send the complete request headers (→ 408).' }),
   requestTimeout: duration().prefault('60s').meta({ description: 'Time a client has to send the complete request, body included (→ 408); `0` disables it.' }),
   keepAliveTimeout: duration().prefault('65s').meta({ description: 'How long an idle client connection is kept; above the 60s idle timeout of common load balancers.' }),
-  idleTimeout: duration().prefault('120s').meta({ description: 'A client socket with no activity for this long is closed (not applied to upgraded connections).' }),
+  idleTimeout: duration().prefault('120s').meta({ description: 'A client socket with no activity for this long is closed (upgraded connections: until the upstream accepts the upgrade).' }),
+  // HAProxy's manual pairs `timeout tunnel 1h` with `timeout client-fin 30s` for WebSockets;
+  // ingress-nginx's WebSocket advice is proxy-read/send-timeout 3600. Apps keep live sockets busy
+  // with pings far more often (Socket.IO 25 s, SignalR 15 s), so an hour only frees dead tunnels.
+  tunnelIdleTimeout: timerDuration().prefault('1h').meta({ description: 'An upgraded connection (WebSocket, h2c) with no traffic either way for this long is closed on both sides (nginx `proxy_read_timeout`, HAProxy `timeout tunnel`); at most `24d`, `0` disables it.' }),
+  tunnelHalfClosedTimeout: timerDuration().prefault('30s').meta({ description: 'Once one side of an upgraded connection has closed its direction (or gone), the tunnel is closed after this long without traffic, if that is shorter than tunnelIdleTimeout (HAProxy `timeout client-fin`/`server-fin`); at most `24d`, `0` disables it.' }),
   maxHeaderSize: size().prefault('16KiB').meta({ description: 'Largest request head, request line and headers (→ 431).' }),
   maxHeadersCount: count(1, 1000).default(100).meta({ description: 'Most request headers accepted (→ 431, never silent truncation).' }),
   maxBodySize: size().prefault('10MiB').meta({ description: 'Default request body limit (→ 413), checked on Content-Length before reading and while streaming.' }),
@@ -152,7 +157,7 @@ const Reload = z.strictObject({
 
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
-  access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended, written asynchronously).' }),
+  access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended). Lines are written in batches, at most 100 ms after the request; all of them at shutdown.' }),
 })
 
 /** The whole config file. */

@@ -1,7 +1,8 @@
 /**
  * @module Hot reload: validate the whole new config first, then apply it by diff, or keep the old one.
  *
- * Triggers: SIGHUP, a change of the config file (or a manifest it names), `POST /reload`. Reloads are
+ * Triggers: SIGHUP, a change of the config file (or a manifest it names), `POST /reload`, and the
+ * embedding API's `reload` (which may hand over a config validated from an object). Reloads are
  * serialised. An invalid config is rejected with the same messages as at start; the old config keeps
  * serving and the failure is logged, counted and returned. A valid one is applied: new listeners are
  * bound first (a busy port aborts the reload before anything changed), then the runtime is rebuilt
@@ -47,19 +48,21 @@ export class ConfigReloader {
   }
 
   /**
-   * Reloads (after any reload already running); never rejects. `text` is the config file's content as
-   * a supervisor already validated it (worker processes): it is applied as given, never skipped.
+   * Reloads (after any reload already running); never rejects. `next` is the config file's content
+   * as a supervisor already validated it (worker processes), applied as given, never skipped; or a
+   * config the caller validated (the embedding API), applied without reading the file.
    */
-  reload(trigger: ReloadTrigger, text?: string): Promise<ReloadOutcome> {
-    const next = this.#queue.then(() => this.#reload(trigger, text))
-    this.#queue = next.catch(() => undefined)
-    return next
+  reload(trigger: ReloadTrigger, next?: string | LoadedConfig): Promise<ReloadOutcome> {
+    const queued = this.#queue.then(() => this.#reload(trigger, next))
+    this.#queue = queued.catch(() => undefined)
+    return queued
   }
 
-  async #reload(trigger: ReloadTrigger, text: string | undefined): Promise<ReloadOutcome> {
+  async #reload(trigger: ReloadTrigger, next: string | LoadedConfig | undefined): Promise<ReloadOutcome> {
     const { file, logger, holder } = this.#deps
+    const [text, given] = typeof next === 'object' ? [undefined, next] : [next, undefined]
     // A worker given its supervisor's text applies it as given, never skipped as unchanged.
-    const candidate = reloadCandidate({ file, running: holder.runtime.loaded.config, appliedDigest: this.#appliedDigest, text, skipUnchanged: trigger === 'file' && text === undefined })
+    const candidate = reloadCandidate({ file, running: holder.runtime.loaded.config, appliedDigest: this.#appliedDigest, text, given, skipUnchanged: trigger === 'file' && next === undefined })
     if (candidate.kind === 'rejected') return this.#done(trigger, candidate.outcome)
     if (candidate.kind === 'unchanged') return { ok: true, changes: [] }
     const { loaded, digest } = candidate

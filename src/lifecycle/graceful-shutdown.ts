@@ -16,6 +16,7 @@ import type { ShutdownConfig } from '../config/schema.js'
 import type { Logger } from '../observability/logger.js'
 import type { TunnelRegistry } from '../proxying/upgrade.js'
 import { closeAllConnections, closeIdleConnections, type TrafficServer } from '../server/traffic-server.js'
+import type { DrainOutcome } from './outcomes.js'
 import type { TrafficState } from './traffic-state.js'
 
 const POLL_MS = 50
@@ -37,8 +38,7 @@ export interface DrainTargets {
   readonly rejectQueued: () => void
 }
 
-/** Whether everything finished by itself, or had to be cut at the deadline. */
-export type DrainOutcome = 'drained' | 'deadline'
+export type { DrainOutcome }
 
 /** Runs the sequence; resolves once no request or tunnel is left open. */
 export async function drain(targets: DrainTargets, timing: ShutdownConfig): Promise<DrainOutcome> {

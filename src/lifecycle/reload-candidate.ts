@@ -9,16 +9,9 @@ import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import type { StoreConfig } from '../config/store-schema.js'
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
+import type { ReloadFailureCode, ReloadOutcome, ReloadTrigger } from './outcomes.js'
 
-export type ReloadTrigger = 'signal' | 'file' | 'admin'
-
-/** Why a reload was refused; the previous config keeps serving in every case. */
-export type ReloadFailureCode = 'CONFIG_INVALID' | 'LISTEN_FAILED' | 'NO_CONFIG_FILE'
-
-/** What a reload did. */
-export type ReloadOutcome =
-  | { readonly ok: true; readonly changes: readonly string[] }
-  | { readonly ok: false; readonly code: ReloadFailureCode; readonly message: string; readonly issues: readonly ConfigIssue[] }
+export type { ReloadFailureCode, ReloadOutcome, ReloadTrigger }
 
 export type ReloadFailure = Extract<ReloadOutcome, { ok: false }>
 
@@ -27,7 +20,8 @@ export type ReloadCandidate =
   | { readonly kind: 'rejected'; readonly outcome: ReloadFailure }
   /** The file watcher fired but the inputs are the ones applied (editors save more than once). */
   | { readonly kind: 'unchanged' }
-  | { readonly kind: 'valid'; readonly loaded: LoadedConfig; readonly digest: string }
+  /** `digest` is undefined for a config the caller validated (no file behind it). */
+  | { readonly kind: 'valid'; readonly loaded: LoadedConfig; readonly digest: string | undefined }
 
 /** What validation looks at. */
 export interface ReloadRequest {
@@ -41,29 +35,35 @@ export interface ReloadRequest {
   readonly text?: string | undefined
   /** Skip when the inputs' digest equals `appliedDigest` (file-watcher triggers). */
   readonly skipUnchanged: boolean
+  /** A config the caller validated (the embedding API's reload with a config object): used instead of the file. */
+  readonly given?: LoadedConfig | undefined
 }
 
 const KEEPS_SERVING = 'config rejected, the previous config keeps serving'
 
 /** Validates a reload exactly as start-up validates a config, plus the store-change rule. */
 export function reloadCandidate(request: ReloadRequest): ReloadCandidate {
-  const { file } = request
-  if (file === undefined) return rejected('NO_CONFIG_FILE', 'Latch runs in quick mode, from the command line: there is no config file to reload')
+  const { file, given } = request
   let loaded: LoadedConfig
-  try {
-    // An unreadable file is read again by loadConfigFile, which says why, as at start.
-    loaded = loadConfigFile(file, process.env, request.text)
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    return rejected('CONFIG_INVALID', `${KEEPS_SERVING}:\n${error.message}`, error.issues)
+  if (given !== undefined) loaded = given
+  else if (file === undefined) return rejected('NO_CONFIG_FILE', 'Latch runs in quick mode, from the command line: there is no config file to reload')
+  else {
+    try {
+      // An unreadable file is read again by loadConfigFile, which says why, as at start.
+      loaded = loadConfigFile(file, process.env, request.text)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      return rejected('CONFIG_INVALID', `${KEEPS_SERVING}:\n${error.message}`, error.issues)
+    }
   }
   const storeChange = storeChangeOf(request.running.store, loaded.config.store)
   if (storeChange !== undefined) {
-    return rejected('CONFIG_INVALID', `${KEEPS_SERVING}:\n${file}: store: ${storeChange} — the affinity store changes only on restart; restore the running store settings, or restart Latch to apply them`, [
-      { file, path: 'store', message: `${storeChange} — the store changes only on restart` },
+    return rejected('CONFIG_INVALID', `${KEEPS_SERVING}:\n${loaded.file}: store: ${storeChange} — the affinity store changes only on restart; restore the running store settings, or restart Latch to apply them`, [
+      { file: loaded.file, path: 'store', message: `${storeChange} — the store changes only on restart` },
     ])
   }
-  const digest = digestOf(file, loaded)
+  if (given !== undefined) return { kind: 'valid', loaded, digest: undefined }
+  const digest = digestOf(loaded.file, loaded)
   if (request.skipUnchanged && digest === request.appliedDigest) return { kind: 'unchanged' }
   return { kind: 'valid', loaded, digest }
 }

@@ -18,7 +18,7 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-error.js'
 import { LogThrottle } from '../observability/log-throttle.js'
 import { nextRequestId } from '../observability/request-id.js'
-import type { AccessRecord } from '../observability/access-log.js'
+import type { AccessRecord } from '../observability/access-record.js'
 import type { PassiveFailureKind } from '../config/health-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { noSession, type AffinityOutcome, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
@@ -31,8 +31,8 @@ import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-
 import type { ProxyRuntime } from './runtime.js'
 import type { PoolTarget } from './pool-target.js'
 import { bindSession, commitSession, decideSession, sessionUnavailable, type SessionRequest } from './session-step.js'
-import { AttemptPhase, fromUpstreamError, isConnectFailure } from './upstream-errors.js'
-import { failureKind, isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
+import { AttemptPhase, fromUpstreamError, isConnectFailure, passiveFailureKind } from './upstream-errors.js'
+import { isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
 const EXCHANGE = Symbol('latch.exchange')
 type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
 
@@ -444,7 +444,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
   #reportFailure(failure: ProxyError): void {
-    const kind = failureKind(failure.code)
+    const kind = passiveFailureKind(failure)
     const endpoint = this.endpoint as Endpoint
     endpoint.errors[failure.code] = (endpoint.errors[failure.code] ?? 0) + 1
     if (kind !== undefined) this.#judge(this.pool as UpstreamPool, endpoint, kind)

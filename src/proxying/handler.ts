@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProxyError } from '../errors/proxy-error.js'
+import { loggableTarget } from '../observability/log-target.js'
 import { Exchange } from './exchange.js'
 import { forwardWithBody } from './request-body.js'
 import { prepareRequestHeaders } from './request-headers.js'
@@ -35,7 +36,7 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
   if (req.url === '*' && req.method === 'OPTIONS') return answerServerOptions(exchange)
   const parsed = parseRequestTarget(req.url ?? '/', exchange.hostHeader)
   if (parsed instanceof ProxyError) {
-    exchange.logPath = (req.url ?? '').slice(0, 200)
+    exchange.logPath = loggableTarget(req.url ?? '')
     return exchange.fail(parsed)
   }
   exchange.logPath = parsed.path

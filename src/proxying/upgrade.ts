@@ -5,7 +5,8 @@
  * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs.
  * http-proxy's WebSocket-only method check is removed (Latch checks the request itself), and a
  * non-101 answer has its framing headers rewritten so the de-chunked body it relays is
- * close-delimited instead of mislabelled as chunked.
+ * close-delimited instead of mislabelled as chunked. How long the sockets live: tunnel-sockets.ts;
+ * access line, metrics and passive health: upgrade-record.ts.
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -21,6 +22,9 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import type { PoolTarget } from './pool-target.js'
 import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
+import { joinTunnel, releaseAfterAnswer, tunnelTimeouts, watchUpgradeSocket } from './tunnel-sockets.js'
+import { UpgradeRecord } from './upgrade-record.js'
+import { AttemptPhase, fromUpstreamError } from './upstream-errors.js'
 
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 431: 'Request Header Fields Too Large', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }
 
@@ -37,36 +41,76 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   ;(proxy as unknown as { wsPasses: unknown[] }).wsPasses = passes.filter((pass) => pass.name !== 'checkMethodAndHeader')
   // Sessions of upgrades in flight, by request: their headers go on the upstream's answer.
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
-  proxy.on('proxyReqWs', (proxyReq, req) => {
+  // Client sockets whose upstream has answered (101 or not): a later error must not write a 502 into them.
+  const answered = new WeakSet<Socket>()
+  // Upgrades being tunnelled, by request, and whether their connection to the endpoint was made.
+  const records = new WeakMap<IncomingMessage, UpgradeRecord>()
+  const connected = new WeakSet<IncomingMessage>()
+  proxy.on('proxyReqWs', (proxyReq, req, socket) => {
+    // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
+    const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
+    const record = records.get(req) as UpgradeRecord
+    proxyReq.once('socket', (upstream: Socket) => {
+      const event = 'encrypted' in upstream ? 'secureConnect' : 'connect'
+      if (proxyReq.reusedSocket || (!upstream.connecting && event === 'connect')) connected.add(req)
+      else upstream.once(event, () => connected.add(req))
+    })
     proxyReq.prependListener('response', (res: IncomingMessage) => {
+      answered.add(socket)
+      record.answered(res.statusCode ?? 0)
       commitSession(sessions, req, res)
       closeDelimited(res)
+      releaseAfterAnswer(socket)
     })
-    proxyReq.prependListener('upgrade', (res: IncomingMessage) => commitSession(sessions, req, res))
+    proxyReq.prependListener('upgrade', (res: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
+      answered.add(socket)
+      record.answered(101)
+      record.tunnelled(upstream, upstreamHead)
+      commitSession(sessions, req, res)
+      joinTunnel(socket, upstream, timeouts, record)
+    })
+    // The client left (or timed out) before the upstream answered: stop waiting for the answer.
+    socket.once('close', () => {
+      if (!answered.has(socket)) proxyReq.destroy()
+    })
   })
   proxy.on('error', (error) => logger.warn({ err: error.message }, 'upgrade tunnel error'))
 
   return (req, socket, head) => {
-    socket.setTimeout(0)
-    socket.on('error', () => socket.destroy())
     const runtime = holder.runtime
-    const routed = routeUpgrade(req, socket, head, runtime)
-    if (routed instanceof ProxyError) return refuse(socket, routed, undefined, runtime)
+    watchUpgradeSocket(socket, runtime.loaded.config.server.idleTimeout)
+    const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
+    const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
+    const record = new UpgradeRecord(runtime, req.method ?? 'GET', upgradeToken(req), prepared)
+    socket.once('close', () => record.closed(socket))
+    if (refused !== undefined) return refuse(socket, refused, record, runtime)
+    const routed = routeUpgrade(req, socket, head, runtime, prepared, record)
+    if (routed instanceof ProxyError) return refuse(socket, routed, record, runtime)
     const chosen = pickUpgradeEndpoint(routed.routeTarget, routed.session)
-    if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), routed.prepared.requestId, runtime))
+    if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), record, runtime))
     else tunnel(routed, chosen, runtime)
   }
 
-  function refuse(socket: Socket, error: ProxyError, requestId: string | undefined, runtime: ProxyRuntime): void {
-    if (!socket.writable) return
+  function refuse(socket: Socket, error: ProxyError, record: UpgradeRecord, runtime: ProxyRuntime): void {
+    record.failed(error, false)
+    const requestId = record.requestId === '' ? undefined : record.requestId
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
     socket.end(rawErrorResponse(error.status, REASONS[error.status] ?? 'Error', error.code, error.message, requestId, runtime.headerRules.requestIdHeader, error.retryAfter))
+    releaseAfterAnswer(socket)
   }
 
   function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
-    const { req, socket, head, prepared, pool } = routed
-    if (chosen instanceof ProxyError) return refuse(socket, chosen, prepared.requestId, runtime)
+    const { req, socket, head, prepared, pool, record } = routed
+    record.affinityOutcome = routed.session.affinityOutcome
+    if (chosen instanceof ProxyError) return refuse(socket, chosen, record, runtime)
     if (socket.destroyed) return
     const endpoint = chosen
+    record.endpoint = endpoint
+    record.attempts = 1
+    records.set(req, record)
     prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
     req.url = routed.target
@@ -80,10 +124,22 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
     const agent = endpoint.upgradeAgent
     proxy.ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
+      // The client left first (its request to the upstream was aborted): nothing failed upstream.
+      const clientLeft = socket.destroyed
+      // http-proxy ends the client socket after this callback.
+      releaseAfterAnswer(socket)
+      if (clientLeft) return
+      if (answered.has(socket)) {
+        logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade tunnel to endpoint failed')
+        return
+      }
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
-      const failure = new ProxyError('ERR_UPSTREAM_CONNECT', `cannot connect to ${endpoint.id}`)
-      if (socket.writable) socket.write(rawErrorResponse(502, REASONS[502] as string, failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
+      const failure = fromUpstreamError(error, connected.has(req) ? AttemptPhase.Sent : AttemptPhase.Connecting, endpoint.id)
+      record.failed(failure, true)
+      if (socket.writable) socket.write(rawErrorResponse(failure.status, REASONS[failure.status] ?? 'Error', failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
     })
+    // http-proxy cleared the client socket's timeout: it stays an idle HTTP connection until the answer.
+    socket.setTimeout(runtime.loaded.config.server.idleTimeout)
   }
 }
 
@@ -119,17 +175,19 @@ interface RoutedUpgrade {
   readonly prepared: PreparedRequest
   readonly session: UpgradeSession
   readonly target: string
+  readonly record: UpgradeRecord
 }
 
-function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtime: ProxyRuntime): RoutedUpgrade | ProxyError {
-  const prepared: PreparedRequest = { upstreamHeaders: [], hostHeader: '', clientIp: '', requestId: '', contentLength: -1, chunked: false, cookieHeader: undefined, cookieIndex: -1, secure: false }
-  const refused = prepareRequestHeaders(req, runtime.headerRules, prepared)
-  if (refused !== undefined) return refused
+function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtime: ProxyRuntime, prepared: PreparedRequest, record: UpgradeRecord): RoutedUpgrade | ProxyError {
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)
   if (parsed instanceof ProxyError) return parsed
+  record.logPath = parsed.path
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
-  return { req, socket, head, pool: route.pool.pool, routeTarget: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target }
+  record.routeDescription = route.description
+  record.pool = route.pool.pool
+  record.affinity = route.pool.affinity
+  return { req, socket, head, pool: route.pool.pool, routeTarget: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target, record }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */

@@ -1,6 +1,7 @@
 /**
  * @module The one place that reads undici and system error codes and turns them into ProxyErrors.
  */
+import type { PassiveFailureKind } from '../config/health-schema.js'
 import { ProxyError } from '../errors/proxy-error.js'
 
 /** How far an attempt got before it failed. */
@@ -52,4 +53,20 @@ export function fromUpstreamError(error: unknown, phase: AttemptPhase, endpointI
 /** True for a failure where nothing reached the endpoint, so any method may be retried elsewhere. */
 export function isConnectFailure(error: ProxyError, phase: AttemptPhase): boolean {
   return phase === AttemptPhase.Connecting && (error.code === 'ERR_UPSTREAM_CONNECT' || error.code === 'ERR_UPSTREAM_TIMEOUT' || error.code === 'ERR_UPSTREAM_TLS')
+}
+
+/** What passive health counts a failure as; undefined for a failure that is not the endpoint's doing. */
+export function passiveFailureKind(error: ProxyError): PassiveFailureKind | undefined {
+  switch (error.code) {
+    case 'ERR_UPSTREAM_CONNECT':
+    case 'ERR_UPSTREAM_TLS':
+      return 'connect'
+    case 'ERR_UPSTREAM_TIMEOUT':
+      return 'timeout'
+    case 'ERR_UPSTREAM_RESET':
+    case 'ERR_UPSTREAM_RESPONSE':
+      return 'reset'
+    default:
+      return undefined
+  }
 }

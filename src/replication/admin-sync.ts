@@ -15,7 +15,7 @@ import type { RedisConnection } from '../stores/redis-connection.js'
 import { HSET_TTL } from '../stores/redis-scripts.js'
 import type { AdminState } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
-import type { RedisBus } from './redis-bus.js'
+import type { RedisBus } from '../stores/redis-bus.js'
 
 const CHANNEL = 'admin'
 const RECONCILE_MS = 5000

@@ -5,11 +5,8 @@
  * (compare-and-set) are atomic across workers. A rebind that moved a binding is announced to the
  * other workers, which drop it from their caches.
  */
-import type { Handlers } from '../cluster/rpc.js'
-import type { SupervisorOps } from '../cluster/protocol.js'
+import type { OpHandlers, StoreOps } from './ipc-store-protocol.js'
 import { MemoryAffinityStore, type MemoryStoreOptions } from './memory-store.js'
-
-type StoreOps = Pick<SupervisorOps, 'store.get' | 'store.claim' | 'store.rebind' | 'store.counts' | 'store.refresh' | 'store.touch'>
 
 /** Serves the store operations of the workers. */
 export class IpcStoreServer {
@@ -23,7 +20,7 @@ export class IpcStoreServer {
   }
 
   /** The handlers for one worker's channel. */
-  handlersFor(workerId: number): Handlers<StoreOps> {
+  handlersFor(workerId: number): OpHandlers<StoreOps> {
     const store = this.#store
     return {
       'store.get': ({ key }) => store.get(key) ?? null,
@@ -44,6 +41,11 @@ export class IpcStoreServer {
         return null
       },
     }
+  }
+
+  /** Drops expired bindings and sessions now (also runs every second on its own). */
+  sweep(): void {
+    this.#store.sweep()
   }
 
   close(): Promise<void> {

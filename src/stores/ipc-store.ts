@@ -8,46 +8,43 @@
  * supervisor announces to every other worker before they can ask again. Misses, claims and rebinds
  * are one IPC round trip; refreshes and live-session touches are batched one-way notes.
  */
-import type { SupervisorOps } from '../cluster/protocol.js'
 import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
+import { Batch } from './batch.js'
+import type { StoreOps } from './ipc-store-protocol.js'
+import { LiveSessionBook, SHARED_COUNTS_LAG_MS } from './live-session-book.js'
 
 /** The supervisor side of the channel, as the store needs it. */
 export interface StoreChannel {
-  request<Op extends 'store.get' | 'store.claim' | 'store.rebind' | 'store.counts'>(op: Op, args: SupervisorOps[Op]['args']): Promise<SupervisorOps[Op]['result']>
-  notify<Op extends 'store.refresh' | 'store.touch'>(op: Op, args: SupervisorOps[Op]['args']): void
+  request<Op extends 'store.get' | 'store.claim' | 'store.rebind' | 'store.counts'>(op: Op, args: StoreOps[Op]['args']): Promise<StoreOps[Op]['result']>
+  notify<Op extends 'store.refresh' | 'store.touch'>(op: Op, args: StoreOps[Op]['args']): void
 }
 
 const CACHE_LIMIT = 50_000
 const FLUSH_MS = 10
-/** Session counts are fetched at most this often (the contract allows a second of lag). */
-const COUNTS_MAX_AGE_MS = 1000
-/** A session already reported to the same endpoint is re-reported at most this often. */
-const TOUCH_INTERVAL_MS = 1000
-
-interface Counts {
-  map: ReadonlyMap<string, number>
-  fetchedAt: number
-  fetching: boolean
-}
+const SWEEP_MS = 5000
 
 /** AffinityStore over IPC to the supervisor's memory store. */
 export class IpcAffinityStore implements AffinityStore {
   readonly kind = 'memory'
-  /** Counts are cached for COUNTS_MAX_AGE_MS and fetched in a round trip: twice that bounds their age. */
-  readonly liveCountsLagMs = 2 * COUNTS_MAX_AGE_MS
+  /** Counts come from the live-session book: cached, then fetched in a round trip. */
+  readonly liveCountsLagMs = SHARED_COUNTS_LAG_MS
   readonly #channel: StoreChannel
   readonly #cache = new Map<string, Binding>()
-  readonly #counts = new Map<string, Counts>()
-  /** scope\0session → endpoint and time last reported. */
-  readonly #touched = new Map<string, { endpointId: string; at: number }>()
-  #touches: [string, string, string, number][] = []
-  #refreshes: [string, number][] = []
-  #flushTimer: NodeJS.Timeout | undefined
+  readonly #sessions: LiveSessionBook
+  readonly #refreshes: Batch<[string, number]>
   readonly #sweeper: NodeJS.Timeout
 
   constructor(channel: StoreChannel) {
     this.#channel = channel
-    this.#sweeper = setInterval(() => this.#sweep(), 5000)
+    this.#sessions = new LiveSessionBook(
+      {
+        send: (touches) => channel.notify('store.touch', touches),
+        fetch: (scope) => channel.request('store.counts', { scope }).then((pairs) => new Map(pairs)),
+      },
+      { flushMs: FLUSH_MS },
+    )
+    this.#refreshes = new Batch(FLUSH_MS, (refreshes) => channel.notify('store.refresh', refreshes))
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS)
     this.#sweeper.unref()
   }
 
@@ -71,35 +68,19 @@ export class IpcAffinityStore implements AffinityStore {
     // The supervisor extends it to at least this: the cached expiry never runs past the real one.
     if (cached !== undefined) this.#cache.set(key, { endpointId: cached.endpointId, expiresAt: Date.now() + ttlMs })
     this.#refreshes.push([key, ttlMs])
-    this.#scheduleFlush()
   }
 
   touchSession(scope: string, sessionId: string, endpointId: string, ttlMs: number): void {
-    const id = `${scope}\0${sessionId}`
-    const now = Date.now()
-    const last = this.#touched.get(id)
-    if (last !== undefined && last.endpointId === endpointId && now - last.at < Math.min(TOUCH_INTERVAL_MS, ttlMs / 10)) return
-    this.#touched.set(id, { endpointId, at: now })
-    this.#touches.push([scope, sessionId, endpointId, ttlMs])
-    this.#scheduleFlush()
+    this.#sessions.touch(scope, sessionId, endpointId, ttlMs)
   }
 
   sessionCounts(scope: string): ReadonlyMap<string, number> {
-    let counts = this.#counts.get(scope)
-    if (counts === undefined) this.#counts.set(scope, (counts = { map: EMPTY, fetchedAt: 0, fetching: false }))
-    if (!counts.fetching && Date.now() - counts.fetchedAt >= COUNTS_MAX_AGE_MS) {
-      const entry = counts
-      entry.fetching = true
-      this.#channel.request('store.counts', { scope }).then(
-        (pairs) => {
-          entry.map = new Map(pairs)
-          entry.fetchedAt = Date.now()
-          entry.fetching = false
-        },
-        () => (entry.fetching = false),
-      )
-    }
-    return counts.map
+    return this.#sessions.counts(scope)
+  }
+
+  /** Fetches the counts of `scope` from the supervisor now (tests wait for it). */
+  refreshCounts(scope: string): Promise<ReadonlyMap<string, number>> {
+    return this.#sessions.fetchNow(scope)
   }
 
   /** The supervisor says these keys were rebound by another worker. */
@@ -109,7 +90,8 @@ export class IpcAffinityStore implements AffinityStore {
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper)
-    this.#flush()
+    this.#refreshes.flush()
+    this.#sessions.flush()
   }
 
   #cached(key: string): Binding | undefined {
@@ -128,26 +110,9 @@ export class IpcAffinityStore implements AffinityStore {
     return binding
   }
 
-  #scheduleFlush(): void {
-    if (this.#flushTimer !== undefined) return
-    this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_MS)
-    this.#flushTimer.unref()
-  }
-
-  #flush(): void {
-    clearTimeout(this.#flushTimer)
-    this.#flushTimer = undefined
-    if (this.#refreshes.length > 0) this.#channel.notify('store.refresh', this.#refreshes)
-    if (this.#touches.length > 0) this.#channel.notify('store.touch', this.#touches)
-    this.#refreshes = []
-    this.#touches = []
-  }
-
   #sweep(): void {
     const now = Date.now()
-    for (const [id, touched] of this.#touched) if (now - touched.at >= TOUCH_INTERVAL_MS) this.#touched.delete(id)
+    this.#sessions.sweep()
     for (const [key, binding] of this.#cache) if (binding.expiresAt <= now) this.#cache.delete(key)
   }
 }
-
-const EMPTY: ReadonlyMap<string, number> = new Map()

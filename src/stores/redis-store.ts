@@ -4,7 +4,7 @@
  * Hot path: a binding read from Redis within `localCache.ttl` answers without a round trip (a rebind
  * on any replica invalidates it through pub/sub; after a lost subscription nothing cached is fresh). Claims and rebinds are Lua scripts, atomic across
  * replicas. Refreshes happen only past half-life (callers decide); live-session touches are
- * throttled per session and sent in the background.
+ * throttled per session (live-session-book.ts) and sent in the background.
  *
  * Faults (fail-open by default): when a command fails, times out or the breaker is open, the
  * operation is answered from local state (recent bindings; new bindings are kept locally and marked
@@ -15,16 +15,15 @@
  * operation rejects with StoreUnavailableError instead (→ 503 ERR_STORE_UNAVAILABLE).
  */
 import type { RedisStoreConfig } from '../config/store-schema.js'
-import type { RedisBus } from '../replication/redis-bus.js'
+import type { RedisBus } from './redis-bus.js'
 import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
 import { BindingCache } from './binding-cache.js'
+import { LiveSessionBook, SHARED_COUNTS_LAG_MS, type Touch } from './live-session-book.js'
 import { MemoryAffinityStore } from './memory-store.js'
 import type { RedisConnection } from './redis-connection.js'
 import { CLAIM, COUNTS, decodeBinding, encodeBinding, REBIND, REFRESH, RESTORE_SESSION, TOUCH, type Script } from './redis-scripts.js'
 import { StoreUnavailableError } from './store-error.js'
 
-/** Session counts are fetched at most this often (the contract allows a second of lag). */
-const COUNTS_MAX_AGE_MS = 1000
 const FLUSH_MS = 50
 const SWEEP_MS = 5000
 /** Write-back after an outage goes in slices of this many commands. */
@@ -32,17 +31,11 @@ const WRITE_BACK_SLICE = 500
 /** The pub/sub channel announcing rebinds (message: the key). */
 export const BINDINGS_CHANNEL = 'bindings'
 
-interface Counts {
-  map: ReadonlyMap<string, number>
-  fetchedAt: number
-  fetching: boolean
-}
-
 /** AffinityStore in Redis, with a local cache and a local fallback. */
 export class RedisAffinityStore implements AffinityStore {
   readonly kind = 'redis'
-  /** Counts are cached for COUNTS_MAX_AGE_MS and fetched in a round trip: twice that bounds their age. */
-  readonly liveCountsLagMs = 2 * COUNTS_MAX_AGE_MS
+  /** Counts come from the live-session book: cached, then fetched in a round trip. */
+  readonly liveCountsLagMs = SHARED_COUNTS_LAG_MS
   readonly #connection: RedisConnection
   readonly #bus: RedisBus | undefined
   readonly #prefix: string
@@ -50,11 +43,8 @@ export class RedisAffinityStore implements AffinityStore {
   readonly #cache: BindingCache
   /** Live sessions as this process saw them: the counts while Redis is unreachable. */
   readonly #local: MemoryAffinityStore
-  readonly #counts = new Map<string, Counts>()
-  /** scope\0session → endpoint and time last reported to Redis. */
-  readonly #touched = new Map<string, { endpointId: string; at: number }>()
-  #touches: [string, string, string, number][] = []
-  #flushTimer: NodeJS.Timeout | undefined
+  /** Touches passed on to Redis, and the cluster-wide counts fetched from it. */
+  readonly #sessions: LiveSessionBook
   readonly #sweeper: NodeJS.Timeout
 
   constructor(connection: RedisConnection, config: RedisStoreConfig, bus?: RedisBus) {
@@ -64,6 +54,10 @@ export class RedisAffinityStore implements AffinityStore {
     this.#prefix = config.keyPrefix
     this.#failClosed = config.failClosed
     this.#cache = new BindingCache(config.localCache.maxEntries, config.localCache.ttl)
+    this.#sessions = new LiveSessionBook(
+      { send: (touches) => this.#sendTouches(touches), fetch: (scope) => this.#fetchCounts(scope) },
+      { flushMs: FLUSH_MS, initial: (scope) => this.#local.sessionCounts(scope) },
+    )
     bus?.subscribe(BINDINGS_CHANNEL, (key) => this.#cache.invalidate(key))
     // Rebinds announced while the subscription was down were missed: nothing cached is fresh any more.
     bus?.onReconnect(() => this.#cache.staleAll())
@@ -126,38 +120,22 @@ export class RedisAffinityStore implements AffinityStore {
 
   touchSession(scope: string, sessionId: string, endpointId: string, ttlMs: number): void {
     this.#local.touchSession(scope, sessionId, endpointId, ttlMs)
-    const id = `${scope}\0${sessionId}`
-    const now = Date.now()
-    const last = this.#touched.get(id)
-    if (last !== undefined && last.endpointId === endpointId && now - last.at < touchInterval(ttlMs)) return
-    this.#touched.set(id, { endpointId, at: now })
-    this.#touches.push([scope, sessionId, endpointId, ttlMs])
-    if (this.#flushTimer === undefined) {
-      this.#flushTimer = setTimeout(() => this.#flush(), FLUSH_MS)
-      this.#flushTimer.unref()
-    }
+    this.#sessions.touch(scope, sessionId, endpointId, ttlMs)
   }
 
   sessionCounts(scope: string): ReadonlyMap<string, number> {
-    if (!this.#connection.available) return this.#local.sessionCounts(scope)
-    let counts = this.#counts.get(scope)
-    if (counts === undefined) this.#counts.set(scope, (counts = { map: this.#local.sessionCounts(scope), fetchedAt: 0, fetching: false }))
-    if (!counts.fetching && Date.now() - counts.fetchedAt >= COUNTS_MAX_AGE_MS) void this.#fetchCounts(scope, counts)
-    return counts.map
+    return this.#connection.available ? this.#sessions.counts(scope) : this.#local.sessionCounts(scope)
   }
 
   /** Fetches the cluster-wide counts of `scope` now (the admin API and tests wait for it). */
   async refreshCounts(scope: string): Promise<ReadonlyMap<string, number>> {
-    this.#flush()
-    let counts = this.#counts.get(scope)
-    if (counts === undefined) this.#counts.set(scope, (counts = { map: this.#local.sessionCounts(scope), fetchedAt: 0, fetching: false }))
-    await this.#fetchCounts(scope, counts)
+    await this.#sessions.fetchNow(scope)
     return this.sessionCounts(scope)
   }
 
   async close(): Promise<void> {
     clearInterval(this.#sweeper)
-    this.#flush()
+    this.#sessions.flush()
     await this.#local.close()
   }
 
@@ -209,7 +187,7 @@ export class RedisAffinityStore implements AffinityStore {
 
   /** After an outage: every binding and live session known here goes back to Redis where Redis has none. */
   async #writeBack(): Promise<void> {
-    this.#counts.clear()
+    this.#sessions.forgetCounts()
     const entries = this.#cache.unexpired(Date.now())
     for (let i = 0; i < entries.length && this.#connection.available; i += WRITE_BACK_SLICE) {
       await Promise.all(entries.slice(i, i + WRITE_BACK_SLICE).map(([key, binding]) => this.#restore(key, binding)))
@@ -231,7 +209,7 @@ export class RedisAffinityStore implements AffinityStore {
       }
     }
     await Promise.all(slice)
-    this.#counts.clear() // counts fetched while the write-back ran were partial
+    this.#sessions.forgetCounts() // counts fetched while the write-back ran were partial
   }
 
   /** Runs TOUCH or RESTORE_SESSION for one session; a failure is left to the next touch or recovery. */
@@ -242,39 +220,22 @@ export class RedisAffinityStore implements AffinityStore {
       .then(() => undefined, () => undefined)
   }
 
-  #flush(): void {
-    clearTimeout(this.#flushTimer)
-    this.#flushTimer = undefined
-    const touches = this.#touches
-    this.#touches = []
-    if (touches.length === 0 || !this.#connection.available) return
+  #sendTouches(touches: readonly Touch[]): void {
+    if (!this.#connection.available) return
     const now = Date.now()
     for (const [scope, sessionId, endpointId, ttlMs] of touches) void this.#runSessionScript(TOUCH, scope, sessionId, endpointId, now + ttlMs, ttlMs)
   }
 
-  async #fetchCounts(scope: string, counts: Counts): Promise<void> {
-    counts.fetching = true
-    try {
-      const reply = await this.#connection.run((redis) => COUNTS.run(redis, [`${this.#prefix}e:{${scope}}`], [Date.now(), `${this.#prefix}l:{${scope}}:`]))
-      const map = new Map<string, number>()
-      if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), Number(reply[i + 1]))
-      counts.map = map
-      counts.fetchedAt = Date.now()
-    } catch {
-      // Keep the last counts; sessionCounts falls back to local ones while Redis is unavailable.
-    } finally {
-      counts.fetching = false
-    }
+  async #fetchCounts(scope: string): Promise<ReadonlyMap<string, number>> {
+    const reply = await this.#connection.run((redis) => COUNTS.run(redis, [`${this.#prefix}e:{${scope}}`], [Date.now(), `${this.#prefix}l:{${scope}}:`]))
+    const map = new Map<string, number>()
+    if (Array.isArray(reply)) for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), Number(reply[i + 1]))
+    return map
   }
 
   #sweep(): void {
     const now = Date.now()
     this.#cache.sweep(now)
-    for (const [id, touched] of this.#touched) if (now - touched.at >= 60_000) this.#touched.delete(id)
+    this.#sessions.sweep()
   }
-}
-
-/** A session already reported on the same endpoint is reported again after this long. */
-function touchInterval(ttlMs: number): number {
-  return Math.min(60_000, Math.max(1000, ttlMs / 10))
 }

@@ -15,11 +15,9 @@ import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
+import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
 
-export type EndpointState = 'healthy' | 'stalled' | 'unhealthy' | 'draining' | 'maintenance'
-export type AdminState = 'active' | 'draining' | 'maintenance'
-/** `unknown`: no active checks, or not checked yet at start; `pending`: added later, not yet checked. */
-export type CheckState = 'unknown' | 'pending' | 'healthy' | 'unhealthy'
+export type { AdminState, CheckState, EndpointSource, EndpointState }
 
 /** The result of the last active probe, for the admin API. */
 export interface ProbeResult {
@@ -57,7 +55,7 @@ export class Endpoint {
   /** Hash of the id, for rendezvous hashing. */
   readonly hash: number
   /** Where the endpoint came from: the config file or DNS discovery. */
-  readonly source: 'static' | 'discovery'
+  readonly source: EndpointSource
 
   /** Requests currently being proxied to this endpoint (read by least-request and the limiter). */
   inflight = 0

@@ -65,6 +65,7 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
       `${f}: trustedProxies[1]: invalid CIDR "10.0.0.300" — expected an IPv4 or IPv6 address with an optional /prefix, e.g. 10.0.0.0/8 (line 3)`,
     ],
   },
+  { name: 'timer longer than Node.js can set', file: 'timer-too-long.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: server.tunnelIdleTimeout: too long a duration "30d" — expected a duration from 0 to 24d (the longest timer Node.js keeps), such as 30s, 10m or 1h (line 2)`] },
   { name: 'empty file', file: 'empty.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: file is empty — expected a YAML or JSON mapping with at least "pools"`] },
   { name: 'file with only comments', file: 'comments-only.yaml', code: 'CONFIG_INVALID', lines: (f) => [`${f}: file is empty — expected a YAML or JSON mapping with at least "pools"`] },
   { name: 'missing file', file: 'does-not-exist.yaml', code: 'CONFIG_UNREADABLE', lines: (f) => [`${f}: file not found — expected a readable YAML or JSON file`] },

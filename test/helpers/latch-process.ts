@@ -1,7 +1,8 @@
 /**
  * @module Runs the real `latch` CLI (dist/cli/main.js) as a child process, as a user would.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -38,10 +39,18 @@ export function writeConfig(config: object | string, name = 'latch.yaml'): strin
   return file
 }
 
+/** How the CLI is run: this checkout's build with this Node, or `command` (an installed `latch`) itself. */
+function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv | undefined, command?: string, fdLimit?: number): ChildProcessByStdio<null, Readable, Readable> {
+  const cli = command === undefined ? [process.execPath, CLI, ...args] : [command, ...args]
+  // fdLimit: started the way an operator would, `ulimit -n` in a shell that then execs node (same pid).
+  const argv = fdLimit === undefined ? cli : ['/bin/sh', '-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, ...cli]
+  return spawn(argv[0] as string, argv.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
 /** Runs the CLI to completion (for `check`, `--help`, bad configs); returns code and output. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000, command?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawnCli(args, env, command)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -63,13 +72,11 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, tim
  * config without `admin` gets `admin.listen: 127.0.0.1:0`, so test processes never compete for the
  * default admin port, and without `shutdown` a short drain (no drainDelay), so stopping is quick.
  */
-export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number; fdLimit?: number }): Promise<LatchProcess> {
+export async function startLatch(options: { config?: object | string; args?: readonly string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number; fdLimit?: number; command?: string }): Promise<LatchProcess> {
   const config = typeof options.config === 'object' ? withTestDefaults(options.config) : options.config
   const configFile = config === undefined ? undefined : writeConfig(config)
   const args = [...(configFile === undefined ? [] : ['--config', configFile]), ...(options.args ?? [])]
-  // fdLimit: started the way an operator would, `ulimit -n` in a shell that then execs node (same pid).
-  const command = options.fdLimit === undefined ? [process.execPath, CLI, ...args] : ['/bin/sh', '-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]
-  const child = spawn(command[0] as string, command.slice(1), { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawnCli(args, options.env, options.command, options.fdLimit)
   const logs: LogLine[] = []
   let stderr = ''
   let buffered = ''

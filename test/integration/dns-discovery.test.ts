@@ -66,7 +66,7 @@ async function startUpstreamsOnOnePort(): Promise<TestUpstream[]> {
   }
 }
 
-describe('DNS discovery through the CLI (real dnsmasq, records changed at runtime)', () => {
+describe('DNS discovery through the CLI (a real DNS server on UDP, records changed at runtime)', () => {
   let a: TestUpstream
   let b: TestUpstream
   let c: TestUpstream

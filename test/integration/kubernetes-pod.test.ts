@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/wait.js'
 
 // The Latch Pod of config/kubernetes/ without a cluster: the ConfigMap's config and the Deployment's
 // environment (secrets from the example Secret), the headless Service's DNS name answered by a real
-// dnsmasq with three session-app "Pods" on 127.0.0.2-4 (one port, as Pods share a containerPort),
+// DNS server (test/helpers/dns-server.ts) with three session-app "Pods" on 127.0.0.2-4 (one port, as Pods share a containerPort),
 // the probes' paths, and the SIGTERM that follows the preStop hook.
 
 const manifests = readManifests()

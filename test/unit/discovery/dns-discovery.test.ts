@@ -33,7 +33,7 @@ const started: Harness[] = []
 
 function harness(dns: TestDnsServer, discovery: Partial<DiscoveryConfig> = {}, poolName = 'web'): Harness {
   const loaded = validateConfig(
-    { pools: [{ name: poolName, drainTimeout: '60s', discovery: { dns: NAME, port: 8080, interval: INTERVAL, resolver: dns.address, ...discovery } }] },
+    { pools: [{ name: poolName, drainTimeout: '60s', discovery: { dns: NAME, port: 8080, interval: `${INTERVAL}ms`, resolver: dns.address, ...discovery } }] },
     { file: 'test', baseDir: '.' },
   )
   const config = loaded.config.pools[0]!
@@ -76,7 +76,7 @@ describe('DnsDiscovery', () => {
       h.discovery.stop()
       await h.pool.close()
     }
-    if (dns.pid() === -1) await dns.restart()
+    if (!dns.running()) await dns.restart()
   })
   afterAll(stopDnsServers)
 

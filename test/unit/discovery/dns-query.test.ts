@@ -51,7 +51,7 @@ describe('combineAnswers (A and AAAA of one name)', () => {
   })
 })
 
-describe('queryTargets against a real DNS server (dnsmasq)', () => {
+describe('queryTargets against a real DNS server (UDP, test/helpers/dns-server.ts)', () => {
   let dns: TestDnsServer
 
   beforeAll(async () => {

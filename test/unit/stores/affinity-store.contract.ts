@@ -1,7 +1,8 @@
 /**
  * @module The AffinityStore contract, run against every implementation (memory-store.test.ts,
- * redis-store.test.ts). A "replica" is one store instance: the memory store has one for all, the
- * Redis store one per simulated Latch replica, all on one real redis-server.
+ * ipc-store.test.ts, redis-store.test.ts, redis-cluster-store.test.ts). A "replica" is one store
+ * instance: the memory store has one for all, the IPC store one per simulated worker (one supervisor
+ * side for all), the Redis store one per simulated Latch replica, all on one real redis-server.
  */
 import { describe, expect, it } from 'vitest'
 import type { AffinityStore, Binding } from '../../../src/stores/affinity-store.js'
@@ -26,8 +27,9 @@ let unique = 0
 /** A key no other test uses (tests share one Redis). */
 const key = (mode = 'ip'): string => `pool-${process.pid}-${++unique}:${mode}:client`
 
-export function affinityStoreContract(kind: 'memory' | 'redis', setUp: () => Promise<StoreUnderTest>): void {
-  describe(`AffinityStore contract: ${kind}`, () => {
+/** Runs the contract; `name` tells apart implementations of one kind (the memory kind's IPC store). */
+export function affinityStoreContract(kind: 'memory' | 'redis', setUp: () => Promise<StoreUnderTest>, name: string = kind): void {
+  describe(`AffinityStore contract: ${name}`, () => {
     it('reports its kind', async () => {
       const { a } = await setUp()
       expect(a.kind).toBe(kind)

@@ -4,15 +4,11 @@
  * generous command timeout (see CONTRACT_TIMEOUT).
  */
 import { afterAll, beforeAll } from 'vitest'
-import { Store, type RedisStoreConfig } from '../../../src/config/store-schema.js'
-import { createLogger } from '../../../src/observability/logger.js'
-import { RedisBus } from '../../../src/replication/redis-bus.js'
 import type { AffinityStore } from '../../../src/stores/affinity-store.js'
-import { RedisConnection } from '../../../src/stores/redis-connection.js'
-import { RedisAffinityStore } from '../../../src/stores/redis-store.js'
+import type { RedisAffinityStore } from '../../../src/stores/redis-store.js'
 import { startRedis, stopAllRedis, type RedisServer } from '../../helpers/redis-server.js'
-import { waitFor } from '../../helpers/wait.js'
 import { affinityStoreContract, CONTRACT_TIMEOUT } from './affinity-store.contract.js'
+import { redisReplica } from './redis-replica.js'
 
 let redis: RedisServer
 const closers: (() => Promise<void>)[] = []
@@ -24,20 +20,7 @@ afterAll(async () => {
   await stopAllRedis()
 })
 
-async function replica(): Promise<RedisAffinityStore> {
-  const config = Store.parse({ type: 'redis', url: redis.url, commandTimeout: CONTRACT_TIMEOUT }) as RedisStoreConfig
-  const logger = createLogger('silent')
-  const connection = new RedisConnection(config, logger)
-  const bus = new RedisBus(config, connection, logger)
-  const store = new RedisAffinityStore(connection, config, bus)
-  closers.push(async () => {
-    await store.close()
-    await bus.close()
-    await connection.close()
-  })
-  await waitFor(() => connection.available, 5000, 10, 'the Redis store to connect')
-  return store
-}
+const replica = (): Promise<RedisAffinityStore> => redisReplica({ url: redis.url, commandTimeout: CONTRACT_TIMEOUT }, closers)
 
 affinityStoreContract('redis', async () => ({
   a: await replica(),

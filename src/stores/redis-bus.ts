@@ -7,8 +7,8 @@
  */
 import type { RedisStoreConfig } from '../config/store-schema.js'
 import type { Logger } from '../observability/logger.js'
-import { createRedisClient, type RedisClient } from '../stores/redis-client.js'
-import type { RedisConnection } from '../stores/redis-connection.js'
+import { createRedisClient, type RedisClient } from './redis-client.js'
+import type { RedisConnection } from './redis-connection.js'
 
 /** Publishes through the command connection and dispatches subscribed channels. */
 export class RedisBus {

@@ -7,12 +7,12 @@ import type { RedisStoreConfig } from '../config/store-schema.js'
 import type { Logger } from '../observability/logger.js'
 import type { SecretRing } from '../affinity/secret-ring.js'
 import type { EndpointActionResult } from '../admin/endpoint-actions.js'
-import { AdminSync } from '../replication/admin-sync.js'
-import { RedisBus } from '../replication/redis-bus.js'
-import { SharedSecret } from '../replication/shared-secret.js'
+import { AdminSync } from './admin-sync.js'
+import { RedisBus } from '../stores/redis-bus.js'
+import { SharedSecret } from './shared-secret.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
-import { RedisConnection } from './redis-connection.js'
-import { RedisAffinityStore } from './redis-store.js'
+import { RedisConnection } from '../stores/redis-connection.js'
+import { RedisAffinityStore } from '../stores/redis-store.js'
 
 /** The Redis side of one process; `close()` closes it all. */
 export class RedisServices {
