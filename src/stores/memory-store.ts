@@ -37,7 +37,7 @@ export interface MemoryStoreOptions {
 export class MemoryAffinityStore implements AffinityStore {
   readonly kind = 'memory'
   /** Counts are kept in this process: always live. */
-  readonly liveCountsLagMs = 0
+  readonly liveCountsLagMs: number = 0
   readonly #bindings = new Map<string, Binding>()
   readonly #sessions = new Map<string, Map<string, Session>>()
   readonly #counts = new Map<string, Map<string, number>>()
