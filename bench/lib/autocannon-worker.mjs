@@ -6,9 +6,11 @@
  * died) so it can never run on alone.
  */
 import autocannon from 'autocannon'
+import { installPreamble } from './preambles.mjs'
 import { SHAPES } from './request-shapes.mjs'
 
 const spec = JSON.parse(process.argv[2])
+if (spec.preamble !== undefined) installPreamble(spec.preamble)
 const shaping = SHAPES[spec.shape].autocannon(spec)
 
 const instance = autocannon({

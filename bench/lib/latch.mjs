@@ -30,10 +30,10 @@ export function latchArgs(scenario, ctx, dir, label) {
  * Starts `node dist/cli/main.js ARGS` (pinned to `cpu` when given); resolves `{ record, url }` once its
  * "latch is serving" log line names the bound address and `GET /` answers 200.
  */
-export async function startLatch(args, { cpu, dir, label }) {
+export async function startLatch(args, { cpu, dir, label, preamble }) {
   const record = spawnTracked(`latch (${label})`, process.execPath, [CLI, ...args], { cpu, logFile: join(dir, `${label}.log`) })
   const address = await waitForLogValue(record, (line) => (line.msg === 'latch is serving' ? line.listen?.[0] : undefined), START_MS)
   const url = `http://${address}/`
-  await waitForHttp200(url, record, START_MS)
+  await waitForHttp200(url, record, START_MS, preamble)
   return { record, url }
 }

@@ -26,12 +26,13 @@ export function loadgenVersion(tool) {
   return `autocannon ${createRequire(import.meta.url)('autocannon/package.json').version}`
 }
 
-function commandFor(tool, { url, connections, durationS, shape }) {
+function commandFor(tool, { url, connections, durationS, shape, preamble }) {
   if (tool === 'wrk') {
+    if (preamble !== undefined) throw new Error(`the ${preamble} preamble needs --loadgen autocannon`)
     const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--latency', '--timeout', `${REQUEST_TIMEOUT_S}s`, '-s', WRK_SCRIPT, url, '--', ...SHAPES[shape].wrk]
     return { command: 'wrk', args, stdin: 'ignore' }
   }
-  const spec = { url, connections, duration: durationS, timeoutS: REQUEST_TIMEOUT_S, shape }
+  const spec = { url, connections, duration: durationS, timeoutS: REQUEST_TIMEOUT_S, shape, preamble }
   return { command: process.execPath, args: [WORKER, JSON.stringify(spec)], stdin: 'pipe' }
 }
 

@@ -42,8 +42,8 @@ function windowFigures(env, start, end) {
 }
 
 /** Warm-up (figures discarded), then the measured load with /proc samples at its exact start and end. */
-async function warmAndMeasure(env, url, shape, label, pids) {
-  const common = { url, connections: env.connections, shape, cpu: env.loadgenCpuPin, label }
+async function warmAndMeasure(env, url, shape, label, pids, preamble = undefined) {
+  const common = { url, connections: env.connections, shape, preamble, cpu: env.loadgenCpuPin, label }
   if (env.warmup > 0) await runLoad(env.loadgen, { ...common, durationS: env.warmup, label: `${label} warm-up` })
   let start
   let end
@@ -88,10 +88,10 @@ export async function measureLatch(env, name, repeat) {
     if (scenario.redis === true) redis = await startRedisServer({ cpu: env.loadgenCpuPin, logFile: join(env.dir, `${label}.redis.log`) })
     const args = latchArgs(scenario, ctx, env.dir, label)
     base.latchArgs = args.map(env.redact)
-    latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label })
-    const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders)), expectedUpstreams: env.upstreams.urls.length }
+    latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label, preamble: scenario.preamble })
+    const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders, scenario.preamble)), expectedUpstreams: env.upstreams.urls.length }
     const pids = { latch: latch.record.pid, upstreams: env.upstreams.record.pid, redis: redis?.record.pid }
-    const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, pids)
+    const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, pids, scenario.preamble)
     const peakRssKb = statusKb(latch.record.pid, 'VmHWM')
     await stopProcess(latch.record, 10_000)
     // The access log is in its own file, or in Latch's stdout (the bench's Latch log file) with the process log.

@@ -3,12 +3,15 @@
  */
 import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { connectWithPreamble } from './preambles.mjs'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-/** One GET without keep-alive; resolves `{ status, headers }` or `{ error }`, never rejects. */
-export function httpGet(url, headers = {}, timeoutMs = 2000) {
+/** One GET without keep-alive (its connection opened with the named `preamble`, if any); resolves `{ status, headers }` or `{ error }`, never rejects. */
+export function httpGet(url, headers = {}, timeoutMs = 2000, preamble = undefined) {
   return new Promise((resolve) => {
-    const req = request(url, { headers, agent: false, timeout: timeoutMs }, (res) => {
+    const { hostname, port } = new URL(url)
+    const connection = preamble === undefined ? { agent: false } : { createConnection: () => connectWithPreamble(preamble, Number(port), hostname) }
+    const req = request(url, { headers, ...connection, timeout: timeoutMs }, (res) => {
       res.resume()
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers }))
       res.on('error', (error) => resolve({ error: error.message }))
@@ -59,12 +62,12 @@ export async function waitForLogValue(record, pick, timeoutMs) {
 }
 
 /** Waits until GET `url` answers 200. */
-export async function waitForHttp200(url, record, timeoutMs) {
+export async function waitForHttp200(url, record, timeoutMs, preamble = undefined) {
   const deadline = Date.now() + timeoutMs
   let last
   while (Date.now() < deadline) {
     if (record?.exit !== undefined) throw exitedError(record)
-    last = await httpGet(url, {}, 1000)
+    last = await httpGet(url, {}, 1000, preamble)
     if (last.status === 200) return
     await sleep(100)
   }
@@ -72,11 +75,11 @@ export async function waitForHttp200(url, record, timeoutMs) {
 }
 
 /** `count` sequential GETs (no keep-alive): statuses and the share of responses per `x-upstream`. */
-export async function sequentialProbe(url, count, headersFor = () => ({})) {
+export async function sequentialProbe(url, count, headersFor = () => ({}), preamble = undefined) {
   const statuses = {}
   const upstreams = {}
   for (let i = 0; i < count; i++) {
-    const res = await httpGet(url, headersFor(i))
+    const res = await httpGet(url, headersFor(i), 2000, preamble)
     const status = res.status ?? 'error'
     statuses[status] = (statuses[status] ?? 0) + 1
     const upstream = res.headers?.['x-upstream'] ?? '(none)'

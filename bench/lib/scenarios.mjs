@@ -9,6 +9,8 @@
  *   `redisUrl()` (scenarios with `redis: true` get a fresh redis-server per run, pinned with the upstreams).
  * - `shape`: a key of SHAPES (request-shapes.mjs).
  * - `baseline`: another scenario's name; when both run, the table shows this ÷ that (same repeat).
+ * - `preamble`: a key of PREAMBLES (preambles.mjs): bytes every connection sends first (PROXY protocol);
+ *   the direct figure of its shape is measured without it.
  * - `accessLogIn: 'stdout'`: the access lines are counted in Latch's stdout (the bench's Latch log file)
  *   instead of `ctx.accessLogFile`.
  * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit }` returning
@@ -114,6 +116,14 @@ export const SCENARIOS = {
     baseline: 'client-ip',
     redis: true,
     checks: [...COMMON_CHECKS, sticky],
+  },
+  'proxy-protocol': {
+    summary: 'rr on a listener with proxyProtocol v1 (every connection opens with a PROXY TCP4 line of its own client address)',
+    latch: (ctx) => ({ config: { ...baseConfig(ctx), listen: [{ address: '127.0.0.1:0', proxyProtocol: 'v1', proxyProtocolFrom: ['127.0.0.1/32'] }] } }),
+    shape: 'plain',
+    preamble: 'proxy-v1',
+    baseline: 'rr',
+    checks: COMMON_CHECKS,
   },
 }
 

@@ -21,6 +21,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Upper bound of `workers`: a typo such as 1000 should not fork a thousand processes. */
 export const MAX_WORKERS = 256
 
+/** `proxyProtocol` of a listener: which PROXY protocol header versions it requires. */
+export const PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2', 'either'] as const
+
 const POOL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
 const Listener = shorthand(
@@ -30,9 +33,12 @@ const Listener = shorthand(
       address: listenAddress().meta({ description: 'Address to bind, e.g. `0.0.0.0:8080`, `127.0.0.1:8080` or `[::]:8080`; a port alone (`8080` or `:8080`) binds every interface.' }),
       tls: ListenerTls.optional().meta({ description: 'Terminate TLS on this listener (HTTPS). Omitted: cleartext.' }),
       http2: ListenerHttp2.optional().meta({ description: 'HTTP/2 for clients. On a TLS listener (default `true`) it is offered by ALPN beside HTTP/1.1. On a cleartext listener only `h2c` turns it on: HTTP/2 with prior knowledge, and then HTTP/1.1 is not served on that listener. Default: `true` with `tls`, `false` without.' }),
+      proxyProtocol: z.enum(PROXY_PROTOCOL_MODES, { error: `expected one of ${PROXY_PROTOCOL_MODES.join(', ')}` }).optional().meta({ description: 'PROXY protocol (HAProxy\'s, as AWS NLB, GCP, Azure and HAProxy send it): `v1` (text), `v2` (binary), `either`, or `off` (default). When on, every connection must start with the header, before TLS; the client address it carries is the client for affinity, `X-Forwarded-For`, `Forwarded`, logs and metrics. Connections from outside `proxyProtocolFrom`, or with a missing, malformed or truncated header, or none within 3 s, are closed unanswered (`latch_proxy_protocol_refused_total`).' }),
+      proxyProtocolFrom: z.array(cidr(), { error: 'expected a list of CIDRs' }).optional().meta({ description: 'The load balancers allowed to send a PROXY protocol header (CIDRs); required when `proxyProtocol` is on. Anyone who can reach the listener directly could otherwise claim any client address.' }),
     })
     .superRefine((listener, ctx) => {
       if (listener.tls !== undefined && listener.http2 === 'h2c') ctx.addIssue({ code: 'custom', path: ['http2'], message: 'h2c is cleartext HTTP/2 — on a TLS listener HTTP/2 is negotiated by ALPN: use true (or false for HTTP/1.1 only)' })
+      if (listener.proxyProtocol !== undefined && listener.proxyProtocol !== 'off' && (listener.proxyProtocolFrom ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['proxyProtocolFrom'], message: `required when proxyProtocol is ${listener.proxyProtocol} — list the load balancers' addresses (CIDRs, e.g. [10.0.0.0/8]) so nobody else can claim a client address` })
       if (listener.tls === undefined && listener.http2 === true) ctx.addIssue({ code: 'custom', path: ['http2'], message: 'HTTP/2 over cleartext needs prior knowledge — use "h2c", or add tls to negotiate it by ALPN' })
     }),
 )
@@ -166,7 +172,7 @@ export const ConfigSchema = z.strictObject({
     .union([z.int().min(1).max(MAX_WORKERS), z.literal('auto')], { error: `expected a number of worker processes from 1 to ${MAX_WORKERS}, or auto` })
     .default(1)
     .meta({ description: 'Worker processes sharing the traffic listeners (`auto` = one per CPU core, `os.availableParallelism()`). 1 runs a single process; more start a supervisor that restarts crashed workers, serves the admin API and aggregates metrics, and shares affinity state between workers. Changes need a restart. `--workers` overrides it.' }),
-  listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address, tls, http2 }` objects.' }),
+  listen: oneOrMany(Listener).prefault(['0.0.0.0:8080']).meta({ description: 'One or more traffic listeners: `host:port` strings or `{ address, tls, http2, proxyProtocol, proxyProtocolFrom }` objects.' }),
   sessionSecrets: SessionSecrets,
   store: Store.prefault({}).meta({ description: 'Where affinity state lives (`client-ip` and `learn` bindings, re-pick decisions, live-session counts): `memory` (default) or `redis`, shared by replicas. See "Several replicas with Redis". Changes need a restart.' }),
   trustedProxies: z.array(cidr(), { error: 'expected a list of CIDRs' }).default([]).meta({ description: 'Peers (CIDRs) whose `X-Forwarded-*` and `Forwarded` headers are believed; from anyone else they are replaced. The client IP is read right to left through trusted hops.' }),

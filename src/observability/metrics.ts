@@ -19,6 +19,7 @@ import { registerRedisMetrics } from './metrics-redis.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
 import type { RedisStats } from '../stores/redis-connection.js'
 import type { CertificateEvents } from '../tls/listener-certificates.js'
+import type { ProxyProtocolEvents, ProxyRefusal } from '../server/proxy-protocol-gate.js'
 
 /** A traffic listener whose open client connections are reported. */
 export interface WatchedServer {
@@ -31,7 +32,7 @@ export interface WatchedServer {
 export type ServedCertificates = Readonly<Record<string, readonly { readonly cert: string; readonly notAfter: string }[]>>
 
 /** All metrics of one proxy instance. */
-export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver, HealthCheckObserver, CertificateEvents {
+export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver, HealthCheckObserver, CertificateEvents, ProxyProtocolEvents {
   readonly registry = new Registry()
   readonly #requests: RequestMetrics
   readonly #bodies: RequestBodyMetrics
@@ -41,6 +42,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
   readonly #healthChecks: Counter<'pool' | 'endpoint' | 'result'>
   readonly #certificateReloads: Counter<'listener' | 'result'>
   readonly #handshakeFailures: Counter<'listener' | 'reason'>
+  readonly #proxyRefusals: Counter<'listener' | 'reason'>
   #servers: readonly WatchedServer[] = []
   #certificates: () => ServedCertificates = () => ({})
 
@@ -79,6 +81,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
       } })
     }
     this.#handshakeFailures = new Counter({ name: 'latch_tls_handshake_failures_total', help: 'Failed client TLS handshakes by listener (as configured) and reason (the error code, e.g. ERR_SSL_UNSUPPORTED_PROTOCOL for a client below minVersion, ECONNRESET for a client that hung up).', labelNames: ['listener', 'reason'], registers })
+    this.#proxyRefusals = new Counter({ name: 'latch_proxy_protocol_refused_total', help: 'Connections a PROXY protocol listener closed unanswered, by listener (as configured) and reason: untrusted (source not in proxyProtocolFrom), missing (no header), malformed, truncated (closed or stalled mid-header), timeout (nothing sent in time).', labelNames: ['listener', 'reason'], registers })
     this.#certificateReloads = new Counter({ name: 'latch_tls_certificate_reloads_total', help: 'Certificate file reloads of TLS listeners by listener (as configured) and result (success, failure: the previous certificate kept serving).', labelNames: ['listener', 'result'], registers })
     const certificates = (): ServedCertificates => this.#certificates()
     new Gauge({ name: 'latch_tls_certificate_expiry_timestamp_seconds', help: 'When each certificate served by a TLS listener expires (Unix time), by listener and certificate file; alert well before it.', labelNames: ['listener', 'cert'], registers, aggregator: 'max', collect() {
@@ -145,6 +148,11 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
   /** Counts one failed client TLS handshake. */
   handshakeFailed(listener: string, reason: string): void {
     this.#handshakeFailures.inc({ listener, reason })
+  }
+
+  /** Counts one connection refused by a PROXY protocol listener. */
+  proxyHeaderRefused(listener: string, reason: ProxyRefusal): void {
+    this.#proxyRefusals.inc({ listener, reason })
   }
 
   dnsFailed(pool: string): void {

@@ -7,12 +7,22 @@
  * identity (and, with IP affinity, their own backend).
  */
 import { isIP } from 'node:net'
+import type { Socket } from 'node:net'
+import { peerAddressOf } from '../net/proxied-peer.js'
 import type { TrustedNetworks } from '../net/trusted-networks.js'
 
 /** Strips the IPv4-mapped prefix Node reports on dual-stack sockets (`::ffff:10.0.0.1`). */
 export function plainAddress(address: string | undefined): string {
   if (address === undefined) return ''
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+/**
+ * The connection's peer as a plain address: the client a trusted PROXY protocol header named, else the
+ * TCP peer. Everything that asks who the client is (affinity, X-Forwarded-For, Forwarded, logs) starts here.
+ */
+export function peerAddress(socket: Socket): string {
+  return plainAddress(peerAddressOf(socket))
 }
 
 /** True when `address` is inside the trusted CIDR list. */

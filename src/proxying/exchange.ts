@@ -24,7 +24,7 @@ import type { Endpoint } from '../upstream/endpoint.js'
 import { noSession, type AffinityOutcome, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
-import { plainAddress } from './client-address.js'
+import { peerAddress } from './client-address.js'
 import { sendError } from './error-response.js'
 import type { PreparedRequest } from './request-headers.js'
 import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-headers.js'
@@ -264,7 +264,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   fail(error: ProxyError): void {
     this.errorCode = error.code
     if (this.requestId === '') this.requestId = nextRequestId()
-    if (this.clientIp === '') this.clientIp = plainAddress(this.socket.remoteAddress)
+    if (this.clientIp === '') this.clientIp = peerAddress(this.socket)
     if (this.res.headersSent) {
       // The head went out but the response will never be complete: logged and counted as the failure
       // it is (502/504 with the cause's code), the status the client got kept in upstreamStatus.

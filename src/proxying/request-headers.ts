@@ -15,7 +15,7 @@ import { nextRequestId } from '../observability/request-id.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import { isValidHostHeader } from '../net/address.js'
 import type { TrustedNetworks } from '../net/trusted-networks.js'
-import { forwardedNode, forwardedProto, isTrusted, plainAddress, resolveClientAddress } from './client-address.js'
+import { forwardedNode, forwardedProto, isTrusted, peerAddress, resolveClientAddress } from './client-address.js'
 import { connectionListed } from './hop-by-hop.js'
 import { http2MayHaveBody, http2RequestHeaders } from './http2-request.js'
 
@@ -142,7 +142,7 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   // An HTTP/2 body needs no Content-Length: one of unknown length streams upstream like a chunked one.
   out.chunked = transferEncoding !== undefined || (h2 && contentLength === undefined && http2MayHaveBody(req))
   out.contentLength = contentLength === undefined ? -1 : Number(contentLength)
-  const peer = plainAddress(req.socket.remoteAddress)
+  const peer = peerAddress(req.socket)
   const trustedPeer = isTrusted(rules.trusted, peer)
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true
   // What a trusted proxy says the client used: X-Forwarded-Proto, else the RFC 7239 Forwarded chain.

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js'
 import type { RuntimeHolder } from '../proxying/handler.js'
 import { ListenerCertificates, type CertificateEvents } from '../tls/listener-certificates.js'
 import { bind, unbind } from './bind.js'
+import { ProxyProtocolGate, type ProxyProtocolEvents } from './proxy-protocol-gate.js'
 import { applyServerLimits, createTrafficServer, type ListenerProtocol, type TrafficServer } from './traffic-server.js'
 
 interface Listener {
@@ -18,6 +19,7 @@ interface Listener {
   readonly server: TrafficServer
   readonly bound: ListenAddress
   readonly certificates: ListenerCertificates | undefined
+  readonly proxyProtocol: ProxyProtocolGate
 }
 
 /** `http`, `https`, `https+h2` or `h2c`: what a listener speaks, which cannot change while it is bound. */
@@ -31,11 +33,11 @@ export class ListenerSet {
   readonly #holder: RuntimeHolder
   readonly #logger: Logger
   readonly #onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void
-  readonly #events: CertificateEvents | undefined
+  readonly #events: (CertificateEvents & ProxyProtocolEvents) | undefined
   #listeners: Listener[] = []
   #serverConfig: ServerConfig | undefined
 
-  constructor(holder: RuntimeHolder, logger: Logger, onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void, events?: CertificateEvents) {
+  constructor(holder: RuntimeHolder, logger: Logger, onUpgrade: (req: IncomingMessage, socket: Socket, head: Buffer) => void, events?: CertificateEvents & ProxyProtocolEvents) {
     this.#holder = holder
     this.#logger = logger
     this.#onUpgrade = onUpgrade
@@ -102,6 +104,9 @@ export class ListenerSet {
     try {
       const protocol: ListenerProtocol = certificates !== undefined ? { kind: 'tls', certificates, http2: config.http2 !== false } : config.http2 === 'h2c' ? { kind: 'h2c' } : { kind: 'http' }
       const created = createTrafficServer(this.#holder, server, this.#logger, { onUpgrade: this.#onUpgrade }, protocol)
+      // Installed on every listener (a pass-through when off), so a reload can turn it on or off.
+      const proxyProtocol = new ProxyProtocolGate(address, config, this.#logger, this.#events)
+      proxyProtocol.install(created)
       if (certificates !== undefined) {
         // Node closes the connection itself; this only makes failed handshakes (old clients, bad SNI) visible.
         created.on('tlsClientError', (error: NodeJS.ErrnoException) => {
@@ -111,7 +116,7 @@ export class ListenerSet {
         })
       }
       const bound = await bind(created, parseListenAddress(address) as ListenAddress, 'traffic')
-      return { configured: address, config, server: created, bound, certificates }
+      return { configured: address, config, server: created, bound, certificates, proxyProtocol }
     } catch (error) {
       certificates?.close()
       throw error
@@ -135,6 +140,7 @@ export class ListenerSet {
       listener.certificates.update(next.tls)
       changes.push(`listener ${where}: TLS certificates and settings reloaded`)
     }
+    if (listener.proxyProtocol.update(next)) changes.push(`listener ${where}: PROXY protocol ${next.proxyProtocol ?? 'off'} (new connections)`)
     return { ...listener, config: next }
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { loadConfigFile } from '../../../src/config/load.js'
-import { ConfigError } from '../../../src/errors/config-error.js'
+import { configProblems } from '../../helpers/config-problems.js'
 import { storeChangeOf } from '../../../src/lifecycle/reload-candidate.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'latch-store-config-'))
@@ -26,14 +26,7 @@ function load(store: unknown, env: NodeJS.ProcessEnv = {}) {
 }
 
 function problems(store: unknown): string[] {
-  const file = write(store)
-  try {
-    loadConfigFile(file, {})
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    return error.message.split('\n').map((line) => line.replace(`${file}: `, '').replace(/ \(line \d+\)$/, ''))
-  }
-  throw new Error('the config loaded without error')
+  return configProblems(write(store))
 }
 
 describe('store config', () => {
