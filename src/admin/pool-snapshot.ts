@@ -41,7 +41,7 @@ export function endpointSnapshot(endpoint: Endpoint, pool: UpstreamPool): Endpoi
     removalDeadline: isoOrNull(endpoint.removalDeadline),
     lastCheck: probe === undefined ? null : { ok: probe.ok, at: new Date(probe.at).toISOString(), status: probe.status ?? null, error: probe.error ?? null, durationMs: probe.durationMs },
     upgraded: endpoint.upgraded,
-    sessions: pool.affinity?.sessionCounts().get(endpoint.id) ?? 0,
+    sessions: pool.sessionCounts?.().get(endpoint.id) ?? 0,
   }
 }
 

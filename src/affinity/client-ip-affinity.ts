@@ -10,7 +10,7 @@ import type { AffinityConfig } from '../config/affinity-schema.js'
 import { maskAddress } from '../net/ip-prefix.js'
 import type { AffinityStore, MaybePromise } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import type { AffinityOutcome, AffinityRequest, SessionAffinity, SessionLookup } from './session-affinity.js'
 import { StoredBindings } from './stored-binding.js'
 
@@ -20,7 +20,7 @@ export class ClientIpAffinity implements SessionAffinity {
   readonly #v4: number
   readonly #v6: number
 
-  constructor(pool: UpstreamPool, config: AffinityConfig, store: AffinityStore) {
+  constructor(pool: PoolView, config: AffinityConfig, store: AffinityStore) {
     this.#bindings = new StoredBindings(pool, 'ip', store, config.clientIp.timeout)
     this.#v4 = config.clientIp.ipv4Prefix
     this.#v6 = config.clientIp.ipv6Prefix

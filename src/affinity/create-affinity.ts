@@ -3,7 +3,7 @@
  */
 import type { AffinityConfig } from '../config/affinity-schema.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import { ClientIpAffinity } from './client-ip-affinity.js'
 import { HashAffinity } from './hash-affinity.js'
 import { LearnAffinity } from './learn-affinity.js'
@@ -18,7 +18,7 @@ export interface AffinityDeps {
 }
 
 /** The pool's affinity, or undefined for mode `none`. */
-export function createAffinity(pool: UpstreamPool, config: AffinityConfig, deps: AffinityDeps): SessionAffinity | undefined {
+export function createAffinity(pool: PoolView, config: AffinityConfig, deps: AffinityDeps): SessionAffinity | undefined {
   switch (config.mode) {
     case 'none':
       return undefined

@@ -5,20 +5,20 @@
  * is two Map lookups, not an HMAC per endpoint (Caddy's cookie policy recomputes one per endpoint).
  */
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import type { SecretRing } from './secret-ring.js'
 import { endpointKeyOf } from './session-token.js'
 
 /** keyId → endpointKey → endpoint, for one pool. */
 export class EndpointKeyIndex {
-  readonly #pool: UpstreamPool
+  readonly #pool: PoolView
   readonly #ring: SecretRing
   #generation = -1
   #keys: readonly unknown[] = []
   #byKey = new Map<number, Map<string, Endpoint>>()
   readonly #ownKeys = new WeakMap<Endpoint, string>()
 
-  constructor(pool: UpstreamPool, ring: SecretRing) {
+  constructor(pool: PoolView, ring: SecretRing) {
     this.#pool = pool
     this.#ring = ring
   }

@@ -8,9 +8,10 @@
  */
 import type { AffinityConfig } from '../config/affinity-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import { readCookie } from './cookie-jar.js'
-import { hashString, rendezvousScore } from './rendezvous.js'
+import { hashString } from '../upstream/id-hash.js'
+import { rendezvousScore } from './rendezvous.js'
 import { noSession, type AffinityRequest, type SessionAffinity, type SessionLookup } from './session-affinity.js'
 import { headerValue } from './token-affinity.js'
 
@@ -18,12 +19,12 @@ const NO_COUNTS: ReadonlyMap<string, number> = new Map()
 
 export class HashAffinity implements SessionAffinity {
   readonly mode = 'hash'
-  readonly #pool: UpstreamPool
+  readonly #pool: PoolView
   readonly #source: string
   readonly #name: string
   readonly #epsilon: number | undefined
 
-  constructor(pool: UpstreamPool, config: AffinityConfig) {
+  constructor(pool: PoolView, config: AffinityConfig) {
     this.#pool = pool
     const [source, name = ''] = config.hash.key.split(':') as [string, string?]
     this.#source = source

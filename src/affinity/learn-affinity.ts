@@ -10,7 +10,7 @@ import { parseSetCookie } from 'cookie'
 import type { AffinityConfig } from '../config/affinity-schema.js'
 import type { AffinityStore, MaybePromise } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import { readCookie } from './cookie-jar.js'
 import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from './session-affinity.js'
 import { StoredBindings } from './stored-binding.js'
@@ -25,7 +25,7 @@ export class LearnAffinity implements SessionAffinity {
   readonly #name: string
   readonly #handshake: RegExp
 
-  constructor(pool: UpstreamPool, config: AffinityConfig, store: AffinityStore) {
+  constructor(pool: PoolView, config: AffinityConfig, store: AffinityStore) {
     this.#bindings = new StoredBindings(pool, 'learn', store, config.learn.timeout)
     this.#source = config.learn.source
     this.#name = config.learn.source === 'header' ? config.learn.name.toLowerCase() : config.learn.name

@@ -3,7 +3,7 @@
  *
  * Affinity is separate from balancing (Envoy's stateful-session split): a mode finds the session and
  * its bound endpoint; only when there is no usable binding does the pool's balancing policy pick, and
- * the mode then records the new binding. The exchange drives the steps in this order:
+ * the mode then records the new binding. proxying/session-step.ts drives the steps in this order:
  * lookup → (hit | pick + bind) → send → commit (→ learn from the response).
  */
 import type { IncomingMessage } from 'node:http'
@@ -75,26 +75,4 @@ export interface SessionAffinity {
 /** A lookup that found nothing; `bindable` says whether a new binding can be made. */
 export function noSession(bindable: boolean, problem?: 'expired' | 'invalid', key?: string): SessionLookup {
   return { bound: undefined, boundGone: false, problem, key, token: undefined, bindable }
-}
-
-/**
- * What a lookup decides before anything is sent (plain requests and upgrades alike): `hit` uses the
- * bound endpoint; `refuse` answers ERR_SESSION_UNAVAILABLE (`onUnavailable: fail` while the endpoint
- * is still in the pool); `rebind` balances anew and moves the session; `pick` balances a request
- * without a usable binding.
- */
-export type SessionVerdict = 'hit' | 'refuse' | 'rebind' | 'pick'
-
-export function sessionVerdict(lookup: SessionLookup, onUnavailable: 'rebind' | 'fail'): SessionVerdict {
-  const bound = lookup.bound
-  if (bound !== undefined && bound.servesBoundSessions) return 'hit'
-  // `fail` waits for the session's endpoint to come back; one that left the pool (removed, past its
-  // drain) never will, so its sessions are rebound rather than refused until they expire.
-  if (bound !== undefined && onUnavailable === 'fail') return 'refuse'
-  return bound !== undefined || lookup.boundGone ? 'rebind' : 'pick'
-}
-
-/** The outcome of a `pick`: why there was no binding, `new` when one will be made, else none. */
-export function pickOutcome(lookup: SessionLookup): AffinityOutcome | undefined {
-  return lookup.problem ?? (lookup.bindable ? 'new' : undefined)
 }

@@ -3,17 +3,17 @@
  */
 import { whenReady, type AffinityStore, type Binding, type MaybePromise } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import { noSession, type SessionLookup } from './session-affinity.js'
 
 /** Bindings of one pool and mode in the store, with a sliding `ttlMs`. */
 export class StoredBindings {
   readonly scope: string
-  readonly #pool: UpstreamPool
+  readonly #pool: PoolView
   readonly #store: AffinityStore
   readonly #ttlMs: number
 
-  constructor(pool: UpstreamPool, mode: string, store: AffinityStore, ttlMs: number) {
+  constructor(pool: PoolView, mode: string, store: AffinityStore, ttlMs: number) {
     this.scope = `${pool.name}:${mode}`
     this.#pool = pool
     this.#store = store

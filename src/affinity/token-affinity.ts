@@ -10,7 +10,7 @@ import { stringifySetCookie } from 'cookie'
 import { cookiePrefix, type AffinityConfig } from '../config/affinity-schema.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolView } from '../upstream/pool-view.js'
 import { readCookie, withoutCookie } from './cookie-jar.js'
 import { EndpointKeyIndex } from './endpoint-key-index.js'
 import type { SecretRing } from './secret-ring.js'
@@ -35,7 +35,7 @@ export class TokenAffinity implements SessionAffinity {
   /** Secure whatever the request: SameSite=None, `secure: always`, or a `__Secure-`/`__Host-` name. */
   readonly #alwaysSecure: boolean
 
-  constructor(mode: 'cookie' | 'header', pool: UpstreamPool, config: AffinityConfig, ring: SecretRing, store: AffinityStore) {
+  constructor(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore) {
     this.mode = mode
     this.#config = config
     this.#store = store

@@ -5,7 +5,7 @@
  * object per request. The output is what `JSON.stringify` of the record would give, fields that are
  * undefined left out, except that every non-ASCII character is written as `\uXXXX` (see json-string.ts).
  */
-import type { AccessLineFormat, AccessRecord } from './access-log.js'
+import type { AccessLineFormat, AccessRecord } from './access-record.js'
 import { IsoClock } from './iso-clock.js'
 import { jsonString } from './json-string.js'
 

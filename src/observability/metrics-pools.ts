@@ -54,7 +54,7 @@ const FAMILIES: readonly Family[] = [
     // Counts come from the store, cluster-wide when it is shared (IPC, Redis): workers report the same numbers.
     aggregator: 'max',
     read: (pool, emit) => {
-      const counts = pool.affinity?.sessionCounts()
+      const counts = pool.sessionCounts?.()
       if (counts === undefined) return
       for (const endpoint of pool.endpoints) emit({ pool: pool.name, endpoint: endpoint.id }, counts.get(endpoint.id) ?? 0)
     },

@@ -107,7 +107,7 @@ export class RequestMetrics {
     cell.value++
     const observe = this.#observers.get(pool) ?? this.#newObserver(pool)
     observe(request.durationMs / 1000)
-    const mode = request.pool?.affinity?.mode
+    const mode = request.affinity?.mode
     if (mode === undefined) return
     const outcome = request.affinityOutcome ?? (request.errorCode === 'ERR_SESSION_UNAVAILABLE' ? 'unavailable' : undefined)
     if (outcome === undefined) return

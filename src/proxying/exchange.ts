@@ -7,12 +7,9 @@
  * prepared them (read whole up to server.requestBody.bufferSize, else streamed); response chunks are
  * written as they arrive, and undici's parser is paused whenever the client socket pushes back.
  *
- * Retry rules (nginx `proxy_next_upstream`, Caddy `tryAgain`): a failure before the request reached a
- * connection (connect refused/timeout) is retried on another endpoint for any method; a reset after
- * sending, before any response byte, only for safe bodiless methods; nothing after response bytes
- * reached the client. A request body is never read twice. A session bound to the failing endpoint
- * moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets 503
- * ERR_SESSION_UNAVAILABLE and keeps its binding.
+ * What may be retried and where is decided by retry-rules.ts. A session bound to the failing
+ * endpoint moves with the retry (`rebound`), except in an `onUnavailable: fail` pool: there it gets
+ * 503 ERR_SESSION_UNAVAILABLE and keeps its binding.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -21,10 +18,10 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-error.js'
 import { LogThrottle } from '../observability/log-throttle.js'
 import { nextRequestId } from '../observability/request-id.js'
-import type { AccessRecord } from '../observability/access-log.js'
+import type { AccessRecord } from '../observability/access-record.js'
 import type { PassiveFailureKind } from '../config/health-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
-import { noSession, pickOutcome, sessionVerdict, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
+import { noSession, type AffinityOutcome, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
 import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { peerAddress } from './client-address.js'
@@ -32,9 +29,10 @@ import { sendError } from './error-response.js'
 import type { PreparedRequest } from './request-headers.js'
 import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-headers.js'
 import type { ProxyRuntime } from './runtime.js'
+import type { PoolTarget } from './pool-target.js'
+import { bindSession, commitSession, decideSession, sessionUnavailable, type SessionRequest } from './session-step.js'
 import { AttemptPhase, fromUpstreamError, isConnectFailure, passiveFailureKind } from './upstream-errors.js'
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+import { isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
 const EXCHANGE = Symbol('latch.exchange')
 type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
 
@@ -47,7 +45,7 @@ const CLIENT_ABORT = new Error('client closed the connection')
 const LOCAL_FAILURE_LOG = new LogThrottle(1000)
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord, Waiter, AffinityRequest {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -71,6 +69,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   /** Canonical path without query, as logged. */
   logPath = ''
   pool: UpstreamPool | undefined
+  /** The pool's affinity (set with the pool by dispatch). */
+  affinity: SessionAffinity | undefined
   routeDescription: string | undefined
   endpoint: Endpoint | undefined
   attempts = 0
@@ -88,6 +88,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   session: SessionLookup | undefined
   affinityOutcome: AffinityOutcome | undefined
 
+  /** What the route resolved to: the pool and its affinity. */
+  #routeTarget: PoolTarget | undefined
   #tried: Endpoint[] | undefined
   #phase: AttemptPhase = AttemptPhase.Connecting
   #inflight = false
@@ -133,11 +135,14 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
     return this.endpoint?.id
   }
 
-  /** Starts proxying to `pool` (counts the request in the pool's retry budget). */
-  dispatch(pool: UpstreamPool): void {
+  /** Starts proxying to the target's pool (counts the request in the pool's retry budget). */
+  dispatch(target: PoolTarget): void {
+    const pool = target.pool
     this.pool = pool
+    this.#routeTarget = target
     pool.retryBudget.recordRequest(this.startedAt)
-    const affinity = pool.affinity
+    const affinity = target.affinity
+    this.affinity = affinity
     if (affinity === undefined) return this.#attempt()
     const lookup = affinity.lookup(this)
     if (lookup instanceof Promise) lookup.then((found) => this.#withSession(found), (error: unknown) => this.#storeFailed(error))
@@ -147,19 +152,15 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   /** Sends to the session's endpoint when it can serve, else rebinds, fails or balances anew. */
   #withSession(lookup: SessionLookup): void {
     if (this.#clientGone) return
-    this.session = lookup
-    switch (sessionVerdict(lookup, (this.pool as UpstreamPool).config.affinity.onUnavailable)) {
+    switch (decideSession(this.#routeTarget as PoolTarget, this, lookup)) {
       case 'hit':
-        this.affinityOutcome = 'hit'
         return this.#use(lookup.bound as Endpoint, true)
       case 'refuse':
         return this.#failSession()
       case 'rebind':
-        this.affinityOutcome = 'rebound'
         this.#rebinding = true
         break
       case 'pick':
-        this.affinityOutcome = pickOutcome(lookup)
     }
     this.#attempt()
   }
@@ -194,10 +195,9 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** Records a new binding for the session (a racing replica may have won) and sends. */
   #bindAndSend(picked: Endpoint): void {
-    const session = this.session
-    const affinity = (this.pool as UpstreamPool).affinity
-    if (session === undefined || affinity === undefined || !session.bindable) return this.#send(picked)
-    const bound = affinity.bind(session, picked, this, this.#rebinding)
+    const affinity = this.affinity
+    if (affinity === undefined || this.session?.bindable !== true) return this.#send(picked)
+    const bound = bindSession(affinity, this, picked, this.#rebinding)
     if (bound instanceof Promise) bound.then((endpoint) => this.#use(endpoint, endpoint !== picked), (error: unknown) => (isStoreUnavailable(error) ? this.#storeUnavailable(error) : this.#send(picked)))
     else this.#use(bound, bound !== picked)
   }
@@ -401,22 +401,20 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
 
   /** True when this request's session is bound to the endpoint that just failed, in an `onUnavailable: fail` pool. */
   #sessionMustStay(): boolean {
-    return this.session?.bindable === true && this.affinityOutcome === 'hit' && (this.pool as UpstreamPool).config.affinity.onUnavailable === 'fail'
+    return sessionMustStay(this.session, this.affinityOutcome, (this.pool as UpstreamPool).config.affinity.onUnavailable)
   }
 
   /** `onUnavailable: fail`: the session's endpoint failed before answering; never move the session silently. */
   #failSession(): void {
     this.affinityOutcome = undefined
-    this.fail(new ProxyError('ERR_SESSION_UNAVAILABLE', `the session's endpoint in pool "${(this.pool as UpstreamPool).name}" is unavailable`, { retryAfter: 5 }))
+    this.fail(sessionUnavailable(this.#routeTarget as PoolTarget))
   }
 
   /** Adds the session's response headers and lets learn mode see the response. */
   #commitSession(rawHeaders: Buffer[], headers: string[]): void {
-    const pool = this.pool as UpstreamPool
-    const affinity = pool.affinity as SessionAffinity
+    const affinity = this.affinity as SessionAffinity
     const endpoint = this.endpoint as Endpoint
-    affinity.commit(this.session as SessionLookup, endpoint, this.affinityOutcome, this, headers)
-    if (pool.config.affinity.responseHeader && this.affinityOutcome !== undefined) headers.push('x-latch-affinity', this.affinityOutcome)
+    commitSession(this.#routeTarget as PoolTarget, this, endpoint, headers)
     if (affinity.learn === undefined) return
     if (affinity.wantsFirstChunk?.(this) === true) this.#learnHeaders = rawHeaders
     else affinity.learn(rawHeaders, undefined, endpoint, this)
@@ -425,37 +423,23 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, Affinity
   #learn(firstChunk: Buffer | undefined): void {
     const rawHeaders = this.#learnHeaders as Buffer[]
     this.#learnHeaders = undefined
-    ;(this.pool as UpstreamPool).affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
+    ;this.affinity?.learn?.(rawHeaders, firstChunk, this.endpoint as Endpoint, this)
   }
 
+  /** The retry rules (retry-rules.ts), then the retry budget, which is spent only when everything else allows. */
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
     const pool = this.pool as UpstreamPool
-    if (this.attempts > pool.config.retry.attempts) return false
-    // A body stream that was started cannot be replayed (a body read whole before dispatch could, but
-    // only connect failures are retried for requests with a body: never send a POST twice).
-    if (this.body !== null && (phase !== AttemptPhase.Connecting || (!Buffer.isBuffer(this.body) && this.body.readableDidRead))) return false
-    const safe = isConnectFailure(failure, phase) || (phase === AttemptPhase.Connecting && failure.code === 'ERR_PROXY_RESOURCES') || (phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && this.body === null && SAFE_METHODS.has(this.method))
-    // Like nginx's proxy_next_upstream: with no other endpoint left, the client gets this failure
-    // (502/504 naming the cause), not a 503 ERR_NO_ENDPOINT that hides it.
-    return safe && this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
+    if (this.attempts > pool.config.retry.attempts || !isRetryableFailure(failure, phase, this.method, this.body)) return false
+    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
   }
 
   #mayRetryStatus(status: number): boolean {
     const pool = this.pool as UpstreamPool
     const retry = pool.config.retry
-    if (retry.onStatus.length === 0 || !retry.onStatus.includes(status)) return false
+    if (!isRetryableStatus(status, retry.onStatus, this.method, this.body !== null) || this.attempts > retry.attempts) return false
     // `onUnavailable: fail`: the session's endpoint answered, so it is not unavailable; its answer stands.
     if (this.#sessionMustStay()) return false
-    if (this.attempts > retry.attempts || this.body !== null || !SAFE_METHODS.has(this.method)) return false
-    // Keep this answer unless another endpoint can take the retry (else the client would get ERR_NO_ENDPOINT).
-    return this.#untriedEndpointLeft() && pool.retryBudget.tryRetry(performance.now())
-  }
-
-  /** Whether a usable endpoint other than the current one has not been tried yet. */
-  #untriedEndpointLeft(): boolean {
-    const pool = this.pool as UpstreamPool
-    const current = this.endpoint
-    return pool.endpoints.some((endpoint) => endpoint !== current && pool.isUsable(endpoint) && this.#tried?.includes(endpoint) !== true)
+    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */

@@ -46,14 +46,14 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
     return exchange.fail(new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`))
   }
   exchange.routeDescription = route.description
-  const pool = route.pool
-  const limit = route.maxBodySize ?? pool.config.limits.maxBodySize ?? runtime.maxBodySize
+  const target = route.pool
+  const limit = route.maxBodySize ?? target.pool.config.limits.maxBodySize ?? runtime.maxBodySize
   if (exchange.contentLength > limit) {
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))
   }
   if (expectsContinue) res.writeContinue()
-  if (exchange.contentLength > 0 || exchange.chunked) return forwardWithBody(exchange, pool, limit, runtime.requestBody)
-  exchange.dispatch(pool)
+  if (exchange.contentLength > 0 || exchange.chunked) return forwardWithBody(exchange, target, limit, runtime.requestBody)
+  exchange.dispatch(target)
 }
 
 /** `OPTIONS *` asks about the server itself (RFC 9110 §9.3.7): Latch answers it, no upstream needed. */

@@ -5,6 +5,7 @@
  * requests already in flight finish on the runtime they started with.
  */
 import type { SecretRing } from '../affinity/secret-ring.js'
+import type { SessionAffinity } from '../affinity/session-affinity.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { PoolConfig } from '../config/schema.js'
 import { DnsDiscovery, type DiscoveryObserver } from '../discovery/dns-discovery.js'
@@ -12,13 +13,15 @@ import { ActiveHealthChecker, type HealthCheckObserver } from '../health/active-
 import type { TrafficState } from '../lifecycle/traffic-state.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { TrustedNetworks } from '../net/trusted-networks.js'
-import type { AccessLog, AccessRecord } from '../observability/access-log.js'
+import type { AccessLog } from '../observability/access-log.js'
+import type { AccessRecord } from '../observability/access-record.js'
 import type { Logger } from '../observability/logger.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
-import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body.js'
+import { poolTarget, type PoolTarget } from './pool-target.js'
+import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body-policy.js'
 import type { HeaderRules } from './request-headers.js'
 
 /** Receives every finished request once (metrics). Must be cheap: it runs on the hot path. */
@@ -29,6 +32,8 @@ export interface RequestObserver {
 /** What a finished request exposes to observers. */
 export interface FinishedRequest extends AccessRecord {
   readonly pool: UpstreamPool | undefined
+  /** The pool's affinity, when it has one. */
+  readonly affinity: SessionAffinity | undefined
   readonly endpoint: Endpoint | undefined
   /** Bytes of the body read before dispatch (0: none), and whether that was the whole body. */
   readonly bufferedBytes: number
@@ -38,8 +43,10 @@ export interface FinishedRequest extends AccessRecord {
 /** Everything the request path needs, compiled from one config. */
 export interface ProxyRuntime {
   readonly loaded: LoadedConfig
-  readonly router: Router<UpstreamPool>
+  readonly router: Router<PoolTarget>
   readonly pools: ReadonlyMap<string, UpstreamPool>
+  /** Each pool with its affinity, by pool name (what routes resolve to). */
+  readonly targets: ReadonlyMap<string, PoolTarget>
   readonly headerRules: HeaderRules
   /** Server-wide default request body limit, in bytes. */
   readonly maxBodySize: number
@@ -80,16 +87,19 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
   const { config } = loaded
   const { accessLog, logger, ring, store, metrics, traffic } = services
   const observer = metrics === undefined ? poolLogObserver(logger) : fanOut([poolLogObserver(logger), metrics])
-  const poolFor = (pool: PoolConfig): UpstreamPool => {
-    const old = previous?.pools.get(pool.name)
-    if (old !== undefined && sameSettings(old.config, pool)) {
-      old.reconfigure(pool)
+  const targetFor = (pool: PoolConfig): PoolTarget => {
+    const old = previous?.targets.get(pool.name)
+    if (old !== undefined && sameSettings(old.pool.config, pool)) {
+      // Same settings, affinity included: the pool and its affinity are kept as they are.
+      old.pool.reconfigure(pool)
       return old
     }
-    return new UpstreamPool(pool, observer, { ...healthChecking(pool, logger, metrics), affinity: { ring, store }, ...(old === undefined ? {} : { adoptFrom: old }) })
+    const created = new UpstreamPool(pool, observer, { ...healthChecking(pool, logger, metrics), ...(old === undefined ? {} : { adoptFrom: old.pool }) })
+    return poolTarget(created, { ring, store })
   }
-  const pools = new Map(config.pools.map((pool) => [pool.name, poolFor(pool)]))
-  const router = new Router(loaded.routes, (name) => pools.get(name) as UpstreamPool)
+  const targets = new Map(config.pools.map((pool) => [pool.name, targetFor(pool)]))
+  const pools = new Map([...targets].map(([name, target]) => [name, target.pool]))
+  const router = new Router(loaded.routes, (name) => targets.get(name) as PoolTarget)
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : new TrustedNetworks(config.trustedProxies),
     xForwarded: config.headers.xForwarded,
@@ -104,7 +114,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
     discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
-  return { loaded, router, pools, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
+  return { loaded, router, pools, targets, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */

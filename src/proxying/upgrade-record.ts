@@ -6,7 +6,7 @@
  * connect, counts for passive health.
  */
 import type { Socket } from 'node:net'
-import type { AffinityOutcome } from '../affinity/session-affinity.js'
+import type { AffinityOutcome, SessionAffinity } from '../affinity/session-affinity.js'
 import type { ProxyError } from '../errors/proxy-error.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
@@ -45,6 +45,8 @@ export class UpgradeRecord implements FinishedRequest {
   bytesIn = 0
   routeDescription: string | undefined
   pool: UpstreamPool | undefined
+  /** The pool's affinity, as the route resolved it. */
+  affinity: SessionAffinity | undefined
   endpoint: Endpoint | undefined
   attempts = 0
   errorCode: string | undefined

@@ -21,6 +21,7 @@ import { parseRequestTarget } from './request-target.js'
 import type { ProxyRuntime } from './runtime.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
+import type { PoolTarget } from './pool-target.js'
 import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
 import { joinTunnel, releaseAfterAnswer, tunnelTimeouts, watchUpgradeSocket } from './tunnel-sockets.js'
 import { UpgradeRecord } from './upgrade-record.js'
@@ -91,7 +92,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     if (refused !== undefined) return refuse(socket, refused, record, runtime)
     const routed = routeUpgrade(req, socket, head, runtime, prepared, record)
     if (routed instanceof ProxyError) return refuse(socket, routed, record, runtime)
-    const chosen = pickUpgradeEndpoint(routed.pool, routed.session)
+    const chosen = pickUpgradeEndpoint(routed.routeTarget, routed.session)
     if (chosen instanceof Promise) chosen.then((endpoint) => tunnel(routed, endpoint, runtime), () => refuse(socket, new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${routed.pool.name}"`), record, runtime))
     else tunnel(routed, chosen, runtime)
   }
@@ -109,7 +110,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
 
   function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
     const { req, socket, head, prepared, pool, record } = routed
-    record.affinityOutcome = routed.session.outcome
+    record.affinityOutcome = routed.session.affinityOutcome
     if (chosen instanceof ProxyError) return refuse(socket, chosen, record, runtime)
     if (socket.destroyed) return
     const endpoint = chosen
@@ -119,7 +120,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
     req.url = routed.target
-    if (pool.affinity !== undefined) sessions.set(req, { pool, endpoint, session: routed.session })
+    if (routed.routeTarget.affinity !== undefined) sessions.set(req, { routeTarget: routed.routeTarget, endpoint, session: routed.session })
     endpoint.upgraded++
     tunnels.sockets.add(socket)
     socket.once('close', () => {
@@ -150,7 +151,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
 
 /** The session of an upgrade being tunnelled, until its upstream answers. */
 interface UpgradeBinding {
-  readonly pool: UpstreamPool
+  readonly routeTarget: PoolTarget
   readonly endpoint: Endpoint
   readonly session: UpgradeSession
 }
@@ -160,7 +161,7 @@ function commitSession(sessions: WeakMap<IncomingMessage, UpgradeBinding>, req: 
   const binding = sessions.get(req)
   if (binding === undefined) return
   sessions.delete(req)
-  const added = binding.session.commit(binding.pool, binding.endpoint, res.rawHeaders)
+  const added = binding.session.commit(binding.routeTarget, binding.endpoint, res.rawHeaders)
   for (let i = 0; i < added.length; i += 2) {
     const name = (added[i] as string).toLowerCase()
     const value = added[i + 1] as string
@@ -175,6 +176,8 @@ interface RoutedUpgrade {
   readonly socket: Socket
   readonly head: Buffer
   readonly pool: UpstreamPool
+  /** The pool with its affinity, as the route resolved it. */
+  readonly routeTarget: PoolTarget
   readonly prepared: PreparedRequest
   readonly session: UpgradeSession
   readonly target: string
@@ -188,8 +191,9 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
-  record.pool = route.pool
-  return { req, socket, head, pool: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target, record }
+  record.pool = route.pool.pool
+  record.affinity = route.pool.affinity
+  return { req, socket, head, pool: route.pool.pool, routeTarget: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target, record }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */

@@ -17,6 +17,12 @@ export interface Binding {
 /** Where affinity state lives. Keys are already namespaced by the caller (pool and mode). */
 export interface AffinityStore {
   readonly kind: 'memory' | 'redis'
+  /**
+   * How far `sessionCounts` may lag behind this process's own bindings and touches: 0 when counts are
+   * live (in-process memory), about two refresh periods when they are fetched from a shared store
+   * (workers' primary, Redis). Least-sessions adds its own recent picks for that long.
+   */
+  readonly liveCountsLagMs: number
   /** The binding of `key`, or undefined when absent or expired. */
   get(key: string): MaybePromise<Binding | undefined>
   /** Binds `key` unless it is bound already (first binding wins); resolves to the binding in force. */

@@ -11,7 +11,7 @@
 import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
 import { Batch } from './batch.js'
 import type { StoreOps } from './ipc-store-protocol.js'
-import { LiveSessionBook } from './live-session-book.js'
+import { LiveSessionBook, SHARED_COUNTS_LAG_MS } from './live-session-book.js'
 
 /** The supervisor side of the channel, as the store needs it. */
 export interface StoreChannel {
@@ -26,6 +26,8 @@ const SWEEP_MS = 5000
 /** AffinityStore over IPC to the supervisor's memory store. */
 export class IpcAffinityStore implements AffinityStore {
   readonly kind = 'memory'
+  /** Counts come from the live-session book: cached, then fetched in a round trip. */
+  readonly liveCountsLagMs = SHARED_COUNTS_LAG_MS
   readonly #channel: StoreChannel
   readonly #cache = new Map<string, Binding>()
   readonly #sessions: LiveSessionBook

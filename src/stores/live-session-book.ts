@@ -18,6 +18,8 @@ export type Touch = readonly [scope: string, sessionId: string, endpointId: stri
 
 /** Session counts are fetched at most this often (the contract allows a second of lag). */
 export const COUNTS_MAX_AGE_MS = 1000
+/** `liveCountsLagMs` of the stores that keep counts here: cached that long, plus the fetch's round trip. */
+export const SHARED_COUNTS_LAG_MS = 2 * COUNTS_MAX_AGE_MS
 /** The longest interval between two reports of a session in use. */
 const MAX_REPORT_INTERVAL_MS = 60_000
 

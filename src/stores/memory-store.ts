@@ -36,6 +36,8 @@ export interface MemoryStoreOptions {
 /** Bindings and session counts in Maps; every entry has a TTL, enforced on read and by a sweep. */
 export class MemoryAffinityStore implements AffinityStore {
   readonly kind = 'memory'
+  /** Counts are kept in this process: always live. */
+  readonly liveCountsLagMs: number = 0
   readonly #bindings = new Map<string, Binding>()
   readonly #sessions = new Map<string, Map<string, Session>>()
   readonly #counts = new Map<string, Map<string, number>>()

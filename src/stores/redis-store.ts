@@ -18,7 +18,7 @@ import type { RedisStoreConfig } from '../config/store-schema.js'
 import type { RedisBus } from './redis-bus.js'
 import type { AffinityStore, Binding, MaybePromise } from './affinity-store.js'
 import { BindingCache } from './binding-cache.js'
-import { LiveSessionBook, type Touch } from './live-session-book.js'
+import { LiveSessionBook, SHARED_COUNTS_LAG_MS, type Touch } from './live-session-book.js'
 import { MemoryAffinityStore } from './memory-store.js'
 import type { RedisConnection } from './redis-connection.js'
 import { CLAIM, COUNTS, decodeBinding, encodeBinding, REBIND, REFRESH, RESTORE_SESSION, TOUCH, type Script } from './redis-scripts.js'
@@ -34,6 +34,8 @@ export const BINDINGS_CHANNEL = 'bindings'
 /** AffinityStore in Redis, with a local cache and a local fallback. */
 export class RedisAffinityStore implements AffinityStore {
   readonly kind = 'redis'
+  /** Counts come from the live-session book: cached, then fetched in a round trip. */
+  readonly liveCountsLagMs = SHARED_COUNTS_LAG_MS
   readonly #connection: RedisConnection
   readonly #bus: RedisBus | undefined
   readonly #prefix: string

@@ -5,11 +5,7 @@
  * filtering per request. When fewer than `panicThreshold` % of the pool is healthy, every endpoint
  * not disabled by an operator becomes usable again (panic mode) rather than failing everything.
  */
-import { createAffinity, type AffinityDeps } from '../affinity/create-affinity.js'
-import type { SessionAffinity } from '../affinity/session-affinity.js'
 import { createPolicy } from '../balancing/create-policy.js'
-import { LeastSessions } from '../balancing/least-sessions.js'
-import { MemoryAffinityStore } from '../stores/memory-store.js'
 import type { BalancingPolicy } from '../balancing/policy.js'
 import type { PoolConfig } from '../config/schema.js'
 import { OutlierDetector } from '../health/outlier-detector.js'
@@ -17,10 +13,8 @@ import { StallDetector } from '../health/stall-detector.js'
 import { Endpoint, type EndpointState } from './endpoint.js'
 import { endpointIdOf } from './endpoint-id.js'
 import { PendingQueue, type Waiter } from './pending-queue.js'
+import type { PoolView, SessionCounts } from './pool-view.js'
 import { RetryBudget } from './retry-budget.js'
-
-/** How long least-sessions adds its own picks to counts read from a shared store (they refresh every second). */
-const SHARED_COUNTS_LAG_MS = 2000
 
 /** Things a pool reports, once each (logs and metrics subscribe). */
 export interface PoolObserver {
@@ -43,7 +37,6 @@ export interface EndpointWatcher {
 export interface PoolOptions {
   /** Starts the active health checker of this pool. */
   readonly watcher?: (pool: UpstreamPool) => EndpointWatcher
-  readonly affinity?: AffinityDeps
   /** On reload: the pool this one replaces; its endpoints with unchanged settings move over. */
   readonly adoptFrom?: UpstreamPool
 }
@@ -65,7 +58,7 @@ export interface EndpointSpec {
 }
 
 /** A pool: endpoints, the policy that picks among them, and the options requests to it follow. */
-export class UpstreamPool {
+export class UpstreamPool implements PoolView {
   readonly name: string
   #config: PoolConfig
   readonly policy: BalancingPolicy
@@ -84,8 +77,11 @@ export class UpstreamPool {
   readonly #observer: PoolObserver
   readonly #removals = new Map<Endpoint, NodeJS.Timeout>()
 
-  /** Sticky sessions of this pool, when its affinity mode is not `none`. */
-  readonly affinity: SessionAffinity | undefined
+  /**
+   * Live sessions per endpoint id, set by the composition root when a session layer (affinity) sits
+   * above this pool; undefined without one. Read by the admin API and metrics, never per request.
+   */
+  sessionCounts: SessionCounts | undefined
 
   constructor(config: PoolConfig, observer: PoolObserver, options: PoolOptions = {}) {
     this.name = config.name
@@ -114,13 +110,6 @@ export class UpstreamPool {
       }
     }
     this.setEndpoints('static', config.endpoints, false)
-    this.affinity = options.affinity === undefined ? undefined : createAffinity(this, config.affinity, options.affinity)
-    if (this.policy instanceof LeastSessions) {
-      const affinity = this.affinity
-      this.policy.counts = () => affinity?.sessionCounts() ?? new Map()
-      // Only the in-process memory store counts live; shared ones (workers, Redis) lag up to a second.
-      this.policy.countsLagMs = options.affinity === undefined || options.affinity.store instanceof MemoryAffinityStore ? 0 : SHARED_COUNTS_LAG_MS
-    }
   }
 
   /** The pool's config (replaced by `reconfigure` when only its endpoint list changed). */

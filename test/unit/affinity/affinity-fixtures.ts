@@ -1,13 +1,17 @@
 /**
- * @module Unit fixtures for affinity: real pools with real affinity objects, requests built on a real
- * IncomingMessage, and a driver that takes the exchange's steps (lookup → hit | pick + bind → commit)
- * without the network, so properties can be checked over many thousands of sessions in milliseconds.
+ * @module Unit fixtures for affinity: real pools with real affinity objects (wired as the runtime
+ * wires them), requests built on a real IncomingMessage, and `serve`, which takes the real session
+ * step (proxying/session-step.ts) without the network, so properties can be checked over many
+ * thousands of sessions in milliseconds.
  */
 import { IncomingMessage } from 'node:http'
 import { Socket } from 'node:net'
 import { whenReady, type MaybePromise } from '../../../src/stores/affinity-store.js'
 import { SecretRing } from '../../../src/affinity/secret-ring.js'
-import type { AffinityOutcome, AffinityRequest, SessionLookup } from '../../../src/affinity/session-affinity.js'
+import type { AffinityOutcome, SessionAffinity } from '../../../src/affinity/session-affinity.js'
+import { ProxyError } from '../../../src/errors/proxy-error.js'
+import { poolTarget, type PoolTarget } from '../../../src/proxying/pool-target.js'
+import { commitSession, resolveSession, type SessionRequest } from '../../../src/proxying/session-step.js'
 import type { ConfigInput } from '../../../src/config/schema.js'
 import { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
@@ -27,12 +31,26 @@ export function endpointUrls(count: number, firstPort = 10_001): string[] {
 export function affinityPool(pool: PoolInput, deps: { ring?: SecretRing; store?: MemoryAffinityStore } = {}): { pool: UpstreamPool; store: MemoryAffinityStore; ring: SecretRing } {
   const store = deps.store ?? new MemoryAffinityStore()
   const ring = deps.ring ?? new SecretRing([SECRET])
-  const created = new UpstreamPool(poolConfig(pool), new RecordingObserver(), { affinity: { ring, store } })
+  const created = new UpstreamPool(poolConfig(pool), new RecordingObserver(), {})
+  targets.set(created, poolTarget(created, { ring, store }))
   opened.push(created)
   stores.push(store)
   return { pool: created, store, ring }
 }
 
+/** The target (pool and affinity) `affinityPool` built for `pool`, as the runtime would. */
+export function targetOf(pool: UpstreamPool): PoolTarget {
+  const target = targets.get(pool)
+  if (target === undefined) throw new Error(`pool ${pool.name} was not made by affinityPool`)
+  return target
+}
+
+/** The affinity of a pool made by `affinityPool` (undefined for mode `none`). */
+export function affinityOf(pool: UpstreamPool): SessionAffinity | undefined {
+  return targetOf(pool).affinity
+}
+
+const targets = new WeakMap<UpstreamPool, PoolTarget>()
 const opened: UpstreamPool[] = []
 const stores: MemoryAffinityStore[] = []
 
@@ -51,8 +69,8 @@ export interface ClientRequest {
   readonly target?: string
 }
 
-/** An AffinityRequest on a real (unconnected) IncomingMessage. */
-export function affinityRequest(client: ClientRequest): AffinityRequest & { upstreamCookie: string | undefined } {
+/** A session request on a real (unconnected) IncomingMessage. */
+export function affinityRequest(client: ClientRequest): SessionRequest & { upstreamCookie: string | undefined } {
   const req = new IncomingMessage(new Socket())
   const raw: string[] = []
   if (client.cookie !== undefined) raw.push('Cookie', client.cookie)
@@ -60,7 +78,9 @@ export function affinityRequest(client: ClientRequest): AffinityRequest & { upst
   req.rawHeaders = raw
   const target = client.target ?? '/'
   const query = target.indexOf('?')
-  const request = {
+  const request: SessionRequest & { upstreamCookie: string | undefined } = {
+    session: undefined,
+    affinityOutcome: undefined,
     req,
     clientIp: client.clientIp ?? '127.0.0.1',
     cookieHeader: client.cookie,
@@ -87,36 +107,23 @@ export interface Served {
 }
 
 /**
- * Serves one request the way Exchange#dispatch does (lookup, hit or rebind or new, pick, bind,
- * commit), with the endpoint answering at once. `inflight` is left at 0 (no request stays open).
+ * Serves one request through the real session step (resolveSession, then commitSession as the
+ * response goes out), with the endpoint answering at once. `inflight` is left at 0.
  */
 export function serve(pool: UpstreamPool, client: ClientRequest): MaybePromise<Served> {
-  const affinity = pool.affinity
-  if (affinity === undefined) throw new Error(`pool ${pool.name} has no affinity`)
+  const target = targetOf(pool)
+  if (target.affinity === undefined) throw new Error(`pool ${pool.name} has no affinity`)
   const request = affinityRequest(client)
-  return whenReady(affinity.lookup(request), (lookup: SessionLookup): MaybePromise<Served> => {
-    const bound = lookup.bound
-    let outcome: AffinityOutcome | undefined
-    let rebinding = false
-    if (bound !== undefined && bound.servesBoundSessions) return finish(lookup, bound, 'hit')
-    if (bound !== undefined || lookup.boundGone) {
-      if (pool.config.affinity.onUnavailable === 'fail') return { endpoint: undefined, outcome: undefined, headers: [], refused: true }
-      outcome = 'rebound'
-      rebinding = true
-    } else {
-      outcome = lookup.problem ?? (lookup.bindable ? 'new' : undefined)
-    }
+  const pick = (): Endpoint | ProxyError => {
     const picked = pool.pick(undefined)
-    if (picked === undefined || picked === 'full') return { endpoint: undefined, outcome, headers: [], refused: false }
-    if (!lookup.bindable) return finish(lookup, picked, outcome)
-    return whenReady(affinity.bind(lookup, picked, request, rebinding), (endpoint) => finish(lookup, endpoint, outcome))
-  })
-
-  function finish(lookup: SessionLookup, endpoint: Endpoint, outcome: AffinityOutcome | undefined): Served {
-    const headers: string[] = []
-    affinity?.commit(lookup, endpoint, outcome, request, headers)
-    return { endpoint, outcome, headers, refused: false }
+    return picked === undefined || picked === 'full' ? new ProxyError('ERR_NO_ENDPOINT', `no available endpoint in pool "${pool.name}"`) : picked
   }
+  return whenReady(resolveSession(target, request, pick), (chosen): Served => {
+    if (chosen instanceof ProxyError) return { endpoint: undefined, outcome: request.affinityOutcome, headers: [], refused: chosen.code === 'ERR_SESSION_UNAVAILABLE' }
+    const headers: string[] = []
+    commitSession(target, request, chosen, headers)
+    return { endpoint: chosen, outcome: request.affinityOutcome, headers, refused: false }
+  })
 }
 
 /** `serve`, for stores that answer synchronously (memory). */

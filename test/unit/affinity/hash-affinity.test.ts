@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HashAffinity } from '../../../src/affinity/hash-affinity.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
 import type { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
-import { affinityPool, affinityRequest, closeAll, endpointUrls, maxDeviation, type ClientRequest } from './affinity-fixtures.js'
+import { affinityPool, affinityRequest, closeAll, endpointUrls, maxDeviation, type ClientRequest, affinityOf } from './affinity-fixtures.js'
 
 afterEach(closeAll)
 
 const KEYS = Array.from({ length: 10_000 }, (_, index) => `user-${index}`)
 
 function where(pool: UpstreamPool, client: ClientRequest): string | undefined {
-  const lookup = (pool.affinity as HashAffinity).lookup(affinityRequest(client))
+  const lookup = (affinityOf(pool) as HashAffinity).lookup(affinityRequest(client))
   return lookup.bound?.id
 }
 
@@ -68,7 +68,7 @@ describe('HashAffinity', () => {
       expect(where(pool, other), key).toBe(where(pool, same))
     }
     const { pool } = affinityPool({ endpoints: urls, affinity: { mode: 'hash', hash: { key: 'header:X-User' } } })
-    const lookup = (pool.affinity as HashAffinity).lookup(affinityRequest({}))
+    const lookup = (affinityOf(pool) as HashAffinity).lookup(affinityRequest({}))
     expect(lookup.bound).toBeUndefined()
     expect(lookup.bindable).toBe(false)
   })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { fmix32, hashString, rendezvousScore } from '../../../src/affinity/rendezvous.js'
+import { rendezvousScore } from '../../../src/affinity/rendezvous.js'
+import { fmix32, hashString } from '../../../src/upstream/id-hash.js'
 import { maxDeviation } from './affinity-fixtures.js'
 
 /** The winner among `endpoints` (id hash, weight) for `key`, as HashAffinity chooses without a load bound. */

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { AffinityConfig } from '../../../src/config/affinity-schema.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
 import type { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
-import { affinityPool, affinityRequest, closeAll, endpointUrls, headerOf, maxDeviation, serveNow, setCookieOf, type ClientRequest } from './affinity-fixtures.js'
+import { affinityPool, affinityRequest, closeAll, endpointUrls, headerOf, maxDeviation, serveNow, setCookieOf, type ClientRequest, affinityOf } from './affinity-fixtures.js'
 
 const CLIENTS = 1000
 const REQUESTS = 20
@@ -59,7 +59,7 @@ function visit(pool: UpstreamPool, mode: Mode, client: Client): Endpoint {
   if (mode === 'learn' && client.appSession === undefined) {
     // The application sets its own session cookie on the first response; Latch learns it.
     const id = `app-${client.index}-${endpoint.id}`
-    pool.affinity?.learn?.([Buffer.from('Set-Cookie'), Buffer.from(`JSESSIONID=${id}; Path=/; HttpOnly`)], undefined, endpoint, affinityRequest(request))
+    affinityOf(pool)?.learn?.([Buffer.from('Set-Cookie'), Buffer.from(`JSESSIONID=${id}; Path=/; HttpOnly`)], undefined, endpoint, affinityRequest(request))
     client.appSession = id
   }
   client.endpoints.push(endpoint.id)

@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StoredBindings } from '../../../src/affinity/stored-binding.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
-import { affinityPool, affinityRequest, closeAll, endpointUrls, serveNow } from './affinity-fixtures.js'
+import { affinityPool, affinityRequest, closeAll, endpointUrls, serveNow, affinityOf } from './affinity-fixtures.js'
 
 afterEach(closeAll)
 
@@ -33,7 +33,7 @@ describe('StoredBindings (client-ip and learn)', () => {
     const first = serveNow(pool, {})
     expect(first.outcome).toBeUndefined()
     const endpoint = first.endpoint as Endpoint
-    pool.affinity?.learn?.([Buffer.from('set-cookie'), Buffer.from('connect.sid=s%3Aabc.def; Path=/; HttpOnly')], undefined, endpoint, affinityRequest({}))
+    affinityOf(pool)?.learn?.([Buffer.from('set-cookie'), Buffer.from('connect.sid=s%3Aabc.def; Path=/; HttpOnly')], undefined, endpoint, affinityRequest({}))
     const cookie = 'connect.sid=s%3Aabc.def'
     expect(serveNow(pool, { cookie })).toMatchObject({ outcome: 'hit', endpoint })
     pool.setEndpoints('static', urls.filter((url) => new URL(url).host !== endpoint.id).map((url) => ({ url, weight: 1 })))

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
 import type { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
-import { affinityPool, affinityRequest, closeAll, endpointUrls, headerOf, serveNow, setCookieOf, type Served } from './affinity-fixtures.js'
+import { affinityPool, affinityRequest, closeAll, endpointUrls, headerOf, serveNow, setCookieOf, type Served, affinityOf } from './affinity-fixtures.js'
 
 afterEach(async () => {
   vi.useRealTimers()
@@ -115,7 +115,7 @@ describe('token lifetimes', () => {
       store.sweep()
       const counted = total(store, 'web:cookie')
       // Probe without touching: a lookup only (serve would refresh the session).
-      const lookup = pool.affinity?.lookup(affinityRequest({ cookie }))
+      const lookup = affinityOf(pool)?.lookup(affinityRequest({ cookie }))
       const valid = lookup !== undefined && !(lookup instanceof Promise) && lookup.problem === undefined
       if (valid) expect(counted, `${elapsed} ms after the last request`).toBe(1)
     }

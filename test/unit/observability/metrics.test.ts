@@ -2,11 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { register } from 'prom-client'
 import type { AffinityDeps } from '../../../src/affinity/create-affinity.js'
 import { SecretRing } from '../../../src/affinity/secret-ring.js'
-import type { AffinityOutcome } from '../../../src/affinity/session-affinity.js'
+import type { AffinityOutcome, SessionAffinity } from '../../../src/affinity/session-affinity.js'
 import { ConfigSchema, type ConfigInput } from '../../../src/config/schema.js'
 import type { ErrorCode } from '../../../src/errors/proxy-error.js'
 import { MemoryAffinityStore } from '../../../src/stores/memory-store.js'
 import { Metrics } from '../../../src/observability/metrics.js'
+import { poolTarget } from '../../../src/proxying/pool-target.js'
 import type { FinishedRequest } from '../../../src/proxying/runtime.js'
 import { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
 import { parsePrometheusText, samplesOf, valueOf } from '../../helpers/prometheus-text.js'
@@ -19,17 +20,20 @@ function setUp(inputs: PoolInput[], affinity?: AffinityDeps): { metrics: Metrics
   const config = ConfigSchema.parse({ pools: inputs })
   const pools: UpstreamPool[] = []
   const metrics = new Metrics(() => pools)
-  for (const pool of config.pools) pools.push(new UpstreamPool(pool, metrics, affinity === undefined ? {} : { affinity }))
+  for (const pool of config.pools) pools.push(new UpstreamPool(pool, metrics, {}))
+  // Affinity is wired above the pool, as the runtime does.
+  if (affinity !== undefined) for (const pool of pools) affinities.set(pool, poolTarget(pool, affinity).affinity)
   opened.push(...pools)
   return { metrics, pools }
 }
 const opened: UpstreamPool[] = []
+const affinities = new WeakMap<UpstreamPool, SessionAffinity | undefined>()
 
 function finished(pool: UpstreamPool | undefined, endpointIndex: number | undefined, status: number, durationMs: number, affinityOutcome?: AffinityOutcome, errorCode?: ErrorCode, buffered = { bytes: 0, whole: false }): FinishedRequest {
   const endpoint = endpointIndex === undefined ? undefined : pool?.endpoints[endpointIndex]
   return {
     requestId: 'r', method: 'GET', hostHeader: 'h', logPath: '/', status, upstreamStatus: undefined, durationMs, bytesOut: 0, routeDescription: undefined,
-    poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode, clientIp: '127.0.0.1', pool, endpoint, affinityOutcome,
+    poolName: pool?.name, endpointId: endpoint?.id, attempts: 1, errorCode, clientIp: '127.0.0.1', pool, affinity: pool === undefined ? undefined : affinities.get(pool), endpoint, affinityOutcome,
     bufferedBytes: buffered.bytes, bodyBufferedWhole: buffered.whole,
   }
 }
