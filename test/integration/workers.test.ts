@@ -160,7 +160,8 @@ describe('--workers 2', () => {
     // The surviving worker serves everything meanwhile.
     for (let i = 0; i < 6; i++) expect((await get('/cookie', { cookie })).headers['x-upstream']).toBe(cookieResponse.headers['x-upstream'])
     await waitFor(() => latch.logs.some((line) => line.msg === 'worker restarted and serving'), 10_000)
-    const restarted = workerLogs('worker serving').filter((line) => line.worker === 1).at(-1)?.pid
+    // The worker's own line comes through its own pipe and may trail the supervisor's.
+    const restarted = (await waitFor(() => workerLogs('worker serving').find((line) => line.worker === 1 && line.pid !== victim), 5000, 20, 'the new worker 1 serving')).pid
     expect(restarted).not.toBe(victim)
     const before = await perWorker()
     for (let i = 0; i < 8; i++) {
