@@ -24,7 +24,7 @@ export function renderConfigReference(configSchema) {
     const rows = []
     addRow(rows, name, node, (root.required ?? []).includes(name))
     walk(node, name, rows)
-    sections.push(`#### \`${name}\`\n\n| Key | Default | Description |\n| --- | --- | --- |\n${rows.map(formatRow).join('\n')}\n`)
+    sections.push(`### \`${name}\`\n\n| Key | Default | Description |\n| --- | --- | --- |\n${rows.map(formatRow).join('\n')}\n`)
   }
   return sections.join('\n')
 }

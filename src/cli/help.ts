@@ -39,4 +39,4 @@ Options for every mode:
       --log-level LEVEL            fatal | error | warn | info (default) | debug | trace | silent
 
 Exit codes: 0 ok, 1 invalid config or start-up failure, 2 bad command line.
-Docs: README.md (configuration reference, error codes).`
+Docs: README.md, and docs/reference/ (config.md, cli.md, error-codes.md).`

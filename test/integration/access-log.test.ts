@@ -12,12 +12,12 @@ import { rawRequest } from '../helpers/raw-http.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
-const README = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8')
+const PIPELINE_DOC = readFileSync(resolve(import.meta.dirname, '../../docs/concepts/request-pipeline.md'), 'utf8')
 
-/** The access-line fields the README documents (step 8 of "How a request flows"), in its order. */
+/** The access-line fields docs/concepts/request-pipeline.md documents (its "Log" step), in its order. */
 function documentedFields(): string[] {
-  const start = README.indexOf('**Log.** When the response is finished')
-  const paragraph = README.slice(start, README.indexOf('(the', start))
+  const start = PIPELINE_DOC.indexOf('**Log.** When the response is finished')
+  const paragraph = PIPELINE_DOC.slice(start, PIPELINE_DOC.indexOf('(the', start))
   return [...paragraph.matchAll(/`(\w+)`/g)].map((match) => match[1] as string)
 }
 

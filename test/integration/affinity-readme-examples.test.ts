@@ -1,7 +1,8 @@
 /**
- * The README's "Affinity (sticky sessions)" chapter: every YAML example in it is a valid config (or
- * Ingress manifest) that `latch check` accepts, and the Kubernetes Ingress example does what the
- * README says it does when served by the real CLI (the exact Set-Cookie attributes and the warning).
+ * docs/concepts/sessions.md, "Affinity (sticky sessions)" (the README's chapter until it moved to
+ * docs/): every YAML example in it is a valid config (or Ingress manifest) that `latch check` accepts,
+ * and the Kubernetes Ingress example does what it says it does when served by the real CLI (the
+ * exact Set-Cookie attributes and the warning).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,14 +13,13 @@ import { send } from '../helpers/http-client.js'
 import { runCli, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
-const README = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8')
+const SESSIONS_DOC = readFileSync(resolve(import.meta.dirname, '../../docs/concepts/sessions.md'), 'utf8')
 const ENV = { SESSION_SECRET: 'readme-example-secret-0123456789' }
 
+/** The whole file: it is the chapter. */
 function chapter(): string {
-  const start = README.indexOf('## Affinity (sticky sessions)\n')
-  expect(start).toBeGreaterThan(-1)
-  const end = README.indexOf('\n## ', start + 5)
-  return README.slice(start, end === -1 ? undefined : end)
+  expect(SESSIONS_DOC.startsWith('# Affinity (sticky sessions)\n')).toBe(true)
+  return SESSIONS_DOC
 }
 
 /** The ```yaml blocks of the chapter, in order. */
@@ -42,7 +42,7 @@ afterAll(async () => {
   }
 })
 
-describe('README affinity chapter examples', () => {
+describe('docs/concepts/sessions.md examples', () => {
   it('has a Socket.IO example, an Ingress manifest and the Latch config that reads it', () => {
     const blocks = yamlBlocks()
     expect(blocks).toHaveLength(3)
@@ -65,7 +65,7 @@ describe('README affinity chapter examples', () => {
     }
   })
 
-  it('the Ingress example sets the cookie and prints the warning the README shows', async () => {
+  it('the Ingress example sets the cookie and prints the warning the doc shows', async () => {
     const [, ingress, latchYaml] = yamlBlocks() as [string, string, string]
     const text = chapter()
     const claimedCookie = /sets `(INGRESSCOOKIE=…; [^`]+)`/.exec(text)?.[1]

@@ -183,7 +183,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
     expect(counts.every((count) => count > 0)).toBe(true)
     const widths = await page.locator('tr.endpoint[data-pool="web"] .bar').evaluateAll((bars) => bars.map((bar) => Number.parseFloat((bar as unknown as Styled).style.width)))
     expect(widths.reduce((sum, width) => sum + width, 0)).toBeCloseTo(100, 0)
-    // The screenshot in the README: the dashboard under this load, once the charts have a few samples.
+    // The screenshot in docs/guides/dashboard.md: the dashboard under this load, once the charts have a few samples.
     await waitFor(async () => {
       const reply = await adminCall(latch, 'GET', '/history')
       const web = (reply.body.pools as Record<string, { requestsPerSecond: (number | null)[] }>).web

@@ -10,7 +10,7 @@ import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startRedis, stopAllRedis } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/wait.js'
 
-// What the README's docker compose walkthrough does, without Docker (this machine has none): the
+// What the docker compose walkthrough (docs/guides/docker-compose.md) does, without Docker (this machine has none): the
 // compose services' own commands, environment and Latch config, on loopback ports.
 
 const { services } = readCompose()

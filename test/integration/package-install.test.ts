@@ -32,12 +32,12 @@ function run(file: string, args: readonly string[], cwd: string): Promise<string
 
 const npm = (args: readonly string[], cwd: string): Promise<string> => run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], cwd)
 
-/** The TypeScript block of the README's "Embedding Latch" section. */
+/** The TypeScript block of docs/guides/embedding.md ("Embedding Latch"). */
 function readmeExample(): string {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## Embedding Latch\n'))
-  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
-  if (block === undefined) throw new Error('README: no ```ts block under "## Embedding Latch"')
+  const guide = readFileSync(join(REPO, 'docs/guides/embedding.md'), 'utf8')
+  if (!guide.startsWith('# Embedding Latch\n')) throw new Error('docs/guides/embedding.md: does not start with "# Embedding Latch"')
+  const block = /```ts\n([\s\S]*?)```/.exec(guide)?.[1]
+  if (block === undefined) throw new Error('docs/guides/embedding.md: no ```ts block')
   return block
 }
 
@@ -99,7 +99,7 @@ describe('the packed package, installed', () => {
     expect((await run(process.execPath, ['--input-type=module', '-e', api], project)).trim()).toBe('ConfigError StartupError loadConfig startLatch')
   })
 
-  it('compiles the README example with tsc --strict against the installed package, and runs it', async () => {
+  it('compiles the embedding guide\'s example with tsc --strict against the installed package, and runs it', async () => {
     writeFileSync(join(project, 'example.ts'), readmeExample())
     // No skipLibCheck: the declarations the package ships must type-check too.
     await run(process.execPath, [TSC, '--strict', '--module', 'nodenext', '--target', 'es2022', '--types', 'node', 'example.ts'], project)

@@ -112,9 +112,10 @@ describe('loadConfigFile accepts the forms a user writes naturally', () => {
     expect(loadConfigFile(tempConfig(text), { REDIS_PASSWORD: 's3cret' }).config.store).toMatchObject({ password: 's3cret' })
   })
 
-  it("the README's Redis example works with REDIS_PASSWORD unset, as its comment says", () => {
-    const readme = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8')
-    const chapter = readme.slice(readme.indexOf('## Several replicas with Redis'))
+  it("the Redis guide's example (docs/guides/redis-replicas.md) works with REDIS_PASSWORD unset, as its comment says", () => {
+    const guide = readFileSync(resolve(import.meta.dirname, '../../../docs/guides/redis-replicas.md'), 'utf8')
+    expect(guide.startsWith('# Several replicas with Redis\n')).toBe(true)
+    const chapter = guide
     const block = /```yaml\n([\s\S]*?)```/.exec(chapter)?.[1] ?? ''
     expect(block).toContain('password: "${REDIS_PASSWORD:-}"')
     const loaded = loadConfigFile(tempConfig(`${block}${ONE_POOL}`), { REDIS_URL: 'redis://127.0.0.1:6379' })

@@ -114,9 +114,9 @@ describe('docker-compose.yml', () => {
     }
   })
 
-  it('is what the README walkthrough talks about: its services and published ports', () => {
-    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8')
-    const section = readme.slice(readme.indexOf('## docker compose: two replicas + Redis'), readme.indexOf('## Kubernetes manifests'))
+  it('is what the walkthrough (docs/guides/docker-compose.md) talks about: its services and published ports', () => {
+    const section = readFileSync(resolve(ROOT, 'docs/guides/docker-compose.md'), 'utf8')
+    expect(section.startsWith('# docker compose: two replicas + Redis\n')).toBe(true)
     const named = [...section.matchAll(/docker compose (?:stop|start|exec|logs -f) ([\w-]+(?: [\w-]+)*)/g)].flatMap((match) => (match[1] as string).split(' ')).filter((word) => /^(latch-\d+|backend-\d+|redis)$/.test(word))
     expect(named.length).toBeGreaterThan(5)
     for (const name of named) expect(Object.keys(services), name).toContain(name)

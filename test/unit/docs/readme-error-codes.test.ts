@@ -4,17 +4,18 @@ import { describe, expect, it } from 'vitest'
 import { ADMIN_ERRORS } from '../../../src/admin/admin-error.js'
 import { ERRORS, type ErrorCode } from '../../../src/errors/proxy-error.js'
 
-const README = readFileSync(resolve(import.meta.dirname, '../../../README.md'), 'utf8')
+const ERROR_CODES_DOC = readFileSync(resolve(import.meta.dirname, '../../../docs/reference/error-codes.md'), 'utf8')
+const ADMIN_API_DOC = readFileSync(resolve(import.meta.dirname, '../../../docs/reference/admin-api.md'), 'utf8')
 
 function errorTable(): string {
-  const start = README.indexOf('<!-- error-codes:start -->')
-  const end = README.indexOf('<!-- error-codes:end -->')
+  const start = ERROR_CODES_DOC.indexOf('<!-- error-codes:start -->')
+  const end = ERROR_CODES_DOC.indexOf('<!-- error-codes:end -->')
   expect(start).toBeGreaterThan(-1)
   expect(end).toBeGreaterThan(start)
-  return README.slice(start, end)
+  return ERROR_CODES_DOC.slice(start, end)
 }
 
-describe('README error-code table', () => {
+describe('error-code table (docs/reference/error-codes.md)', () => {
   it.each(Object.keys(ERRORS) as ErrorCode[])('lists %s with its HTTP status', (code) => {
     const row = errorTable()
       .split('\n')
@@ -29,13 +30,13 @@ describe('README error-code table', () => {
   })
 })
 
-describe('README admin API error-code table', () => {
+describe('admin API error-code table (docs/reference/admin-api.md)', () => {
   function adminTable(): string {
-    const start = README.indexOf('<!-- admin-error-codes:start -->')
-    const end = README.indexOf('<!-- admin-error-codes:end -->')
+    const start = ADMIN_API_DOC.indexOf('<!-- admin-error-codes:start -->')
+    const end = ADMIN_API_DOC.indexOf('<!-- admin-error-codes:end -->')
     expect(start).toBeGreaterThan(-1)
     expect(end).toBeGreaterThan(start)
-    return README.slice(start, end)
+    return ADMIN_API_DOC.slice(start, end)
   }
 
   it('lists every ADMIN_ERRORS code, in order, with its HTTP status', () => {
