@@ -1,5 +1,5 @@
 /**
- * Every relative link in README.md and docs/ resolves: the file exists and, for a `#anchor`, the
+ * Every relative link in README.md, docs/ and bench/ resolves: the file exists and, for a `#anchor`, the
  * Markdown file has a heading with that GitHub slug. Links inside code (fenced or inline) are not
  * links, and absolute URLs (https:, mailto:) are not checked: the tests run without the Internet.
  */
@@ -10,10 +10,12 @@ import { describe, expect, it } from 'vitest'
 
 const REPO = resolve(import.meta.dirname, '../../..')
 
-/** README.md and every Markdown file under docs/, relative to `root`. */
+/** README.md and every Markdown file under docs/ and bench/, relative to `root`. */
 function markdownFiles(root: string): string[] {
-  const docs = existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' }) : []
-  return ['README.md', ...docs.filter((name) => name.endsWith('.md')).sort().map((name) => join('docs', name))]
+  const under = (folder: string): string[] => existsSync(join(root, folder))
+    ? readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.md')).sort().map((name) => join(folder, name))
+    : []
+  return ['README.md', ...under('docs'), ...under('bench')]
 }
 
 /**
@@ -79,7 +81,7 @@ function brokenLinks(root: string): string[] {
   return problems
 }
 
-describe('links in README.md and docs/', () => {
+describe('links in README.md, docs/ and bench/', () => {
   it('every relative link and anchor resolves', () => {
     expect(markdownFiles(REPO).length).toBeGreaterThan(10)
     expect(brokenLinks(REPO)).toEqual([])
@@ -90,6 +92,12 @@ describe('links in README.md and docs/', () => {
     const linked = new Set([...readme.matchAll(/\]\((docs\/[^)#]+)/g)].map((match) => match[1]))
     const docs = markdownFiles(REPO).filter((file) => file.startsWith('docs/'))
     expect(docs.filter((file) => !linked.has(file))).toEqual([])
+  })
+
+  it('name nothing outside the repository (the docs stand on their own)', () => {
+    const outside = markdownFiles(REPO).flatMap((file) =>
+      readFileSync(join(REPO, file), 'utf8').split('\n').flatMap((line, index) => (/\.\.\/shared|shared\/bench/.test(line) ? [`${file}:${index + 1}: ${line}`] : [])))
+    expect(outside).toEqual([])
   })
 
   it('anchors follow GitHub’s slug rules', () => {
