@@ -7,6 +7,7 @@
  * cookies, and duplicated affinity cookies are treated as absent. The default name (`latch`) and
  * path (`/`) make this easy to hit with a second cookie pool, so it is worth a warning at load.
  */
+import { actionPools, type RouteAction } from '../routing/route-action.js'
 import type { RouteTable } from '../routing/route-table.js'
 import type { Config } from './schema.js'
 
@@ -18,10 +19,13 @@ function hostsByPool(routes: RouteTable): Map<string, Set<string>> {
     set.add(host)
     hosts.set(pool, set)
   }
-  for (const [host, group] of routes.exactHosts) for (const rule of group.rules) add(rule.pool, host)
-  for (const group of routes.wildcardHosts.values()) for (const rule of group.rules) add(rule.pool, '*')
-  for (const rule of routes.anyHost?.rules ?? []) add(rule.pool, '*')
-  if (routes.defaultBackend !== undefined) add(routes.defaultBackend.pool, '*')
+  const addAction = (action: RouteAction, host: string): void => {
+    for (const pool of actionPools(action)) add(pool, host)
+  }
+  for (const [host, group] of routes.exactHosts) for (const rule of group.rules) addAction(rule.action, host)
+  for (const group of routes.wildcardHosts.values()) for (const rule of group.rules) addAction(rule.action, '*')
+  for (const rule of routes.anyHost?.rules ?? []) addAction(rule.action, '*')
+  if (routes.defaultBackend !== undefined) addAction(routes.defaultBackend.action, '*')
   return hosts
 }
 

@@ -21,6 +21,7 @@ import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import { poolTarget, type PoolTarget } from './pool-target.js'
+import { ruleTarget, type RuleTarget } from './rule-target.js'
 import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body-policy.js'
 import type { HeaderRules } from './request-headers.js'
 
@@ -43,7 +44,7 @@ export interface FinishedRequest extends AccessRecord {
 /** Everything the request path needs, compiled from one config. */
 export interface ProxyRuntime {
   readonly loaded: LoadedConfig
-  readonly router: Router<PoolTarget>
+  readonly router: Router<RuleTarget>
   readonly pools: ReadonlyMap<string, UpstreamPool>
   /** Each pool with its affinity, by pool name (what routes resolve to). */
   readonly targets: ReadonlyMap<string, PoolTarget>
@@ -99,7 +100,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
   }
   const targets = new Map(config.pools.map((pool) => [pool.name, targetFor(pool)]))
   const pools = new Map([...targets].map(([name, target]) => [name, target.pool]))
-  const router = new Router(loaded.routes, (name) => targets.get(name) as PoolTarget)
+  const router = new Router(loaded.routes, (action) => ruleTarget(action, targets))
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : new TrustedNetworks(config.trustedProxies),
     xForwarded: config.headers.xForwarded,

@@ -191,9 +191,11 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
-  record.pool = route.pool.pool
-  record.affinity = route.pool.affinity
-  return { req, socket, head, pool: route.pool.pool, routeTarget: route.pool, prepared, session: new UpgradeSession(req, prepared, parsed.target, parsed.path), target: parsed.target, record }
+  const session = new UpgradeSession(req, prepared, parsed.target, parsed.path)
+  const target = route.target.choose(session)
+  record.pool = target.pool
+  record.affinity = target.affinity
+  return { req, socket, head, pool: target.pool, routeTarget: target, prepared, session, target: parsed.target, record }
 }
 
 /** The prepared header list as the object http-proxy copies, with the upgrade headers restored. */

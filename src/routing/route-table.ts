@@ -15,6 +15,7 @@ import type { ConfigIssue } from '../errors/config-error.js'
 import type { PathType } from '../config/ingress-schema.js'
 import type { RouteSource } from '../config/route-sources.js'
 import { formatKeyPath, type KeyPath } from '../config/yaml-source.js'
+import { singlePoolAction, type RouteAction } from './route-action.js'
 
 /** A compiled path rule, naming its pool. */
 export interface PathRule {
@@ -22,7 +23,8 @@ export interface PathRule {
   /** Exact: the path; Prefix: the path without trailing "/"; ImplementationSpecific: the regex source. */
   readonly path: string
   readonly regex: RegExp | undefined
-  readonly pool: string
+  /** What the rule does: its backends (pools), filters, session persistence. */
+  readonly action: RouteAction
   readonly maxBodySize: number | undefined
   /** Human description for logs and 404 diagnostics, e.g. `app.example.com /api Prefix`. */
   readonly description: string
@@ -41,7 +43,7 @@ export interface RouteTable {
   /** Keyed by the wildcard's suffix: `*.example.com` → `example.com`. */
   readonly wildcardHosts: ReadonlyMap<string, HostRules>
   readonly anyHost: HostRules | undefined
-  readonly defaultBackend: { readonly pool: string; readonly description: string } | undefined
+  readonly defaultBackend: { readonly action: RouteAction; readonly description: string } | undefined
 }
 
 const TYPE_ORDER: Readonly<Record<PathType, number>> = { Exact: 0, Prefix: 1, ImplementationSpecific: 2 }
@@ -62,7 +64,7 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
       if (defaultBackend !== undefined) {
         issues.push(issueAt(at, `a second defaultBackend — only one is allowed (the first is ${where(defaultBackend.at)})`))
       } else {
-        defaultBackend = { pool: spec.defaultBackend.service.name, description: 'defaultBackend', at }
+        defaultBackend = { action: singlePoolAction('defaultBackend', spec.defaultBackend.service.name), description: 'defaultBackend', at }
       }
     }
     ;(spec.rules ?? []).forEach((rule, ruleIndex) => {
@@ -81,7 +83,8 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
         }
         group.seen.set(key, at)
         const description = `${host === '' ? '*' : host} ${entry.path ?? ''} ${entry.pathType}`
-        group.rules.push({ ...compiled, pathType: entry.pathType, pool: entry.backend.service.name, maxBodySize: entry.maxBodySize, description, source })
+        const action = singlePoolAction(description, entry.backend.service.name)
+        group.rules.push({ ...compiled, pathType: entry.pathType, action, maxBodySize: entry.maxBodySize, description, source })
       })
     })
   }
@@ -94,7 +97,7 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
     else if (host.startsWith('*.')) wildcardHosts.set(host.slice(2), rules)
     else exactHosts.set(host, rules)
   }
-  const fallback = defaultBackend === undefined ? undefined : { pool: defaultBackend.pool, description: defaultBackend.description }
+  const fallback = defaultBackend === undefined ? undefined : { action: defaultBackend.action, description: defaultBackend.description }
   return { exactHosts, wildcardHosts, anyHost, defaultBackend: fallback }
 }
 

@@ -4,11 +4,15 @@
  * Built once per config from a RouteTable (see route-table.ts for the precedence rules); every
  * match result is pre-allocated, so matching allocates nothing per request.
  */
+import type { RouteAction } from './route-action.js'
 import type { PathRule, RouteTable } from './route-table.js'
 
 /** What a request routes to. */
 export interface RouteMatch<P> {
-  readonly pool: P
+  /** What the runtime built for the rule's action (one per action: rules sharing an action share it). */
+  readonly target: P
+  /** The rule's path for Prefix rules (what `ReplacePrefixMatch` replaces), else undefined. */
+  readonly prefix: string | undefined
   readonly maxBodySize: number | undefined
   /** e.g. `app.example.com /api Prefix` or `defaultBackend`. */
   readonly description: string
@@ -32,13 +36,19 @@ export class Router<P> {
   readonly #any: BoundRule<P>[] | undefined
   readonly #fallback: RouteMatch<P> | undefined
 
-  constructor(table: RouteTable, resolvePool: (name: string) => P) {
+  constructor(table: RouteTable, resolveAction: (action: RouteAction) => P) {
+    const resolved = new Map<RouteAction, P>()
+    const resolve = (action: RouteAction): P => {
+      let target = resolved.get(action)
+      if (target === undefined) resolved.set(action, (target = resolveAction(action)))
+      return target
+    }
     const bind = (rules: readonly PathRule[]): BoundRule<P>[] =>
       rules.map((rule) => ({
         kind: rule.pathType === 'Exact' ? EXACT : rule.pathType === 'Prefix' ? PREFIX : REGEX,
         path: rule.path,
         regex: rule.regex,
-        match: { pool: resolvePool(rule.pool), maxBodySize: rule.maxBodySize, description: rule.description },
+        match: { target: resolve(rule.action), prefix: rule.pathType === 'Prefix' ? rule.path : undefined, maxBodySize: rule.maxBodySize, description: rule.description },
       }))
     this.#exact = new Map([...table.exactHosts].map(([host, group]) => [host, bind(group.rules)]))
     this.#wildcard = new Map([...table.wildcardHosts].map(([suffix, group]) => [suffix, bind(group.rules)]))
@@ -46,7 +56,7 @@ export class Router<P> {
     this.#fallback =
       table.defaultBackend === undefined
         ? undefined
-        : { pool: resolvePool(table.defaultBackend.pool), maxBodySize: undefined, description: table.defaultBackend.description }
+        : { target: resolve(table.defaultBackend.action), prefix: undefined, maxBodySize: undefined, description: table.defaultBackend.description }
   }
 
   /** Routes a normalised host (see normalizeHost) and canonical path; undefined means 404. */

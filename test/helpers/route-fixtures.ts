@@ -13,7 +13,7 @@ export function routerFor(spec: IngressSpecInput | string | undefined, pools: re
     { listen: '127.0.0.1:0', pools: pools.map((name, index) => ({ name, endpoints: [`http://127.0.0.1:${index + 1}`] })), routes: spec },
     { file: 'routes-test.yaml', baseDir, env: {} },
   )
-  return new Router(loaded.routes, (name) => name)
+  return new Router(loaded.routes, (action) => action.backends.map((backend) => backend.pool).join('+'))
 }
 
 /**
@@ -23,5 +23,5 @@ export function routerFor(spec: IngressSpecInput | string | undefined, pools: re
 export function routeOf(router: Router<string>, host: string, url: string): string {
   const target = parseRequestTarget(url, host)
   if (target instanceof ProxyError) return String(target.status)
-  return router.match(target.host, target.path)?.pool ?? '404'
+  return router.match(target.host, target.path)?.target ?? '404'
 }

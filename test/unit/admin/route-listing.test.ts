@@ -21,12 +21,12 @@ describe('routeRows', () => {
       { file: 'routes-test.yaml', baseDir: process.cwd(), env: {} },
     )
     expect(routeRows(loaded.routes)).toEqual([
-      { host: 'app.example.com', path: '/api', pathType: 'Exact', pool: 'a' },
-      { host: 'app.example.com', path: '/api', pathType: 'Prefix', pool: 'b' },
-      { host: 'app.example.com', path: '/', pathType: 'Prefix', pool: 'a' },
-      { host: '*.example.com', path: '/', pathType: 'Prefix', pool: 'b' },
-      { host: '*', path: '/', pathType: 'Prefix', pool: 'c' },
-      { host: '*', path: null, pathType: 'defaultBackend', pool: 'c' },
+      { host: 'app.example.com', path: '/api', pathType: 'Exact', pool: 'a', backends: [{ pool: 'a', weight: 1 }] },
+      { host: 'app.example.com', path: '/api', pathType: 'Prefix', pool: 'b', backends: [{ pool: 'b', weight: 1 }] },
+      { host: 'app.example.com', path: '/', pathType: 'Prefix', pool: 'a', backends: [{ pool: 'a', weight: 1 }] },
+      { host: '*.example.com', path: '/', pathType: 'Prefix', pool: 'b', backends: [{ pool: 'b', weight: 1 }] },
+      { host: '*', path: '/', pathType: 'Prefix', pool: 'c', backends: [{ pool: 'c', weight: 1 }] },
+      { host: '*', path: null, pathType: 'defaultBackend', pool: 'c', backends: [{ pool: 'c', weight: 1 }] },
     ])
   })
 })

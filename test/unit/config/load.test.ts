@@ -50,7 +50,7 @@ describe('loadConfigFile accepts valid configs', () => {
     expect(loaded.config.pools.map((pool) => pool.name)).toEqual(['web', 'api'])
     expect(loaded.config.pools[0]?.timeouts.responseHeaders).toBe(300)
     expect(loaded.config.pools[0]?.endpoints[1]).toEqual({ url: 'http://127.0.0.1:2', weight: 3 })
-    expect(loaded.routes.defaultBackend?.pool).toBe('web')
+    expect(loaded.routes.defaultBackend?.action.backends[0]?.pool).toBe('web')
     expect([...loaded.routes.exactHosts.keys()]).toEqual(['api.example.com'])
     expect(Object.isFrozen(loaded.config)).toBe(true)
   })
@@ -63,7 +63,7 @@ describe('loadConfigFile accepts valid configs', () => {
   it('routes from a multi-document manifest file, skipping non-Ingress documents', () => {
     const loaded = loadConfigFile(fixture('manifest-routes.yaml', 'routes'), { APP_URL: 'http://127.0.0.1:1', API_URL: 'http://127.0.0.1:2' })
     expect(loaded.routeSources.map((source) => source.name)).toEqual(['app', 'api'])
-    const rules = loaded.routes.exactHosts.get('app.example.com')?.rules.map((rule) => `${rule.path} ${rule.pathType} ${rule.pool}`)
+    const rules = loaded.routes.exactHosts.get('app.example.com')?.rules.map((rule) => `${rule.path} ${rule.pathType} ${rule.action.backends[0]?.pool}`)
     expect(rules).toEqual(['/api/exact Exact app', '/api Prefix api', '/ Prefix app'])
   })
 })
