@@ -102,14 +102,6 @@ export function singlePoolAction(id: string, pool: string): RouteAction {
   return { id, backends: [{ pool, weight: 1, filters: [] }], sessionPersistence: undefined, filters: [], timeouts: undefined, retry: undefined }
 }
 
-/** The one pool of an action that does nothing but send to it, else undefined (the request path's fast case). */
-export function onlyPool(action: RouteAction): string | undefined {
-  if (action.backends.length !== 1 || action.sessionPersistence !== undefined || action.filters.length > 0) return undefined
-  if (action.timeouts !== undefined || action.retry !== undefined) return undefined
-  const backend = action.backends[0] as BackendRef
-  return backend.filters.length === 0 ? backend.pool : undefined
-}
-
 /** Every pool an action can send to (backends and mirrors), for reference checks and listings. */
 export function* actionPools(action: RouteAction): Generator<string> {
   for (const backend of action.backends) {
