@@ -3,13 +3,16 @@
  * @module Start footprint of Latch: resident memory of `node dist/cli/main.js` in quick mode with no traffic,
  * next to a bare `node:http` server started the same way (the floor any Node.js proxy stands on).
  *
- *   node bench/footprint.mjs [--runs 5] [--settle 2000] [--modules] [--node-flags '--max-semi-space-size=4']
- *                            [-- EXTRA LATCH ARGS...]
+ *   node bench/footprint.mjs [--runs 5] [--settle 2000] [--settled 12000] [--modules]
+ *                            [--node-flags=--max-semi-space-size=4] [-- EXTRA LATCH ARGS...]
  *
  * Every run is a fresh process: it is started, its "latch is serving" line awaited, then left alone for
  * `--settle` ms (no request at all) before VmRSS / VmHWM are read from /proc; then one GET checks it
  * answers 200 and the RSS after that first request is read too. Medians over the runs (RSS is far less
  * sensitive than throughput to other load on the machine, but not immune: page-ins, GC timing).
+ * `--settled MS` also reads VmRSS after MS ms of idleness (still before any request): V8's memory reducer
+ * runs about 8 s after the start-up's last full GC and gives back the young generation that start-up grew,
+ * so a reading after it is what an idle proxy keeps resident; the `--settle` reading is the start itself.
  * `--modules` adds one more run with a module hook that lists every file loaded, grouped by package
  * (that run's memory is not counted: the hook thread costs memory of its own).
  */
@@ -27,6 +30,7 @@ const { values: opts, positionals: extra } = parseArgs({
   options: {
     runs: { type: 'string', default: '5' },
     settle: { type: 'string', default: '2000' },
+    settled: { type: 'string', default: '0' },
     modules: { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
@@ -34,12 +38,13 @@ const { values: opts, positionals: extra } = parseArgs({
   allowPositionals: true,
 })
 if (opts.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(2, 14).join('\n').replace(/^ \*\/?/gm, '') + '\n')
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(2, 17).join('\n').replace(/^ \*\/?/gm, '') + '\n')
   process.exit(0)
 }
 assertBuilt()
 const RUNS = Number(opts.runs)
 const SETTLE_MS = Number(opts.settle)
+const SETTLED_MS = Number(opts.settled)
 const NODE_FLAGS = opts['node-flags'].split(/\s+/).filter((flag) => flag !== '')
 const START_MS = 20_000
 
@@ -114,6 +119,10 @@ async function measure(args) {
   try {
     await sleep(SETTLE_MS)
     const idle = { rss: statusKb(child.pid, 'VmRSS'), hwm: statusKb(child.pid, 'VmHWM') }
+    if (SETTLED_MS > SETTLE_MS) {
+      await sleep(SETTLED_MS - SETTLE_MS)
+      idle.settled = statusKb(child.pid, 'VmRSS')
+    }
     const answer = await httpGet(`http://${address}/`)
     if (answer.status !== 200) throw new Error(`GET / answered ${answer.status ?? answer.error}`)
     // Background compilation (undici's llhttp WebAssembly tiers up, hot functions are optimised) peaks after it.
@@ -168,10 +177,12 @@ try {
   for (let run = 0; run < RUNS; run++) for (const variant of variants) variant.samples.push(await measure(variant.args))
   for (const variant of variants) {
     const { samples } = variant
-    rows.push(`| ${variant.name} | ${mb(median(samples.map((s) => s.rss)))} (${mb(Math.min(...samples.map((s) => s.rss)))}–${mb(Math.max(...samples.map((s) => s.rss)))}) | ${mb(median(samples.map((s) => s.hwm)))} | ${mb(median(samples.map((s) => s.afterRequest)))} | ${mb(median(samples.map((s) => s.peakAfterRequest)))} |`)
+    const settled = SETTLED_MS > SETTLE_MS ? ` ${mb(median(samples.map((s) => s.settled)))} (${mb(Math.min(...samples.map((s) => s.settled)))}–${mb(Math.max(...samples.map((s) => s.settled)))}) |` : ''
+    rows.push(`| ${variant.name} | ${mb(median(samples.map((s) => s.rss)))} (${mb(Math.min(...samples.map((s) => s.rss)))}–${mb(Math.max(...samples.map((s) => s.rss)))}) | ${mb(median(samples.map((s) => s.hwm)))} |${settled} ${mb(median(samples.map((s) => s.afterRequest)))} | ${mb(median(samples.map((s) => s.peakAfterRequest)))} |`)
   }
   process.stdout.write(`node ${process.version}, ${RUNS} runs each, ${SETTLE_MS} ms idle before reading${NODE_FLAGS.length > 0 ? `, node flags ${NODE_FLAGS.join(' ')}` : ''}\n\n`)
-  process.stdout.write('| process | start RSS MB, median (min–max) | peak RSS (VmHWM) MB | RSS 1 s after 1st request MB | peak RSS then MB |\n|---|---|---|---|---|\n')
+  const settledHead = SETTLED_MS > SETTLE_MS ? [` RSS after ${SETTLED_MS} ms idle MB, median (min–max) |`, '---|'] : ['', '']
+  process.stdout.write(`| process | start RSS MB, median (min–max) | peak RSS (VmHWM) MB |${settledHead[0]} RSS 1 s after 1st request MB | peak RSS then MB |\n|---|---|---|${settledHead[1]}---|---|\n`)
   process.stdout.write(`${rows.join('\n')}\n`)
   process.stdout.write(`\nLatch command: node ${[...NODE_FLAGS, 'dist/cli/main.js', ...latchArgs.slice(1)].join(' ').replace(upstreamUrl, 'http://127.0.0.1:PORT')}\n`)
   if (opts.modules) {

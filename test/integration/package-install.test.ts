@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -108,4 +108,40 @@ describe('the packed package, installed', () => {
     expect(output).toContain("[ 'app: healthy' ]")
     expect(output).toContain('pool app rebuilt')
   }, STEP_TIMEOUT_MS)
+})
+
+/** The "Installing the latch command" block of docs/reference/cli.md. */
+function installBlock(): string {
+  const guide = readFileSync(join(REPO, 'docs/reference/cli.md'), 'utf8')
+  const start = guide.indexOf('## Installing the `latch` command\n')
+  if (start === -1) throw new Error('docs/reference/cli.md: no "Installing the `latch` command" section')
+  const block = /```sh\n([\s\S]*?)```/.exec(guide.slice(start))?.[1]
+  if (block === undefined) throw new Error('docs/reference/cli.md: no ```sh block under "Installing the `latch` command"')
+  return block
+}
+
+// The docs' other way: `npm i -g .` from a checkout (after `npm ci && npm run build`), a link to it.
+// Run as written, with a temporary `--prefix` instead of the machine's global one.
+describe('the checkout, installed globally with `npm i -g .`', () => {
+  let prefix: string
+
+  beforeAll(async () => {
+    expect(installBlock()).toContain('npm ci && npm run build && npm i -g .')
+    prefix = mkdtempSync(join(tmpdir(), 'latch-link-'))
+    await npm(['i', '-g', '--prefix', prefix, '.'], REPO)
+  }, STEP_TIMEOUT_MS)
+
+  afterAll(() => {
+    if (prefix !== undefined) rmSync(prefix, { recursive: true, force: true })
+  })
+
+  it('puts a `latch` on the PATH that is this checkout\'s build, and it runs `--version` and `check`', async () => {
+    const bin = join(prefix, 'bin', 'latch')
+    // A link, so `latch` follows later builds of the checkout, as the docs say.
+    expect(realpathSync(bin)).toBe(realpathSync(join(REPO, 'dist/cli/main.js')))
+    expect(await runCli(['--version'], {}, 15_000, bin)).toMatchObject({ code: 0, stdout: `latch ${PKG.version}\n` })
+    const check = await runCli(['check', '--config', join(REPO, 'config/examples/minimal.yaml')], {}, 15_000, bin)
+    expect(check).toMatchObject({ code: 0, stderr: '' })
+    expect(check.stdout).toMatch(/minimal\.yaml: ok \(1 pool, 1 listener\)/)
+  })
 })
