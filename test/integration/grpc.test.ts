@@ -1,4 +1,7 @@
+import { connect } from 'node:http2'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { adminCall } from '../helpers/admin-client.js'
+import { waitFor } from '../helpers/wait.js'
 import { createTestCa, type TestCa } from '../helpers/certificates.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { echoClient, grpc, startGrpcUpstream, unary, type GrpcUpstream, type Msg } from '../helpers/grpc.js'
@@ -50,6 +53,30 @@ async function pingPong(client: Client, texts: readonly string[]): Promise<{ ans
   }
   call.end()
   return { answers, status: await status }
+}
+
+/** A gRPC-shaped POST with node:http2, to see what Latch puts on the wire. */
+function rawH2Call(latch: LatchProcess): Promise<{ status: number; contentType: unknown; body: number; trailers: Record<string, unknown> }> {
+  return new Promise((done, reject) => {
+    const session = connect(latch.url)
+    session.on('error', reject)
+    const stream = session.request({ ':method': 'POST', ':path': '/latch.test.Echo/Unary', 'content-type': 'application/grpc', te: 'trailers' })
+    let status = 0
+    let contentType: unknown
+    let body = 0
+    let trailers: Record<string, unknown> = {}
+    stream.on('response', (headers) => {
+      status = Number(headers[':status'])
+      contentType = headers['content-type']
+    })
+    stream.on('data', (chunk: Buffer) => (body += chunk.length))
+    stream.on('trailers', (received) => (trailers = { ...received }))
+    stream.on('close', () => {
+      session.close()
+      done({ status, contentType, body, trailers })
+    })
+    stream.end(Buffer.from([0, 0, 0, 0, 0]))
+  })
 }
 
 async function allFourKinds(client: Client, server: string): Promise<void> {
@@ -133,12 +160,34 @@ describe('gRPC through Latch', () => {
     expect(result.status.code).toBe(grpc.status.DEADLINE_EXCEEDED)
   })
 
-  it('answers UNAVAILABLE (HTTP 200, grpc-status 14) when the pool has no endpoint', async () => {
-    const { client } = await start({ protocol: 'h2c', endpoints: [] })
+  it('answers UNAVAILABLE (HTTP 200, grpc-status 14) when the pool has no available endpoint', async () => {
+    const server = await upstream('not-serving')
+    server.health = 'NOT_SERVING'
+    // panicThreshold 0: no panic routing to the one unhealthy endpoint.
+    const { latch, client } = await start({ protocol: 'h2c', endpoints: [server.url], healthCheck: { type: 'grpc', interval: '200ms' }, passiveHealth: { panicThreshold: 0 } })
+    await waitFor(async () => ((await adminCall(latch, 'GET', '/pools')).body as { pools: { endpoints: { state: string }[] }[] }).pools[0]?.endpoints[0]?.state === 'unhealthy', 5000, 50, 'the endpoint unhealthy')
     const result = await unary(client, { text: 'x' })
     expect(result.status.code).toBe(grpc.status.UNAVAILABLE)
     expect(result.status.details).toContain('ERR_NO_ENDPOINT')
-    expect(result.status.metadata.get('x-latch-error')).toEqual(['ERR_NO_ENDPOINT'])
+    expect(result.headers?.get('x-latch-error')).toEqual(['ERR_NO_ENDPOINT'])
+    expect(server.calls).toBe(0)
+    // On the wire: HTTP 200, no body, the status in the trailers.
+    const raw = await rawH2Call(latch)
+    expect(raw).toMatchObject({ status: 200, contentType: 'application/grpc', body: 0, trailers: { 'grpc-status': '14' } })
+  })
+
+  it('routes by the gRPC Health Checking Protocol (grpc.health.v1.Health/Check)', async () => {
+    const [good, bad] = await Promise.all([upstream('good'), upstream('bad')])
+    bad.health = 'NOT_SERVING'
+    const { latch, client } = await start({ protocol: 'h2c', endpoints: [good.url, bad.url], healthCheck: { type: 'grpc', interval: '200ms', healthyThreshold: 1, unhealthyThreshold: 1 } })
+    const states = async (): Promise<string[]> => ((await adminCall(latch, 'GET', '/pools')).body as { pools: { endpoints: { state: string }[] }[] }).pools[0]?.endpoints.map((endpoint) => endpoint.state) ?? []
+    await waitFor(async () => (await states()).join() === 'healthy,unhealthy', 5000, 50, 'bad unhealthy')
+    for (let i = 0; i < 6; i++) expect((await unary(client, { text: 'x' })).response?.server).toBe('good')
+    bad.health = 'SERVING'
+    await waitFor(async () => (await states()).join() === 'healthy,healthy', 5000, 50, 'bad healthy again')
+    const seen = new Set<string>()
+    for (let i = 0; i < 6; i++) seen.add((await unary(client, { text: 'x' })).response?.server ?? '?')
+    expect([...seen].sort()).toEqual(['bad', 'good'])
   })
 
   it('answers UNAVAILABLE when the only endpoint refuses connections', async () => {
