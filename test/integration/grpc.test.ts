@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs'
 import { connect } from 'node:http2'
+import { stringify } from 'yaml'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall } from '../helpers/admin-client.js'
 import { waitFor } from '../helpers/wait.js'
@@ -242,5 +244,29 @@ describe('gRPC through Latch', () => {
       for (let i = 0; i < 6; i++) seen.add((await unary(client, { text: 'x' }, { metadata })).response?.server ?? '?')
       expect(seen.size).toBe(1)
     }
+  })
+
+  it('keeps a bidirectional call open across a hot reload that changes its pool', async () => {
+    const [first, second] = await Promise.all([upstream('first'), upstream('second')])
+    const { latch, client } = await start({ protocol: 'h2c', endpoints: [first.url] })
+    const call = (client.bidi as () => grpc.ClientDuplexStream<Msg, Msg>)()
+    const status = new Promise<grpc.StatusObject>((done) => call.on('status', done))
+    call.on('error', () => undefined)
+    const say = async (text: string): Promise<Msg> => {
+      const answered = new Promise<Msg>((done) => call.once('data', done))
+      call.write({ text })
+      return answered
+    }
+    expect(await say('before')).toMatchObject({ text: 'before', server: 'first' })
+    // A new endpoint and a new balancing policy: the pool is rebuilt, its endpoint carried over.
+    writeFileSync(latch.configFile as string, stringify({ admin: { listen: '127.0.0.1:0' }, shutdown: { drainDelay: '0s', drainTimeout: '3s' }, ...latchConfig({ protocol: 'h2c', endpoints: [first.url, second.url], balance: 'least-request' }) }))
+    const reply = await adminCall(latch, 'POST', '/reload')
+    expect(reply.body).toMatchObject({ reloaded: true })
+    expect(await say('after')).toMatchObject({ text: 'after', server: 'first' })
+    call.end()
+    expect((await status).code).toBe(grpc.status.OK)
+    const seen = new Set<string>()
+    for (let i = 0; i < 8; i++) seen.add((await unary(client, { text: 'x' })).response?.server ?? '?')
+    expect([...seen].sort()).toEqual(['first', 'second'])
   })
 })
