@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Which HTTP/2 client should Latch use towards h2/h2c upstreams? undici's (Pool with allowH2/useH2c)
-// or Node's node:http2? Both drive the same h2c server (node:http2, in a child process so the client
-// side alone is measured in this one) with gRPC-shaped calls: POST, small body, response body and
+// or Node's node:http2? Both drive the same h2c server (grpc-shaped-server.mjs, in a child process so the
+// client side alone is measured in this one) with gRPC-shaped calls: POST, small body, response body and
 // trailers. Per round and per client: calls/s at a fixed concurrency, client CPU µs per call, how many
 // TCP connections the server saw, and whether every call got its trailers. Rounds alternate the order.
 // Usage: node bench/h2/client-choice.mjs [--rounds 3] [--duration 4] [--concurrency 64]   (≤ 60 s in all)
@@ -10,30 +10,14 @@ import http2 from 'node:http2'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '64' }, server: { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '64' } } })
 
-if (values.server) {
-  let connections = 0
-  const server = http2.createServer()
-  server.on('connection', () => connections++)
-  server.on('stream', (stream) => {
-    stream.on('data', () => {})
-    stream.on('end', () => {
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true })
-      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK' }))
-      stream.end(Buffer.alloc(64, 1))
-    })
-  })
-  process.on('message', (message) => {
-    if (message === 'connections') process.send?.({ connections }), (connections = 0)
-  })
-  server.listen(0, '127.0.0.1', () => process.send?.({ port: server.address().port }))
-} else {
+{
   const rounds = Number(values.rounds)
   const durationMs = Number(values.duration) * 1000
   const concurrency = Number(values.concurrency)
   if (rounds * 2 * durationMs > 56_000) throw new Error('rounds × 2 × duration must stay under 56 s')
-  const child = fork(new URL(import.meta.url).pathname, ['--server'])
+  const child = fork(new URL('./grpc-shaped-server.mjs', import.meta.url).pathname)
   const port = await new Promise((resolve) => child.once('message', (m) => resolve(m.port)))
   const origin = `http://127.0.0.1:${port}`
   const body = Buffer.alloc(32, 2)
@@ -78,8 +62,8 @@ if (values.server) {
 
   async function run(name) {
     const client = clients[name]()
-    for (let i = 0; i < 200; i++) await client.call() // warm-up
     await connectionsSeen()
+    for (let i = 0; i < 200; i++) await client.call() // warm-up
     let done = 0
     let missing = 0
     const cpu0 = process.cpuUsage()
@@ -95,7 +79,7 @@ if (values.server) {
     const cpu = process.cpuUsage(cpu0)
     const connections = await connectionsSeen()
     await client.close()
-    return { name, callsPerSecond: Math.round(done / (elapsed / 1000)), cpuMicrosPerCall: Math.round((cpu.user + cpu.system) / done), connectionsDuringRun: connections, callsWithoutTrailers: missing }
+    return { name, callsPerSecond: Math.round(done / (elapsed / 1000)), cpuMicrosPerCall: Math.round((cpu.user + cpu.system) / done), connectionsOpened: connections, callsWithoutTrailers: missing }
   }
 
   const results = []

@@ -12,7 +12,9 @@
  * like undici's: nothing reached the endpoint before `onConnect`, a stream reset afterwards is a reset.
  */
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2'
+import { connect as netConnect } from 'node:net'
 import type { Readable } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
 import type { Dispatcher } from 'undici'
 import { ProxyError } from '../errors/proxy-error.js'
 import { grpcTimeoutMs, isGrpcContentType, splitTrailersOnly } from '../grpc/grpc-wire.js'
@@ -64,6 +66,7 @@ interface Session {
 
 export class H2Dispatcher implements UpstreamDispatcher {
   readonly #origin: string
+  readonly #url: URL
   readonly #options: H2DispatcherOptions
   #current: Session | undefined
   readonly #sessions = new Set<Session>()
@@ -72,6 +75,7 @@ export class H2Dispatcher implements UpstreamDispatcher {
 
   constructor(url: URL, options: H2DispatcherOptions) {
     this.#origin = url.origin
+    this.#url = url
     this.#options = options
   }
 
@@ -124,7 +128,13 @@ export class H2Dispatcher implements UpstreamDispatcher {
     const current = this.#current
     if (current !== undefined && current.usable) return current
     const tls = this.#options.tls
-    const session = tls === undefined ? connect(this.#origin, { settings: { enablePush: false } }) : connect(this.#origin, { ...tls, ALPNProtocols: ['h2'], settings: { enablePush: false } })
+    const { hostname, port } = this.#url
+    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+    // Own sockets, for noDelay: small frames (gRPC messages, trailers) must not wait for Nagle's algorithm.
+    const createConnection = tls === undefined
+      ? () => netConnect({ host, port: Number(port || 80), noDelay: true })
+      : () => tlsConnect({ ...tls, host, port: Number(port || 443), ALPNProtocols: ['h2'] }).setNoDelay(true)
+    const session = connect(this.#origin, { settings: { enablePush: false }, createConnection })
     const entry: Session & { failure?: Error } = { session, active: 0, usable: true }
     this.#current = entry
     this.#sessions.add(entry)
