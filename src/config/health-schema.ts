@@ -15,9 +15,14 @@ const STATUS_RANGE = /^[1-5]\d\d(-[1-5]\d\d)?$/
 const PASSIVE_FAILURES = ['connect', 'timeout', 'reset', '5xx'] as const
 export type PassiveFailureKind = (typeof PASSIVE_FAILURES)[number]
 
-/** Active HTTP health checks for every endpoint of a pool. */
+/** What an active probe speaks: HTTP, or the gRPC Health Checking Protocol. */
+export const HEALTH_CHECK_TYPES = ['http', 'grpc'] as const
+
+/** Active health checks for every endpoint of a pool. */
 export const ActiveHealthCheck = z.strictObject({
-  path: z.string({ error: 'expected a path such as /healthz' }).startsWith('/', { error: 'expected a path starting with "/", such as /healthz' }).meta({ description: 'Path probed on each endpoint.' }),
+  type: z.enum(HEALTH_CHECK_TYPES, { error: `expected one of ${HEALTH_CHECK_TYPES.join(', ')}` }).default('http').meta({ description: '`http`: a request to `path`, judged by status (and body). `grpc`: the gRPC Health Checking Protocol, `grpc.health.v1.Health/Check` for `grpcService`, over HTTP/2 (h2c for `http://` endpoints, TLS for `https://`); healthy only when it answers `SERVING`.' }),
+  path: z.string({ error: 'expected a path such as /healthz' }).startsWith('/', { error: 'expected a path starting with "/", such as /healthz' }).optional().meta({ description: 'Path probed on each endpoint (required for `type: http`).' }),
+  grpcService: z.string({ error: 'expected a service name such as my.package.MyService, or "" for the whole server' }).default('').meta({ description: '`type: grpc`: the service asked about (`HealthCheckRequest.service`); `""` (default) asks about the server as a whole.' }),
   method: z.enum(['GET', 'HEAD', 'POST', 'OPTIONS'], { error: 'expected GET, HEAD, POST or OPTIONS' }).default('GET').meta({ description: 'Probe method.' }),
   port: z.int().min(1).max(65535).optional().meta({ description: 'Probe this port instead of the endpoint\'s own.' }),
   host: z.string().min(1).optional().meta({ description: 'Host header of probes (default: the endpoint\'s host:port).' }),
@@ -31,6 +36,8 @@ export const ActiveHealthCheck = z.strictObject({
   bodyMatch: z.string().optional().meta({ description: 'A probe is healthy only if its body contains this text (first 64 KiB).' }),
   healthyThreshold: count(1, 100).default(2).meta({ description: 'Consecutive passing probes that mark an unhealthy endpoint healthy (HAProxy `rise`).' }),
   unhealthyThreshold: count(1, 100).default(3).meta({ description: 'Consecutive failing probes that mark a healthy endpoint unhealthy (HAProxy `fall`).' }),
+}).superRefine((check, ctx) => {
+  if (check.type === 'http' && check.path === undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'missing — an http health check needs a path such as /healthz (or set type: grpc)' })
 })
 
 /** Passive health: eject endpoints that keep failing real traffic. */

@@ -21,6 +21,10 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Upper bound of `workers`: a typo such as 1000 should not fork a thousand processes. */
 export const MAX_WORKERS = 256
 
+/** `protocol` of a pool: how Latch speaks to its endpoints. */
+export const UPSTREAM_PROTOCOLS = ['http1', 'h2', 'h2c'] as const
+export type UpstreamProtocol = (typeof UPSTREAM_PROTOCOLS)[number]
+
 /** `proxyProtocol` of a listener: which PROXY protocol header versions it requires. */
 export const PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2', 'either'] as const
 
@@ -72,7 +76,8 @@ const Retry = z.strictObject({
   minRetriesPerSecond: count(0, 10_000).default(10).meta({ description: 'Retries always allowed per second regardless of the budget (keeps retries working at low traffic).' }),
 })
 
-const Pool = z.strictObject({
+const Pool = z
+  .strictObject({
   name: z
     .string({ error: 'expected a pool name' })
     .regex(POOL_NAME, { error: 'invalid pool name — expected letters, digits, ".", "_" or "-", starting and ending with a letter or digit' })
@@ -84,12 +89,21 @@ const Pool = z.strictObject({
   timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
   affinity: Affinity.prefault({}).meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint.' }),
-  healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),
+  healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active health checks, HTTP or gRPC (`type`); omitted = none (passive health still applies).' }),
   passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
   tls: UpstreamTls.optional().meta({ description: 'TLS settings for this pool\'s `https://` endpoints (proxied requests, upgrades and health checks alike). Omitted: system CAs, SNI from the URL host, TLS 1.2+.' }),
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
+  protocol: z.enum(UPSTREAM_PROTOCOLS, { error: `expected one of ${UPSTREAM_PROTOCOLS.join(', ')}` }).default('http1').meta({ description: 'How Latch speaks to the endpoints: `http1` (HTTP/1.1, default), `h2` (HTTP/2 over TLS, negotiated by ALPN: `https://` endpoints), or `h2c` (cleartext HTTP/2 with prior knowledge: `http://` endpoints). gRPC services need `h2` or `h2c` (see the gRPC guide). All requests of a `h2`/`h2c` pool share one HTTP/2 connection per endpoint; WebSocket upgrades are not proxied to them.' }),
 })
+  .superRefine((pool, ctx) => {
+    if (pool.protocol === 'http1') return
+    const scheme = pool.protocol === 'h2' ? 'https:' : 'http:'
+    pool.endpoints.forEach((endpoint, index) => {
+      if (URL.canParse(endpoint.url) && new URL(endpoint.url).protocol !== scheme) ctx.addIssue({ code: 'custom', path: ['endpoints', index], message: pool.protocol === 'h2' ? 'protocol h2 is HTTP/2 over TLS — expected an https:// endpoint (use protocol h2c for cleartext http:// endpoints)' : 'protocol h2c is cleartext HTTP/2 — expected an http:// endpoint (use protocol h2 for https:// endpoints)' })
+    })
+    if (pool.discovery !== undefined && pool.discovery.scheme !== scheme.slice(0, -1)) ctx.addIssue({ code: 'custom', path: ['discovery', 'scheme'], message: `protocol ${pool.protocol} needs discovery.scheme ${scheme.slice(0, -1)}` })
+  })
 
 /** Largest `server.requestBody.bufferSize`: a bigger buffer would let each connection pin that much memory. */
 export const MAX_BODY_BUFFER = 16 * 1024 * 1024

@@ -38,6 +38,7 @@ export const ERRORS = {
   ERR_STORE_UNAVAILABLE: { status: 503, source: 'proxy', summary: 'the affinity store is unreachable and the store is set to failClosed (Retry-After set)' },
   ERR_PROXY_RESOURCES: { status: 503, source: 'proxy', summary: 'Latch itself ran out of a system resource (file descriptors EMFILE/ENFILE, socket buffers ENOBUFS, memory ENOMEM, local ports EADDRNOTAVAIL); never counted against the endpoint, logged at most once a second (Retry-After set)' },
   ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch reached its drain deadline while the request still waited for an endpoint slot; it was never sent upstream' },
+  ERR_DEADLINE_EXCEEDED: { status: 504, source: 'upstream', summary: 'a gRPC call\'s `grpc-timeout` passed before its endpoint finished it; gRPC clients get DEADLINE_EXCEEDED' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', summary: 'the endpoint did not connect, answer or send body data within its timeout' },
 } as const satisfies Record<string, ErrorSpec>
 

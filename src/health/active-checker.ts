@@ -8,19 +8,23 @@
  * it takes no traffic before a pass, and a first failure marks it unhealthy. Flips are logged by the
  * pool's observer; single probes only at debug level.
  */
+import type { SecureClientSessionOptions } from 'node:http2'
 import type { Agent } from 'undici'
 import type { ActiveHealthCheckConfig } from '../config/schema.js'
 import type { UpstreamTlsConfig } from '../config/tls-schema.js'
-import { upstreamConnector } from '../tls/upstream-tls.js'
+import { h2TlsOptions, upstreamConnector } from '../tls/upstream-tls.js'
 import type { Logger } from '../observability/logger.js'
 import type { Endpoint, ProbeResult } from '../upstream/endpoint.js'
 import { loadUndici } from '../upstream/undici-parts.js'
 import type { EndpointWatcher } from '../upstream/upstream-pool.js'
+import { runGrpcProbe } from './grpc-probe.js'
 import { compileProbe, probeTarget, runProbe, type ProbeSpec, type ProbeTarget } from './probe.js'
 
 /** Per-endpoint probing state. */
 interface Watch {
   readonly target: ProbeTarget
+  /** gRPC probes of an `https://` endpoint: its TLS options. */
+  readonly tls: SecureClientSessionOptions | undefined
   passes: number
   failures: number
   timer: NodeJS.Timeout | undefined
@@ -57,7 +61,8 @@ export class ActiveHealthChecker implements EndpointWatcher {
   readonly #random: () => number
   readonly #onResult: ((endpoint: Endpoint, ok: boolean) => void) | undefined
   // Probes never share connections or slots with proxied requests (see probe.ts).
-  readonly #agent: Agent
+  readonly #agent: Agent | undefined
+  readonly #tls: UpstreamTlsConfig | undefined
   readonly #watches = new Map<Endpoint, Watch>()
   #stopped = false
 
@@ -68,14 +73,15 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#random = options.random ?? Math.random
     this.#onResult = options.onResult
     // All of undici (with its request API), loaded only by pools that run active checks.
-    const { Agent } = loadUndici()
-    this.#agent = new Agent({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
+    this.#tls = options.tls
+    this.#agent = this.#spec.grpcService !== undefined ? undefined : new (loadUndici().Agent)({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 
   /** Starts probing `endpoint` (first probe now). */
   watch(endpoint: Endpoint): void {
     if (this.#stopped || this.#watches.has(endpoint)) return
-    const watch: Watch = { target: probeTarget(this.#spec, endpoint), passes: 0, failures: 0, timer: undefined, controller: undefined }
+    const tls = this.#spec.grpcService !== undefined && endpoint.url.protocol === 'https:' ? h2TlsOptions(this.#tls, endpoint.url) : undefined
+    const watch: Watch = { target: probeTarget(this.#spec, endpoint), tls, passes: 0, failures: 0, timer: undefined, controller: undefined }
     this.#watches.set(endpoint, watch)
     void this.#probe(endpoint, watch)
   }
@@ -93,7 +99,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#stopped = true
     for (const watch of this.#watches.values()) cancel(watch)
     this.#watches.clear()
-    this.#agent.destroy().catch(() => undefined)
+    this.#agent?.destroy().catch(() => undefined)
   }
 
   async #probe(endpoint: Endpoint, watch: Watch): Promise<void> {
@@ -102,7 +108,7 @@ export class ActiveHealthChecker implements EndpointWatcher {
     const delay = nextProbeDelay(this.#config.interval, this.#config.jitter, this.#random)
     const controller = new AbortController()
     watch.controller = controller
-    const result = await runProbe(this.#agent, this.#spec, watch.target, controller)
+    const result = this.#agent === undefined ? await runGrpcProbe(this.#spec, watch.target, watch.tls, controller) : await runProbe(this.#agent, this.#spec, watch.target, controller)
     // Unwatched or stopped while the probe ran: its result no longer concerns anyone.
     if (this.#watches.get(endpoint) !== watch || controller !== watch.controller) return
     watch.controller = undefined

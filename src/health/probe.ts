@@ -21,6 +21,8 @@ export interface ProbeSpec {
   readonly timeoutMs: number
   readonly statusOk: (status: number) => boolean
   readonly bodyMatch: string | undefined
+  /** `type: grpc`: the service asked about (grpc-probe.ts); undefined for HTTP probes. */
+  readonly grpcService: string | undefined
 }
 
 /** Where and how one endpoint is probed (computed once per watched endpoint). */
@@ -42,12 +44,13 @@ export function compileStatuses(specs: readonly string[]): (status: number) => b
 export function compileProbe(config: ActiveHealthCheckConfig): ProbeSpec {
   return {
     method: config.method,
-    path: config.path,
+    path: config.path ?? '/',
     port: config.port,
     host: config.host,
     timeoutMs: config.timeout,
     statusOk: compileStatuses(config.expectedStatuses),
     bodyMatch: config.bodyMatch,
+    grpcService: config.type === 'grpc' ? config.grpcService : undefined,
   }
 }
 

@@ -1,12 +1,15 @@
 /**
- * @module Writes Latch's own error responses: status, stable code and request id, as short JSON.
+ * @module Writes Latch's own error responses: status, stable code and request id, as short JSON
+ * (gRPC calls get a gRPC status instead: grpc-error-response.ts).
  */
 import type { ServerResponse } from 'node:http'
 import type { ProxyError } from '../errors/proxy-error.js'
 import { nextRequestId } from '../observability/request-id.js'
+import { isGrpcRequest, sendGrpcError } from './grpc-error-response.js'
 
 /** Sends `error` as a complete response. `close` asks the client to open a new connection. */
 export function sendError(res: ServerResponse, error: ProxyError, requestIdHeader: string, requestId: string, close = false): void {
+  if (isGrpcRequest(res.req)) return sendGrpcError(res, error, requestIdHeader, requestId)
   const body = `${JSON.stringify({ error: error.code, status: error.status, message: error.message, requestId })}\n`
   const headers: string[] = [
     'content-type', 'application/json; charset=utf-8',

@@ -26,6 +26,7 @@ import type { Waiter } from '../upstream/pending-queue.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import { peerAddress } from './client-address.js'
 import { sendError } from './error-response.js'
+import { endGrpcCall } from './grpc-error-response.js'
 import type { PreparedRequest } from './request-headers.js'
 import { clientResponseHeaders, earlyHintLinks, trailerPairs } from './response-headers.js'
 import type { ProxyRuntime } from './runtime.js'
@@ -270,7 +271,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
       // it is (502/504 with the cause's code), the status the client got kept in upstreamStatus.
       this.upstreamStatus = this.status
       this.status = error.status
-      this.res.destroy()
+      // A gRPC call gets its status in the trailers instead of a reset stream.
+      if (!endGrpcCall(this.res, error)) this.res.destroy()
       return
     }
     this.status = error.status
@@ -347,7 +349,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     this.#settle()
     if (this.#discarding) return this.#retry()
     if (this.#learnHeaders !== undefined) this.#learn(undefined)
-    if (trailers !== null && trailers.length > 0) this.res.addTrailers(trailerPairs(trailers))
+    // node:http2's compatibility response takes trailers as an object only.
+    if (trailers !== null && trailers.length > 0) this.res.addTrailers(this.req.httpVersionMajor === 2 ? Object.fromEntries(trailerPairs(trailers)) : trailerPairs(trailers))
     this.res.end()
   }
 

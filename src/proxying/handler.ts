@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ProxyError } from '../errors/proxy-error.js'
 import { loggableTarget } from '../observability/log-target.js'
 import { Exchange } from './exchange.js'
+import { isGrpcRequest } from './grpc-error-response.js'
 import { forwardWithBody } from './request-body.js'
 import { prepareRequestHeaders } from './request-headers.js'
 import { parseRequestTarget } from './request-target.js'
@@ -52,7 +53,15 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))
   }
   if (expectsContinue) res.writeContinue()
-  if (exchange.contentLength > 0 || exchange.chunked) return forwardWithBody(exchange, target, limit, runtime.requestBody)
+  if (exchange.contentLength > 0 || exchange.chunked) {
+    // A gRPC stream's messages must flow as they come (a bidirectional call waits for answers between
+    // them): no buffering, no minimum rate. Content-Length, when sent, was checked against the limit.
+    if (target.pool.config.protocol !== 'http1' && isGrpcRequest(req)) {
+      exchange.body = req
+      return exchange.dispatch(target)
+    }
+    return forwardWithBody(exchange, target, limit, runtime.requestBody)
+  }
   exchange.dispatch(target)
 }
 

@@ -65,6 +65,7 @@ export function createTrafficServer(holder: RuntimeHolder, config: ServerConfig,
     return withHttp1Hooks(server, holder, config, logger, hooks)
   }
   const http2Options = {
+    noDelay: true,
     // The HTTP/2 equivalents of maxHeaderSize and maxHeadersCount (+1, so an overflow is answered, not truncated).
     maxHeaderListPairs: config.maxHeadersCount + 1 + H2_PSEUDO_HEADERS,
     settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS, maxHeaderListSize: config.maxHeaderSize },

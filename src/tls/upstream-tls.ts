@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { Agent as HttpsAgent } from 'node:https'
+import type { SecureClientSessionOptions } from 'node:http2'
 import { isIP } from 'node:net'
 import type { SecureVersion } from 'node:tls'
 import type { buildConnector as UndiciConnector } from 'undici'
@@ -56,6 +57,12 @@ export function upstreamConnector(tls: UpstreamTlsConfig | undefined, connectTim
     // Without a name (IP endpoint), undici derives none from the IP and Node checks the certificate against it.
     return base({ ...options, servername: servername ?? '' }, callback)
   }
+}
+
+/** node:http2 connect options for an `h2` endpoint (the same TLS settings and SNI rule as HTTP/1.1 ones). */
+export function h2TlsOptions(tls: UpstreamTlsConfig | undefined, url: URL): SecureClientSessionOptions {
+  const servername = sniName(tls, url.hostname)
+  return { ...tlsOptions(tls), ...(servername === undefined ? {} : { servername }) }
 }
 
 /** An agent for upgrade tunnels (http-proxy) to one `https://` endpoint, with the pool's TLS settings. */

@@ -10,13 +10,14 @@
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
 import type { Agent as HttpsAgent } from 'node:https'
-import type { Dispatcher, Pool as UndiciPool } from 'undici'
-import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
+import type { Dispatcher } from 'undici'
+import { h2TlsOptions, upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
 import { Pool } from './undici-parts.js'
+import { H2Dispatcher, type UpstreamDispatcher } from './h2-dispatcher.js'
 
 export type { AdminState, CheckState, EndpointSource, EndpointState }
 
@@ -52,7 +53,8 @@ export class Endpoint {
   readonly authority: string
   readonly weight: number
   readonly maxRequests: number
-  readonly dispatcher: UndiciPool
+  /** undici's Pool for `protocol: http1`, one HTTP/2 session for `h2`/`h2c` (h2-dispatcher.ts). */
+  readonly dispatcher: UpstreamDispatcher
   /** Hash of the id, for rendezvous hashing. */
   readonly hash: number
   /** Where the endpoint came from: the config file or DNS discovery. */
@@ -103,7 +105,18 @@ export class Endpoint {
     this.#state = this.#derive()
     this.#pool = pool
     const { timeouts } = pool
-    this.dispatcher = new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
+    this.dispatcher = pool.protocol === 'http1' ? this.#http1Pool(pool) : new H2Dispatcher(this.url, {
+      connectTimeout: timeouts.connect,
+      headersTimeout: timeouts.responseHeaders,
+      bodyTimeout: timeouts.bodyIdle,
+      keepAlive: timeouts.keepAlive,
+      tls: pool.protocol === 'h2' ? h2TlsOptions(pool.tls, this.url) : undefined,
+    })
+  }
+
+  #http1Pool(pool: PoolConfig): UpstreamDispatcher {
+    const { timeouts } = pool
+    return new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
       connections: this.maxRequests,
       pipelining: 1,
       keepAliveTimeout: timeouts.keepAlive,

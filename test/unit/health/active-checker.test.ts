@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { ActiveHealthChecker, nextProbeDelay } from '../../../src/health/active-checker.js'
 import type { ActiveHealthCheckConfig } from '../../../src/config/schema.js'
+import type { Pool } from 'undici'
 import { Endpoint, type EndpointState, type ProbeResult } from '../../../src/upstream/endpoint.js'
 import { UpstreamPool } from '../../../src/upstream/upstream-pool.js'
 import { waitFor } from '../../helpers/wait.js'
@@ -135,7 +136,7 @@ describe('ActiveHealthChecker', () => {
     await waitFor(() => server.probes.length >= 3, 5000, 10, '3 probes')
     expect(endpoint.inflight).toBe(0)
     expect(endpoint.total).toBe(0)
-    expect(endpoint.dispatcher.stats.connected).toBe(0)
+    expect((endpoint.dispatcher as Pool).stats.connected).toBe(0)
   })
 
   it('cancels the probe in flight and probes no more after unwatch', async () => {

@@ -1,0 +1,331 @@
+/**
+ * @module Requests to an `h2`/`h2c` endpoint over Node's node:http2 client, driving the same undici
+ * dispatch handler (the Exchange) as HTTP/1.1 endpoints do, so retries, health and affinity are shared.
+ *
+ * Why node:http2 and not undici's `allowH2`: undici does not multiplex non-idempotent requests (every
+ * concurrent POST, so every gRPC call, takes its own connection) nor streamed bodies, and measured at
+ * about half the calls/s with 2.5× the client CPU per call (bench/h2/client-choice.mjs, bench/RESULTS.md).
+ *
+ * One HTTP/2 session per endpoint carries every call; a new one is opened when it closes or receives
+ * GOAWAY (calls already on the old one finish there). The session is closed after `keepAlive` without
+ * open streams. Errors are given the codes upstream-errors.ts knows, so they are classified exactly
+ * like undici's: nothing reached the endpoint before `onConnect`, a stream reset afterwards is a reset.
+ */
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2'
+import { connect as netConnect } from 'node:net'
+import type { Readable } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
+import type { Dispatcher } from 'undici'
+import { ProxyError } from '../errors/proxy-error.js'
+import { grpcTimeoutMs, isGrpcContentType, splitTrailersOnly } from '../grpc/grpc-wire.js'
+
+/** What an endpoint sends requests through: undici's Pool (http1) or an H2Dispatcher. */
+export interface UpstreamDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean
+  close(): Promise<void>
+  destroy(): Promise<void>
+  readonly destroyed: boolean
+  /** True once `close` or `destroy` was called. */
+  readonly closed: boolean
+}
+
+/** How an H2Dispatcher connects and times calls (from the pool config). */
+export interface H2DispatcherOptions {
+  readonly connectTimeout: number
+  readonly headersTimeout: number
+  readonly bodyTimeout: number
+  readonly keepAlive: number
+  /** TLS options for `h2` (ALPN is set here); undefined for `h2c`. */
+  readonly tls: SecureClientSessionOptions | undefined
+}
+
+/** The undici handler methods the Exchange implements (all are called). */
+type Handler = Required<Pick<Dispatcher.DispatchHandler, 'onConnect' | 'onHeaders' | 'onData' | 'onComplete' | 'onError'>> & {
+  /** Not in undici's types, but undici calls it once the whole request is written (the Exchange counts on it). */
+  onRequestSent?(): void
+}
+
+/** An error with a code upstream-errors.ts classifies. */
+function codedError(code: string, message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code })
+}
+
+/** node:http2 reports resets and dead sessions with its own codes; upstream-errors.ts knows undici's. */
+function streamFailure(error: unknown): Error {
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && code.startsWith('ERR_HTTP2_')) return codedError('UND_ERR_SOCKET', `HTTP/2: ${(error as Error).message}`, error)
+  return error as Error
+}
+
+/** One session and how many streams it carries. */
+interface Session {
+  readonly session: ClientHttp2Session
+  active: number
+  usable: boolean
+}
+
+export class H2Dispatcher implements UpstreamDispatcher {
+  readonly #origin: string
+  readonly #url: URL
+  readonly #options: H2DispatcherOptions
+  #current: Session | undefined
+  readonly #sessions = new Set<Session>()
+  #closed = false
+  #destroyed = false
+
+  constructor(url: URL, options: H2DispatcherOptions) {
+    this.#origin = url.origin
+    this.#url = url
+    this.#options = options
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const call = handler as Handler
+    if (this.#closed) {
+      call.onError(codedError('UND_ERR_CLOSED', 'the endpoint\'s HTTP/2 client is closed'))
+      return false
+    }
+    const entry = this.#session()
+    if (entry.session.connecting) {
+      const connected = (): void => {
+        entry.session.off('close', failed)
+        new H2Call(entry, options, call, this.#options).start()
+      }
+      const failed = (): void => {
+        entry.session.off('connect', connected)
+        call.onError(entry.failure ?? codedError('UND_ERR_CLOSED', 'HTTP/2 session closed before it connected'))
+      }
+      entry.session.once('connect', connected)
+      entry.session.once('close', failed)
+    } else {
+      new H2Call(entry, options, call, this.#options).start()
+    }
+    return true
+  }
+
+  /** Closes the sessions once their streams are done. */
+  async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all([...this.#sessions].map((entry) => new Promise<void>((resolve) => (entry.session.closed ? resolve() : entry.session.close(resolve)))))
+  }
+
+  /** Destroys every session at once. */
+  async destroy(): Promise<void> {
+    this.#closed = true
+    this.#destroyed = true
+    for (const entry of this.#sessions) entry.session.destroy()
+  }
+
+  #session(): Session & { failure?: Error } {
+    const current = this.#current
+    if (current !== undefined && current.usable) return current
+    const tls = this.#options.tls
+    const { hostname, port } = this.#url
+    const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
+    // Own sockets, for noDelay: small frames (gRPC messages, trailers) must not wait for Nagle's algorithm.
+    const createConnection = tls === undefined
+      ? () => netConnect({ host, port: Number(port || 80), noDelay: true })
+      : () => tlsConnect({ ...tls, host, port: Number(port || 443), ALPNProtocols: ['h2'] }).setNoDelay(true)
+    const session = connect(this.#origin, { settings: { enablePush: false }, createConnection })
+    const entry: Session & { failure?: Error } = { session, active: 0, usable: true }
+    this.#current = entry
+    this.#sessions.add(entry)
+    const retire = (): void => {
+      entry.usable = false
+      if (this.#current === entry) this.#current = undefined
+    }
+    const timer = setTimeout(() => session.destroy(codedError('UND_ERR_CONNECT_TIMEOUT', `connect timed out after ${this.#options.connectTimeout} ms`)), this.#options.connectTimeout)
+    timer.unref()
+    session.once('connect', () => clearTimeout(timer))
+    session.on('error', (error: Error) => {
+      entry.failure = error
+      retire()
+    })
+    session.once('goaway', retire)
+    session.once('close', () => {
+      clearTimeout(timer)
+      retire()
+      this.#sessions.delete(entry)
+    })
+    // Idle: no stream for keepAlive. Streams of a quiet call are not idle (`active` counts them).
+    session.setTimeout(this.#options.keepAlive, () => {
+      if (entry.active === 0) {
+        retire()
+        session.close()
+      }
+    })
+    return entry
+  }
+}
+
+/** One request on a session: request headers and body out, handler callbacks in. */
+class H2Call {
+  readonly #entry: Session
+  readonly #options: Dispatcher.DispatchOptions
+  readonly #handler: Handler
+  readonly #timeouts: H2DispatcherOptions
+  #stream: ClientHttp2Stream | undefined
+  #done = false
+  #responded = false
+  #trailers: string[] | null = null
+  #deadline: NodeJS.Timeout | undefined
+
+  constructor(entry: Session, options: Dispatcher.DispatchOptions, handler: Handler, timeouts: H2DispatcherOptions) {
+    this.#entry = entry
+    this.#options = options
+    this.#handler = handler
+    this.#timeouts = timeouts
+  }
+
+  start(): void {
+    const { headers, deadlineMs } = this.#requestHeaders()
+    this.#handler.onConnect(this.#abort)
+    if (this.#done) return
+    const body = this.#options.body as Buffer | Readable | null | undefined
+    let stream: ClientHttp2Stream
+    try {
+      stream = this.#entry.session.request(headers, { endStream: body === null || body === undefined })
+    } catch (error) {
+      return this.#fail(streamFailure(error))
+    }
+    this.#stream = stream
+    this.#entry.active++
+    stream.setTimeout(this.#timeouts.headersTimeout, this.#timedOut)
+    if (deadlineMs !== undefined) {
+      this.#deadline = setTimeout(this.#abort, deadlineMs, new ProxyError('ERR_DEADLINE_EXCEEDED', `the call's grpc-timeout (${deadlineMs} ms) passed before the endpoint finished it`))
+      this.#deadline.unref()
+    }
+    stream.once('response', this.#onResponse)
+    stream.on('data', this.#onData)
+    stream.once('trailers', this.#onTrailers)
+    stream.once('end', this.#onEnd)
+    stream.once('error', (error: Error) => this.#fail(streamFailure(error)))
+    stream.once('close', this.#onClose)
+    if (body === null || body === undefined) {
+      this.#handler.onRequestSent?.()
+    } else if (Buffer.isBuffer(body)) {
+      stream.end(body, () => this.#handler.onRequestSent?.())
+    } else {
+      body.once('error', this.#abort)
+      stream.once('finish', () => this.#handler.onRequestSent?.())
+      body.pipe(stream)
+    }
+  }
+
+  /** undici's header list (flat name/value strings) as an HTTP/2 header object. */
+  #requestHeaders(): { headers: OutgoingHttpHeaders; deadlineMs: number | undefined } {
+    const raw = this.#options.headers as string[]
+    const headers: OutgoingHttpHeaders = { ':method': this.#options.method, ':path': this.#options.path }
+    let deadlineMs: number | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase()
+      const value = raw[i + 1] as string
+      if (name === 'host') {
+        headers[':authority'] = value
+        continue
+      }
+      if (name === 'grpc-timeout') deadlineMs = grpcTimeoutMs(value)
+      else if (name === 'content-type' && isGrpcContentType(value)) headers.te = 'trailers' // required by gRPC; TE is hop-by-hop, so the client's was dropped
+      const existing = headers[name]
+      if (existing === undefined) headers[name] = value
+      else if (name === 'cookie') headers[name] = `${existing as string}; ${value}`
+      else headers[name] = Array.isArray(existing) ? [...existing, value] : [existing as string, value]
+    }
+    return { headers, deadlineMs }
+  }
+
+  readonly #onResponse = (headers: IncomingHttpHeaders, flags: number): void => {
+    if (this.#done) return
+    this.#responded = true
+    this.#stream?.setTimeout(this.#timeouts.bodyTimeout, this.#timedOut)
+    const status = Number(headers[':status'])
+    const raw = rawHeaders(headers)
+    // A gRPC Trailers-Only response carries its status in the head. Node answers the client with the
+    // head first and the end of the stream after, so it is relayed as an empty head and trailers.
+    const trailersOnly = (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0 ? splitTrailersOnly(raw) : undefined
+    if (trailersOnly !== undefined) this.#trailers = trailersOnly.trailers
+    this.#handler.onHeaders(status, trailersOnly?.head ?? raw, this.#resume, '')
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#done || !this.#responded) return
+    if (!this.#handler.onData(chunk)) this.#stream?.pause()
+  }
+
+  readonly #resume = (): void => {
+    this.#stream?.resume()
+  }
+
+  readonly #onTrailers = (trailers: IncomingHttpHeaders): void => {
+    const flat: string[] = []
+    for (const [name, value] of Object.entries(trailers)) {
+      if (value === undefined) continue
+      if (Array.isArray(value)) for (const one of value) flat.push(name, one)
+      else flat.push(name, String(value))
+    }
+    this.#trailers = flat
+  }
+
+  readonly #onEnd = (): void => {
+    if (this.#done) return
+    if (!this.#responded) return this.#fail(codedError('UND_ERR_SOCKET', 'HTTP/2: stream ended before a response'))
+    this.#finish()
+    this.#handler.onComplete(this.#trailers)
+  }
+
+  readonly #onClose = (): void => {
+    this.#entry.active--
+    if (this.#done) return
+    const code = this.#stream?.rstCode ?? 0
+    this.#fail(codedError('UND_ERR_SOCKET', code === constants.NGHTTP2_NO_ERROR ? 'HTTP/2: stream closed before the response was complete' : `HTTP/2: stream reset (code ${code})`))
+  }
+
+  readonly #timedOut = (): void => {
+    this.#abort(this.#responded ? codedError('UND_ERR_BODY_TIMEOUT', `no response data for ${this.#timeouts.bodyTimeout} ms`) : codedError('UND_ERR_HEADERS_TIMEOUT', `no response headers within ${this.#timeouts.headersTimeout} ms`))
+  }
+
+  /** The handler's (or a timer's) abort: cancels the stream (RST_STREAM CANCEL) and reports `error`. */
+  readonly #abort = (error?: Error): void => {
+    if (this.#done) return
+    this.#fail(error ?? codedError('UND_ERR_ABORTED', 'request aborted'))
+  }
+
+  #fail(error: Error): void {
+    if (this.#done) return
+    this.#finish()
+    const stream = this.#stream
+    if (stream !== undefined && !stream.closed) stream.close(constants.NGHTTP2_CANCEL)
+    this.#handler.onError(error)
+  }
+
+  #finish(): void {
+    this.#done = true
+    clearTimeout(this.#deadline)
+    const body = this.#options.body
+    if (body !== null && body !== undefined && !Buffer.isBuffer(body)) {
+      const readable = body as Readable
+      readable.off('error', this.#abort)
+      if (this.#stream !== undefined) readable.unpipe(this.#stream)
+    }
+  }
+}
+
+/** An HTTP/2 header object as undici's raw header list (Buffers, pseudo-headers left out). */
+function rawHeaders(headers: IncomingHttpHeaders): Buffer[] {
+  const raw: Buffer[] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.charCodeAt(0) === 58) continue
+    const key = Buffer.from(name, 'latin1')
+    if (Array.isArray(value)) for (const one of value) raw.push(key, Buffer.from(one, 'latin1'))
+    else raw.push(key, Buffer.from(String(value), 'latin1'))
+  }
+  return raw
+}
