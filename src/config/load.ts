@@ -10,6 +10,7 @@ import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
 import { crossCheck, type PoolSummary } from './cross-checks.js'
 import { cookieCollisionWarnings } from './affinity-checks.js'
 import { annotatedAffinities } from './ingress-annotations.js'
+import { inheritedSessionAnnotations } from './ingress-canary.js'
 import type { IngressSpecConfig } from './ingress-schema.js'
 import { lenientIngressSpec } from './lenient-ingress.js'
 import { substituteEnv, type EmptiedValue, type EnvProblem, type SubstitutionReport } from './env-substitution.js'
@@ -84,8 +85,8 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const routeEntries = summary.routes ?? (onlyPool === undefined ? [] : [{ defaultBackend: { service: { name: onlyPool } } }])
   const sources = collectRouteSources(routeEntries, file, doc, issues, baseDir)
   crossCheck({ pools: summary.pools, routesGiven: summary.routes !== undefined }, sources, { file, doc }, issues)
-  const routes = compileRouteTable(sources, issues)
   const warnings = collectWarnings(sources)
+  const routes = compileRouteTable(sources, issues, warnings)
   if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
   if (issues.length > 0 || !result.success) throw new ConfigError(report.problems.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
   const config = withAnnotatedAffinity(result.data, sources, explicitAffinityPools(substituted), warnings)
@@ -135,7 +136,7 @@ function explicitAffinityPools(raw: unknown): Set<string> {
 
 /** Gives pools without their own affinity the one their Ingress's ingress-nginx annotations ask for. */
 function withAnnotatedAffinity(config: Config, sources: readonly RouteSource[], explicit: ReadonlySet<string>, warnings: string[]): Config {
-  const { affinities, warnings: annotationWarnings } = annotatedAffinities(sources, explicit)
+  const { affinities, warnings: annotationWarnings } = annotatedAffinities(sources, explicit, inheritedSessionAnnotations(sources))
   warnings.push(...annotationWarnings)
   if (affinities.size === 0) return config
   return { ...config, pools: config.pools.map((pool) => ({ ...pool, affinity: affinities.get(pool.name) ?? pool.affinity })) }

@@ -15,7 +15,9 @@ import type { ConfigIssue } from '../errors/config-error.js'
 import type { PathType } from '../config/ingress-schema.js'
 import type { RouteSource } from '../config/route-sources.js'
 import { formatKeyPath, type KeyPath } from '../config/yaml-source.js'
-import { singlePoolAction, type RouteAction } from './route-action.js'
+import { NGINX_PREFIX } from '../config/ingress-annotations.js'
+import { canarySettings, isCanary } from '../config/ingress-canary.js'
+import { singlePoolAction, type BackendRef, type RouteAction } from './route-action.js'
 
 /** A compiled path rule, naming its pool. */
 export interface PathRule {
@@ -53,11 +55,15 @@ interface Located {
   readonly path: KeyPath
 }
 
-/** Compiles route sources; problems (duplicates, bad regex, missing path) are added to `issues`. */
-export function compileRouteTable(sources: readonly RouteSource[], issues: ConfigIssue[]): RouteTable {
+/**
+ * Compiles route sources; problems (duplicates, bad regex, missing path) are added to `issues`, and
+ * what is accepted but worth telling (canary Ingresses without a main one) to `warnings`.
+ */
+export function compileRouteTable(sources: readonly RouteSource[], issues: ConfigIssue[], warnings: string[] = []): RouteTable {
   const groups = new Map<string, { rules: PathRule[]; seen: Map<string, Located> }>()
   let defaultBackend: (RouteTable['defaultBackend'] & { at: Located }) | undefined
   for (const source of sources) {
+    if (isCanary(source)) continue
     const spec = source.spec
     if (spec.defaultBackend !== undefined) {
       const at: Located = { source, path: [...source.basePath, 'defaultBackend'] }
@@ -88,6 +94,7 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
       })
     })
   }
+  for (const source of sources) if (isCanary(source)) mergeCanary(source, groups, issues, warnings)
   const exactHosts = new Map<string, HostRules>()
   const wildcardHosts = new Map<string, HostRules>()
   let anyHost: HostRules | undefined
@@ -99,6 +106,48 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
   }
   const fallback = defaultBackend === undefined ? undefined : { action: defaultBackend.action, description: defaultBackend.description }
   return { exactHosts, wildcardHosts, anyHost, defaultBackend: fallback }
+}
+
+// ---- split helper: ingress-nginx canary Ingresses -------------------------------------------------
+
+/**
+ * Merges a canary Ingress (config/ingress-canary.ts) into the rules of the main Ingress with the same
+ * host and path: the main rule's action gets the canary pool as a second backend, with the canary's
+ * weights and conditions. A canary path without a main one routes nowhere (as in ingress-nginx).
+ */
+function mergeCanary(source: RouteSource, groups: ReadonlyMap<string, { rules: PathRule[] }>, issues: ConfigIssue[], warnings: string[]): void {
+  const label = source.name === undefined ? source.file : `${source.file} (Ingress ${source.name})`
+  const settings = canarySettings(source)
+  for (const warning of settings.warnings) warnings.push(`${label}: ${warning}`)
+  if (source.spec.defaultBackend !== undefined) warnings.push(`${label}: a canary Ingress's defaultBackend is ignored — canaries apply to the paths of a main Ingress`)
+  ;(source.spec.rules ?? []).forEach((rule, ruleIndex) => {
+    const host = rule.host?.toLowerCase() ?? ''
+    ;(rule.http?.paths ?? []).forEach((entry, pathIndex) => {
+      const at: Located = { source, path: [...source.basePath, 'rules', ruleIndex, 'http', 'paths', pathIndex] }
+      const compiled = compilePath(entry.path, entry.pathType, at, issues)
+      if (compiled === undefined) return
+      const rules = groups.get(host)?.rules
+      const index = rules?.findIndex((candidate) => candidate.pathType === entry.pathType && candidate.path === compiled.path) ?? -1
+      const main = rules?.[index]
+      if (rules === undefined || main === undefined) {
+        warnings.push(`${label}: canary path ${JSON.stringify(entry.path ?? '')} (${entry.pathType}) for host ${JSON.stringify(host || '*')} has no main Ingress with the same host and path — ignored`)
+        return
+      }
+      if (main.action.canary !== undefined) {
+        warnings.push(`${label}: host ${JSON.stringify(host || '*')} path ${JSON.stringify(entry.path ?? '')} already has a canary (${main.action.backends[1]?.pool ?? '?'}) — this one is ignored`)
+        return
+      }
+      const [mainWeight, canaryWeight] = settings.weights
+      // affinity-canary-behavior may sit on either Ingress (it is a session annotation); the canary's wins.
+      const behavior = settings.behaviorSet ? settings.conditions.affinityBehavior : main.source.annotations[`${NGINX_PREFIX}affinity-canary-behavior`]?.trim() === 'legacy' ? 'legacy' : 'sticky'
+      const action: RouteAction = {
+        ...main.action,
+        backends: [{ ...(main.action.backends[0] as BackendRef), weight: mainWeight }, { pool: entry.backend.service.name, weight: canaryWeight, filters: [] }],
+        canary: { ...settings.conditions, affinityBehavior: behavior },
+      }
+      rules[index] = { ...main, action }
+    })
+  })
 }
 
 function compilePath(path: string | undefined, pathType: PathType, at: Located, issues: ConfigIssue[]): { path: string; regex: RegExp | undefined } | undefined {
