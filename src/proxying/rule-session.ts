@@ -91,7 +91,7 @@ export function ruleTokenSettings(ruleId: string, pool: string, persistence: Ses
     liveTtlMs: liveTtl(persistence.idleTimeoutMs, Math.min(RULE_LIVE_WINDOW_MS, persistence.absoluteTimeoutMs ?? Infinity)),
     // GEP-1619: a Permanent cookie carries Max-Age = absoluteTimeout (what is left of it), a Session one none.
     cookieMaxAge: persistence.lifetimeType === 'Permanent' ? 'absolute' : 'none',
-    cookie: { path: '/', domain: undefined, secure: 'auto', httpOnly: true, sameSite: 'Lax', forwardToUpstream: false },
+    cookie: { path: persistence.cookiePath ?? '/', domain: undefined, secure: 'auto', httpOnly: true, sameSite: 'Lax', forwardToUpstream: false },
   }
 }
 
