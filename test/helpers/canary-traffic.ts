@@ -59,3 +59,39 @@ export async function reloadBySignal(latch: LatchProcess): Promise<void> {
   latch.child.kill('SIGHUP')
   await waitFor(() => latch.logs.filter((line) => line.msg === 'config reloaded').length > before, 10_000, 20, 'SIGHUP reload')
 }
+
+/** HTTPRoute manifest with one rule: `backends` pool → weight, optional sessionPersistence. */
+export function splitRoute(name: string, path: string, backends: Record<string, number>, sessionPersistence?: Record<string, unknown>): object {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      rules: [{
+        matches: [{ path: { type: 'PathPrefix', value: path } }],
+        backendRefs: Object.entries(backends).map(([pool, weight]) => ({ name: pool, port: 80, weight })),
+        ...(sessionPersistence === undefined ? {} : { sessionPersistence }),
+      }],
+    },
+  }
+}
+
+/**
+ * Visits of many clients spread over several replicas: client i's visit r goes to replica (i + r) mod
+ * n, so every live session crosses replicas. Resolves when every client made one visit.
+ */
+export async function visitAcross(clients: readonly SessionClient[], urls: readonly string[], round: number, agent: Agent, path: string, concurrency = 32): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < clients.length) {
+      const client = clients[next++] as SessionClient
+      await client.visit(urls[(client.index + round) % urls.length] as string, agent, path)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+}
+
+/** Share (0–100) of `clients` whose first visit reached an upstream named `prefix…`. */
+export function firstShare(clients: readonly SessionClient[], prefix: string): number {
+  return (100 * clients.filter((client) => client.upstreams[0]?.startsWith(prefix)).length) / clients.length
+}
