@@ -169,3 +169,12 @@ export function ruleTarget(action: RouteAction, targets: ReadonlyMap<string, Poo
   })
   return new SplitRule(action, backends, sessions, deps.counters.register(action, backends))
 }
+
+/**
+ * The reports of the rules worth a line of their own: several backends, or rule sessions. A
+ * single-pool rule is its pool (see the pool's own counts), and listing every Ingress path would make
+ * the metric's cardinality follow the size of the route table.
+ */
+export function splitRules(runtime: { readonly rules: readonly RuleTarget[] }): RuleReport[] {
+  return runtime.rules.filter((rule) => rule.action.backends.length > 1 || rule.action.sessionPersistence !== undefined).map((rule) => rule.report())
+}

@@ -17,6 +17,7 @@ import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { cookieClients, firstShare, movedClients, reloadBySignal, sharePercent, splitRoute, tallyUpstreams } from '../helpers/canary-traffic.js'
+import { adminCall } from '../helpers/admin-client.js'
 import { send } from '../helpers/http-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { runClients } from '../helpers/session-clients.js'
@@ -104,6 +105,20 @@ describe('sticky canary with rule-level sessionPersistence (HTTPRouteSessionPers
       expect(Math.abs(firstShare(fresh, 'b') - weight)).toBeLessThanOrEqual(3)
       all.push(...fresh)
     }
+  })
+})
+
+describe('seeing the split: /pools, /metrics and the access log per rule and backend', () => {
+  it('reports requests and live sessions per rule and backend', async () => {
+    const pools = (await adminCall(latch, 'GET', '/pools')).body as unknown as { rules: { id: string; backends: { pool: string; weight: number; requests: number; liveSessions?: number; sessions: string }[] }[] }
+    const ninety = pools.rules.find((rule) => rule.id === 'httproute/default/ninety/rule-0')
+    expect(ninety?.backends.map((backend) => [backend.pool, backend.weight, backend.requests])).toEqual([['a', 90, 9000], ['b', 10, 1000]])
+    const sticky = pools.rules.find((rule) => rule.id === 'httproute/default/sticky/rule-0')
+    expect(sticky?.backends.map((backend) => backend.sessions)).toEqual(['rule', 'rule'])
+    expect((sticky?.backends ?? []).reduce((sum, backend) => sum + (backend.liveSessions ?? 0), 0)).toBe(3000)
+    const metrics = await (await fetch(`${latch.adminUrl as string}/metrics`)).text()
+    expect(metrics).toContain('latch_route_backend_requests_total{rule="httproute/default/ninety/rule-0",pool="b"} 1000')
+    expect(metrics).toMatch(/latch_route_backend_sessions\{rule="httproute\/default\/sticky\/rule-0",pool="b",sessions="rule"\} \d+/)
   })
 })
 
