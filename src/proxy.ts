@@ -4,6 +4,7 @@
  */
 import type { AdminListener } from './admin/admin-listener.js'
 import { applyEndpointAction, snapshotPools, type EndpointActionRequest, type EndpointActionResult } from './admin/endpoint-actions.js'
+import { splitRules } from './proxying/rule-target.js'
 import { overview, storeStatus, type StoreStatus } from './admin/overview.js'
 import { Readiness, type CheckOutcome } from './admin/readiness.js'
 import { ReloadLog } from './admin/reload-log.js'
@@ -103,7 +104,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   // Metrics read the current pools only at scrape time, through the holder. A worker always keeps
   // them: its supervisor serves them, aggregated, when the admin listener is enabled.
   // Loaded only when served (prom-client is some 10 MB resident).
-  const metrics = config.admin.listen === false && worker === undefined ? undefined : new (await import('./observability/metrics.js')).Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot })
+  const metrics = config.admin.listen === false && worker === undefined ? undefined : new (await import('./observability/metrics.js')).Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot, rules: () => splitRules(holder.runtime) })
   if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
   if (evictions !== undefined) metrics?.watchStoreEvictions(evictions)
   const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
@@ -150,7 +151,7 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
     if (config.admin.listen !== false && metrics !== undefined && worker === undefined) {
       const { startAdmin } = await import('./admin/admin-listener.js')
       admin = await startAdmin(config.admin.listen, {
-        pools: () => snapshotPools(holder.runtime.pools), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
+        pools: () => snapshotPools(holder.runtime.pools), rules: () => splitRules(holder.runtime), endpointAction, readiness, metrics, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
         overview: () => overview({ workers: { configured: 1, serving: 1 }, listeners: listeners.addresses.map(formatAddress), configFile: source.file ?? null, reloads: reloads.records, store: currentStore() }),
         routes: () => routeRows(holder.runtime.loaded.routes),
         counters,

@@ -1,6 +1,7 @@
 /**
  * @module The admin API's route table and handlers: health, readiness, pools, metrics, endpoint actions.
  */
+import type { RuleReport } from '../proxying/rule-target.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { formatIssue } from '../errors/config-error.js'
 import type { ReloadOutcome } from '../lifecycle/reload-candidate.js'
@@ -34,6 +35,11 @@ export interface ReadinessSource {
 export interface AdminContext {
   /** Snapshots of the current pools (read per call, so a reload is seen at once). */
   readonly pools: () => PoolSnapshot[] | Promise<PoolSnapshot[]>
+  /**
+   * Route rules with several backends or rule sessions, per backend: weight, requests, live sessions
+   * (`GET /pools` lists them under `rules`); undefined where not wired (the workers' supervisor).
+   */
+  readonly rules?: (() => readonly RuleReport[]) | undefined
   /** Applies an operator action; throws (or rejects with) AdminError. */
   readonly endpointAction: (request: EndpointActionRequest) => EndpointActionResult | Promise<EndpointActionResult>
   readonly readiness: ReadinessSource
@@ -82,7 +88,7 @@ const READ = ['GET', 'HEAD'] as const
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { pattern: /^\/healthz$/, methods: READ, mutating: false, handle: (_context, { res }) => sendJson(res, 200, { status: 'ok' }) },
   { pattern: /^\/readyz$/, methods: READ, mutating: false, handle: readyz },
-  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools() }) },
+  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools(), ...(context.rules === undefined ? {} : { rules: context.rules() }) }) },
   { pattern: /^\/metrics$/, methods: READ, mutating: false, handle: metrics },
   { pattern: /^\/overview$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, await available(context.overview, 'overview')()) },
   { pattern: /^\/routes$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, { routes: available(context.routes, 'routes')() }) },

@@ -9,7 +9,7 @@ import { HashAffinity } from './hash-affinity.js'
 import { LearnAffinity } from './learn-affinity.js'
 import type { SecretRing } from './secret-ring.js'
 import type { SessionAffinity } from './session-affinity.js'
-import { TokenAffinity } from './token-affinity.js'
+import { poolTokenAffinity } from './token-affinity.js'
 
 /** What every mode may share: the signing secrets and the store. */
 export interface AffinityDeps {
@@ -24,7 +24,7 @@ export function createAffinity(pool: PoolView, config: AffinityConfig, deps: Aff
       return undefined
     case 'cookie':
     case 'header':
-      return new TokenAffinity(config.mode, pool, config, deps.ring, deps.store)
+      return poolTokenAffinity(config.mode, pool, config, deps.ring, deps.store)
     case 'client-ip':
       return new ClientIpAffinity(pool, config, deps.store)
     case 'hash':

@@ -16,12 +16,76 @@ import { EndpointKeyIndex } from './endpoint-key-index.js'
 import type { SecretRing } from './secret-ring.js'
 import { noSession, type AffinityOutcome, type AffinityRequest, type SessionAffinity, type SessionLookup } from './session-affinity.js'
 import { newSessionId } from './session-id.js'
-import { SessionTokenCodec, type SessionIdentity } from './session-token.js'
+import { SessionTokenCodec, type SessionIdentity, type SessionToken } from './session-token.js'
+
+/** Cookie attributes of a token cookie (a pool's `affinity.cookie`, or a rule's defaults). */
+export interface TokenCookie {
+  readonly path: string
+  readonly domain?: string | undefined
+  readonly secure: 'auto' | 'always' | 'never'
+  readonly httpOnly: boolean
+  readonly sameSite: 'Lax' | 'Strict' | 'None'
+  readonly forwardToUpstream: boolean
+}
+
+/**
+ * What one token affinity needs to know. Pool affinity and a rule's session persistence
+ * (proxying/rule-session.ts) differ only here: the token's scope, where live sessions are counted, and
+ * what `Max-Age` the cookie carries.
+ */
+export interface TokenSettings {
+  readonly mode: 'cookie' | 'header'
+  /** Cookie name, or header name (lower-case). */
+  readonly name: string
+  /** Live-session counting scope in the store. */
+  readonly countScope: string
+  /** Absolute lifetime from the first binding (ms). */
+  readonly maxAgeMs: number | undefined
+  /** Sliding lifetime (ms). */
+  readonly idleMs: number | undefined
+  /** How long a session seen once counts as live (ms). */
+  readonly liveTtlMs: number
+  /**
+   * `lifetimes`: Max-Age = what is left of maxAge, capped by idleTimeout (pool affinity); `absolute`:
+   * what is left of maxAge only (GEP-1619 `Permanent`); `none`: a browser-session cookie (`Session`).
+   */
+  readonly cookieMaxAge: 'lifetimes' | 'absolute' | 'none'
+  readonly cookie: TokenCookie
+}
+
+/** The settings of a pool's `cookie` or `header` affinity. */
+export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig): TokenSettings {
+  const options = mode === 'cookie' ? config.cookie : config.header
+  return {
+    mode,
+    name: mode === 'cookie' ? config.cookie.name : config.header.name.toLowerCase(),
+    countScope: `${pool.name}:${mode}`,
+    maxAgeMs: options.maxAge,
+    idleMs: options.idleTimeout,
+    liveTtlMs: liveTtl(options.idleTimeout, config.liveSessionWindow),
+    cookieMaxAge: 'lifetimes',
+    cookie: config.cookie,
+  }
+}
+
+/**
+ * Tokens carry whole seconds, so one stays valid up to a second past idleTimeout: the live count must
+ * not reach zero (a draining Pod's preStop waits for it) while a session can still come back.
+ */
+export function liveTtl(idleMs: number | undefined, windowMs: number): number {
+  return Math.min(idleMs === undefined ? Infinity : idleMs + 1000, windowMs)
+}
+
+/** A pool's own `cookie` or `header` affinity: tokens scoped to the pool and mode. */
+export function poolTokenAffinity(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore): TokenAffinity {
+  const settings = poolTokenSettings(mode, pool, config)
+  return new TokenAffinity(settings, new SessionTokenCodec(settings.countScope, ring), new EndpointKeyIndex(pool, ring), store)
+}
 
 /** Signed-token affinity carried in a cookie or a header. */
 export class TokenAffinity implements SessionAffinity {
   readonly mode: 'cookie' | 'header'
-  readonly #config: AffinityConfig
+  readonly #settings: TokenSettings
   readonly #store: AffinityStore
   readonly #codec: SessionTokenCodec
   readonly #index: EndpointKeyIndex
@@ -35,22 +99,20 @@ export class TokenAffinity implements SessionAffinity {
   /** Secure whatever the request: SameSite=None, `secure: always`, or a `__Secure-`/`__Host-` name. */
   readonly #alwaysSecure: boolean
 
-  constructor(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore) {
-    this.mode = mode
-    this.#config = config
+  /** Rule sessions (proxying/rule-session.ts) share one codec (one token scope) over every backend pool. */
+  constructor(settings: TokenSettings, codec: SessionTokenCodec, index: EndpointKeyIndex, store: AffinityStore) {
+    this.mode = settings.mode
+    this.#settings = settings
     this.#store = store
-    this.#scope = `${pool.name}:${mode}`
-    this.#codec = new SessionTokenCodec(this.#scope, ring)
-    this.#index = new EndpointKeyIndex(pool, ring)
-    const options = mode === 'cookie' ? config.cookie : config.header
-    this.#name = mode === 'cookie' ? config.cookie.name : config.header.name.toLowerCase()
-    const cookie = config.cookie
-    this.#alwaysSecure = cookie.sameSite === 'None' || cookie.secure === 'always' || (cookie.secure === 'auto' && cookiePrefix(cookie.name) !== undefined)
-    this.#maxAge = options.maxAge
-    this.#idle = options.idleTimeout
-    // Tokens carry whole seconds, so one stays valid up to a second past idleTimeout: the live count
-    // must not reach zero (a draining Pod's preStop waits for it) while a session can still come back.
-    this.#liveTtl = Math.min(options.idleTimeout === undefined ? Infinity : options.idleTimeout + 1000, config.liveSessionWindow)
+    this.#codec = codec
+    this.#index = index
+    this.#scope = settings.countScope
+    this.#name = settings.name
+    const cookie = settings.cookie
+    this.#alwaysSecure = cookie.sameSite === 'None' || cookie.secure === 'always' || (cookie.secure === 'auto' && cookiePrefix(settings.name) !== undefined)
+    this.#maxAge = settings.maxAgeMs
+    this.#idle = settings.idleMs
+    this.#liveTtl = settings.liveTtlMs
   }
 
   lookup(request: AffinityRequest): SessionLookup {
@@ -65,6 +127,11 @@ export class TokenAffinity implements SessionAffinity {
     }
     const bound = this.#index.lookup(token.keyId, token.endpointKey)
     return { bound, boundGone: bound === undefined, problem: undefined, key: undefined, token, bindable: true }
+  }
+
+  /** The endpoint of this pool that a verified token (of this codec's scope) names, if any. */
+  locate(token: SessionToken): Endpoint | undefined {
+    return this.#index.lookup(token.keyId, token.endpointKey)
   }
 
   bind(_lookup: SessionLookup, picked: Endpoint): Endpoint {
@@ -95,7 +162,7 @@ export class TokenAffinity implements SessionAffinity {
     if (this.mode === 'header') return headerValue(request, this.#name)
     const cookie = readCookie(request.cookieHeader, this.#name)
     if (cookie.count === 0) return undefined
-    if (!this.#config.cookie.forwardToUpstream) request.setUpstreamCookie(withoutCookie(request.cookieHeader as string, this.#name))
+    if (!this.#settings.cookie.forwardToUpstream) request.setUpstreamCookie(withoutCookie(request.cookieHeader as string, this.#name))
     return cookie.count > 1 ? null : (cookie.value as string)
   }
 
@@ -105,10 +172,11 @@ export class TokenAffinity implements SessionAffinity {
    * encoding, and is put in front.
    */
   #setCookie(text: string, issuedAt: number, now: number, secureRequest: boolean): string {
-    const options = this.#config.cookie
+    const options = this.#settings.cookie
+    const kind = this.#settings.cookieMaxAge
     let maxAge: number | undefined
-    if (this.#maxAge !== undefined) maxAge = Math.max(0, Math.floor(this.#maxAge / 1000) - (now - issuedAt))
-    if (this.#idle !== undefined) maxAge = Math.min(maxAge ?? Infinity, Math.floor(this.#idle / 1000))
+    if (kind !== 'none' && this.#maxAge !== undefined) maxAge = Math.max(0, Math.floor(this.#maxAge / 1000) - (now - issuedAt))
+    if (kind === 'lifetimes' && this.#idle !== undefined) maxAge = Math.min(maxAge ?? Infinity, Math.floor(this.#idle / 1000))
     const secure = this.#alwaysSecure || (options.secure === 'auto' && secureRequest)
     // One number per (secure, maxAge): maxAge ≥ 0 or none; secure keys ≥ 0, the others < 0.
     const key = secure ? (maxAge ?? -1) + 1 : -((maxAge ?? -1) + 2)

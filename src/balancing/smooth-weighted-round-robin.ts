@@ -12,21 +12,30 @@ export class SmoothWeightedRoundRobin implements BalancingPolicy {
   readonly #score = new WeakMap<Endpoint, number>()
 
   pick(candidates: readonly Endpoint[]): Endpoint | undefined {
-    if (candidates.length <= 1) return candidates[0]
-    let best = candidates[0] as Endpoint
-    let bestScore = -Infinity
-    let total = 0
-    for (let i = 0; i < candidates.length; i++) {
-      const endpoint = candidates[i] as Endpoint
-      const score = (this.#score.get(endpoint) ?? 0) + endpoint.weight
-      this.#score.set(endpoint, score)
-      total += endpoint.weight
-      if (score > bestScore) {
-        bestScore = score
-        best = endpoint
-      }
-    }
-    this.#score.set(best, bestScore - total)
-    return best
+    return smoothWeightedPick(candidates, this.#score)
   }
+}
+
+/**
+ * One smooth weighted round-robin step over anything with a weight (endpoints, a route rule's
+ * backends); `scores` keeps the running scores between calls. Weight 0 never wins while another
+ * candidate has weight (its score never rises).
+ */
+export function smoothWeightedPick<T extends { readonly weight: number }>(candidates: readonly T[], scores: WeakMap<T, number>): T | undefined {
+  if (candidates.length <= 1) return candidates[0]
+  let best = candidates[0] as T
+  let bestScore = -Infinity
+  let total = 0
+  for (let i = 0; i < candidates.length; i++) {
+    const candidate = candidates[i] as T
+    const score = (scores.get(candidate) ?? 0) + candidate.weight
+    scores.set(candidate, score)
+    total += candidate.weight
+    if (score > bestScore) {
+      bestScore = score
+      best = candidate
+    }
+  }
+  scores.set(best, bestScore - total)
+  return best
 }

@@ -20,6 +20,10 @@ export interface CliArgs {
   readonly listen: string | undefined
   /** Every `--upstream` value, joined with commas. */
   readonly upstream: string | undefined
+  /** Every `--canary` value, joined with commas: a second pool that takes `canaryWeight` % of new sessions. */
+  readonly canary: string | undefined
+  /** `--canary-weight` (0–100; default 10 with --canary). */
+  readonly canaryWeight: number | undefined
   readonly balance: BalancePolicyName | undefined
   /** The mode, with the aliases other tools use (`rr`, `ip`) resolved. */
   readonly affinity: AffinityMode | undefined
@@ -45,6 +49,8 @@ const OPTIONS = {
   config: { type: 'string', short: 'c', multiple: true },
   listen: { type: 'string', short: 'l', multiple: true },
   upstream: { type: 'string', short: 'u', multiple: true },
+  canary: { type: 'string', multiple: true },
+  'canary-weight': { type: 'string', multiple: true },
   balance: { type: 'string', short: 'b', multiple: true },
   affinity: { type: 'string', short: 'a', multiple: true },
   admin: { type: 'string', multiple: true },
@@ -85,11 +91,18 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): C
   const secretFromEnv = nonEmpty(env[SESSION_SECRET_ENV])
   const affinity = choice('--affinity', once('--affinity', values.affinity), [...AFFINITY_MODES, ...Object.keys(AFFINITY_ALIASES)])
   const workers = once('--workers', values.workers)
+  const canary = values.canary?.join(',')
+  const canaryWeight = once('--canary-weight', values['canary-weight'])
+  if (canary !== undefined && upstream === undefined) throw new UsageError('--canary needs --upstream (the main version the canary is compared with)')
+  if (canaryWeight !== undefined && canary === undefined) throw new UsageError('--canary-weight needs --canary URLS')
+  if (canaryWeight !== undefined && !/^(\d|[1-9]\d|100)$/.test(canaryWeight)) throw new UsageError(`--canary-weight: expected a whole percentage from 0 to 100, got "${canaryWeight}"`)
   return {
     command,
     config,
     listen: values.listen?.join(','),
     upstream,
+    canary,
+    canaryWeight: canaryWeight === undefined ? undefined : Number(canaryWeight),
     balance: choice('--balance', once('--balance', values.balance), BALANCE_POLICIES),
     affinity: affinity === undefined ? undefined : (AFFINITY_ALIASES[affinity] ?? (affinity as AffinityMode)),
     admin: once('--admin', values.admin),

@@ -21,6 +21,9 @@ Quick-mode options:
   -l, --listen ADDR[,ADDR...]      traffic address (default 127.0.0.1:8080, this machine only);
                                    a port alone (8080, :8080) listens on every interface
   -u, --upstream URL[,URL...]      endpoints, e.g. http://127.0.0.1:3001,http://127.0.0.1:3002
+      --canary URL[,URL...]        a canary version: --canary-weight % of new sessions go to it;
+                                   with -a cookie|header a session stays on its version
+      --canary-weight N            0–100 (default 10)
   -b, --balance POLICY             round-robin (default) | least-request | random | least-sessions
   -a, --affinity MODE              none (default) | cookie | header | client-ip | hash | learn
                                    (sticky sessions; adds X-Latch-Affinity to responses)
@@ -29,7 +32,7 @@ Quick-mode options:
                                    (better: a flag shows in the process list)
       --trust-proxy CIDR[,CIDR...] peers whose X-Forwarded-* headers are believed
       --admin ADDR|off             admin API and /metrics listener (quick mode default: off)
-  --upstream, --listen, --trust-proxy and --session-secret add up when repeated;
+  --upstream, --canary, --listen, --trust-proxy and --session-secret add up when repeated;
   any other option given twice is an error.
 
 Options for every mode:

@@ -28,7 +28,9 @@ export function quickConfig(args: CliArgs): LoadedConfig {
         ...(args.balance === undefined ? {} : { balance: args.balance }),
         ...(args.affinity === undefined ? {} : { affinity: { mode: args.affinity, responseHeader: true } }),
       },
+      ...(args.canary === undefined ? [] : [canaryPool(args, split(args.canary))]),
     ],
+    ...(args.canary === undefined ? {} : { routes: canaryRoutes(args.canaryWeight ?? DEFAULT_CANARY_WEIGHT) }),
   }
   let loaded: LoadedConfig
   try {
@@ -38,6 +40,33 @@ export function quickConfig(args: CliArgs): LoadedConfig {
     throw new ConfigError(error.code, error.issues.map((issue) => toFlagIssue(issue, args)))
   }
   return { ...loaded, warnings: [...loaded.warnings, ...listen.flatMap(everyInterfaceWarning)] }
+}
+
+/** Share of new sessions a `--canary` pool gets without `--canary-weight`. */
+export const DEFAULT_CANARY_WEIGHT = 10
+
+/**
+ * `--canary URLS`: a second pool, `canary`, with the main pool's balance and affinity. One HTTPRoute
+ * rule splits every request between the two: `--canary-weight` % of new sessions go to the canary,
+ * and with cookie or header affinity every session stays on its pool (sticky canary).
+ */
+function canaryPool(args: CliArgs, endpoints: string[]): Record<string, unknown> {
+  return {
+    name: 'canary',
+    endpoints,
+    ...(args.balance === undefined ? {} : { balance: args.balance }),
+    ...(args.affinity === undefined ? {} : { affinity: { mode: args.affinity, responseHeader: true } }),
+  }
+}
+
+/** One inline HTTPRoute rule: every request, split between the two pools. */
+function canaryRoutes(weight: number): object[] {
+  return [{
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'quick', namespace: 'default' },
+    spec: { rules: [{ backendRefs: [{ name: 'default', weight: 100 - weight }, { name: 'canary', weight }] }] },
+  }]
 }
 
 /**
@@ -57,6 +86,7 @@ const FLAGS: readonly [RegExp, string][] = [
   [/^pools\[0\]\.endpoints(\[(\d+)\])?/, '--upstream'],
   [/^pools\[0\]\.balance/, '--balance'],
   [/^pools\[0\]\.affinity/, '--affinity'],
+  [/^pools\[1\]\.endpoints(\[(\d+)\])?/, '--canary'],
   [/^log\.access/, '--access-log'],
   [/^log\.level/, '--log-level'],
   [/^admin\.listen/, '--admin'],

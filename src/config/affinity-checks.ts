@@ -42,16 +42,32 @@ function pathsOverlap(a: string, b: string): boolean {
   return within(a, b) || within(b, a)
 }
 
+/**
+ * `a\0b` for every two pools that are backends of one split rule: a sticky split keeps each client
+ * on one of them, so sharing one cookie is what a canary wants (ingress-nginx's canary inherits its
+ * main Ingress's cookie), not a collision.
+ */
+function splitPartners(routes: RouteTable): Set<string> {
+  const partners = new Set<string>()
+  const addAction = (action: RouteAction): void => {
+    for (const a of action.backends) for (const b of action.backends) if (a.pool !== b.pool) partners.add(`${a.pool}\0${b.pool}`)
+  }
+  for (const group of [...routes.exactHosts.values(), ...routes.wildcardHosts.values(), ...(routes.anyHost === undefined ? [] : [routes.anyHost])]) for (const rule of group.rules) addAction(rule.action)
+  if (routes.defaultBackend !== undefined) addAction(routes.defaultBackend.action)
+  return partners
+}
+
 /** One warning per pair of cookie pools whose affinity cookies would collide in a browser. */
 export function cookieCollisionWarnings(config: Config, routes: RouteTable): string[] {
   const hosts = hostsByPool(routes)
+  const partners = splitPartners(routes)
   const cookiePools = config.pools.filter((pool) => pool.affinity.mode === 'cookie')
   const warnings: string[] = []
   cookiePools.forEach((a, index) => {
     for (const b of cookiePools.slice(index + 1)) {
       const ca = a.affinity.cookie
       const cb = b.affinity.cookie
-      if (ca.name !== cb.name || ca.domain !== cb.domain || !pathsOverlap(ca.path, cb.path)) continue
+      if (ca.name !== cb.name || ca.domain !== cb.domain || !pathsOverlap(ca.path, cb.path) || partners.has(`${a.name}\0${b.name}`)) continue
       // A Domain cookie reaches every host of that domain.
       if (ca.domain === undefined && !shareHost(hosts.get(a.name), hosts.get(b.name))) continue
       warnings.push(

@@ -31,6 +31,19 @@ export const NGINX_PREFIX = 'nginx.ingress.kubernetes.io/'
 /** ingress-nginx's default affinity cookie name. */
 export const INGRESS_COOKIE = 'INGRESSCOOKIE'
 
+/** Canary annotations (names after the prefix), read by config/ingress-canary.ts. */
+export const CANARY_ANNOTATIONS = [
+  'canary',
+  'canary-by-header',
+  'canary-by-header-value',
+  'canary-by-header-pattern',
+  'canary-by-cookie',
+  'canary-weight',
+  'canary-weight-total',
+  'affinity-canary-behavior',
+] as const
+const KNOWN_ELSEWHERE = new Set<string>(CANARY_ANNOTATIONS)
+
 const SESSION_ANNOTATIONS = new Set([
   'affinity',
   'affinity-mode',
@@ -44,6 +57,9 @@ const SESSION_ANNOTATIONS = new Set([
   'session-cookie-change-on-failure',
   'upstream-hash-by',
 ])
+
+/** The session annotations (names after the prefix). */
+export const SESSION_ANNOTATION_NAMES: readonly string[] = [...SESSION_ANNOTATIONS]
 
 /** The affinity one Ingress's annotations ask for, and what could not be honoured. */
 export interface AnnotatedAffinity {
@@ -64,7 +80,7 @@ export function affinityFromAnnotations(annotations: Readonly<Record<string, str
     return value === undefined ? undefined : value.trim()
   }
   const unsupported = Object.keys(annotations)
-    .filter((name) => name.startsWith(NGINX_PREFIX) && !SESSION_ANNOTATIONS.has(name.slice(NGINX_PREFIX.length)))
+    .filter((name) => name.startsWith(NGINX_PREFIX) && !SESSION_ANNOTATIONS.has(name.slice(NGINX_PREFIX.length)) && !KNOWN_ELSEWHERE.has(name.slice(NGINX_PREFIX.length)))
     .sort()
   if (unsupported.length > 0) warnings.push(`unsupported annotations ignored: ${unsupported.join(', ')}`)
 
@@ -153,20 +169,24 @@ export interface AnnotationResult {
 
 /**
  * Applies the annotations of every manifest to the pools its backends name. `explicit` says which
- * pools set `affinity` in the config themselves (those keep it, with a warning).
+ * pools set `affinity` in the config themselves (those keep it, with a warning). `inherited` gives a
+ * source the session annotations of another (a canary Ingress without its own: its main's).
  */
-export function annotatedAffinities(sources: readonly RouteSource[], explicit: ReadonlySet<string>): AnnotationResult {
+export function annotatedAffinities(sources: readonly RouteSource[], explicit: ReadonlySet<string>, inherited?: (source: RouteSource) => Readonly<Record<string, string>> | undefined): AnnotationResult {
   const affinities = new Map<string, AffinityConfig>()
   const setBy = new Map<string, string>()
   const warnings: string[] = []
   for (const source of sources) {
-    if (Object.keys(source.annotations).length === 0) continue
+    const inherit = inherited?.(source)
+    const annotations = inherit ?? source.annotations
+    if (Object.keys(annotations).length === 0) continue
     const label = source.name === undefined ? source.file : `${source.file} (Ingress ${source.name})`
     const paths = routedPaths(source)
-    let reported = false
+    // Inherited annotations were reported with the Ingress that carries them.
+    let reported = inherit !== undefined
     for (const [pool, poolPaths] of paths) {
       const routedPath = poolPaths.size === 1 ? [...poolPaths][0] : undefined
-      const read = affinityFromAnnotations(source.annotations, routedPath)
+      const read = affinityFromAnnotations(annotations, routedPath)
       if (!reported) {
         for (const warning of read.warnings) warnings.push(`${label}: ${warning}`)
         reported = true

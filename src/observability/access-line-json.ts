@@ -10,7 +10,7 @@ import { IsoClock } from './iso-clock.js'
 import { jsonString } from './json-string.js'
 
 /** The documented fields, in the order they are written (the README lists them; a test checks both). */
-export const JSON_ACCESS_FIELDS = ['log', 'time', 'reqId', 'method', 'host', 'path', 'status', 'upstreamStatus', 'durationMs', 'bytes', 'route', 'pool', 'endpoint', 'attempts', 'code', 'clientIp', 'affinity', 'upgrade', 'bytesIn', 'outcome'] as const
+export const JSON_ACCESS_FIELDS = ['log', 'time', 'reqId', 'method', 'host', 'path', 'status', 'upstreamStatus', 'durationMs', 'bytes', 'route', 'rule', 'pool', 'endpoint', 'attempts', 'code', 'clientIp', 'affinity', 'upgrade', 'bytesIn', 'outcome'] as const
 
 /** `,"name":"value"` for an optional string field; nothing when it is undefined. */
 function optional(name: string, value: string | undefined): string {
@@ -31,7 +31,8 @@ export class JsonAccessFormat implements AccessLineFormat {
       `{"log":"access","time":"${this.#clock.now()}","reqId":${jsonString(record.requestId)},"method":${jsonString(record.method)}` +
       `,"host":${jsonString(record.hostHeader)},"path":${jsonString(record.logPath)},"status":${record.status}${optionalNumber('upstreamStatus', record.upstreamStatus)}` +
       `,"durationMs":${record.durationMs},"bytes":${record.bytesOut}${optional('route', record.routeDescription)}` +
-      `${optional('pool', record.poolName)}${optional('endpoint', record.endpointId)},"attempts":${record.attempts}` +
+      // The rule's id only when it says more than the route (HTTPRoute rules, canaries); Ingress paths are their own rule.
+      `${record.ruleId === record.routeDescription ? '' : optional('rule', record.ruleId)}${optional('pool', record.poolName)}${optional('endpoint', record.endpointId)},"attempts":${record.attempts}` +
       `${optional('code', record.errorCode)},"clientIp":${jsonString(record.clientIp)}${optional('affinity', record.affinityOutcome)}` +
       `${optional('upgrade', record.upgrade)}${optionalNumber('bytesIn', record.bytesIn)}${optional('outcome', record.outcome)}}\n`
     )

@@ -16,6 +16,8 @@ export interface AccessRecord {
   readonly durationMs: number
   readonly bytesOut: number
   readonly routeDescription: string | undefined
+  /** The matched rule's id (RouteAction.id), which names it in /pools and /metrics; with `poolName`, the backend it chose. */
+  readonly ruleId?: string | undefined
   readonly poolName: string | undefined
   readonly endpointId: string | undefined
   readonly attempts: number

@@ -13,6 +13,8 @@ import type { HealthCheckObserver } from '../health/active-checker.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolObserver, UpstreamPool } from '../upstream/upstream-pool.js'
 import { registerPoolMetrics } from './metrics-pools.js'
+import { registerRuleMetrics } from './metrics-rules.js'
+import type { RuleReport } from '../proxying/rule-target.js'
 import { RequestBodyMetrics } from './metrics-request-bodies.js'
 import { RequestMetrics } from './metrics-requests.js'
 import { poolCounters, type CountersByPool } from './pool-counters.js'
@@ -58,6 +60,7 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
     this.#requests = new RequestMetrics(this.registry)
     this.#bodies = new RequestBodyMetrics(this.registry)
     registerPoolMetrics(this.registry, pools)
+    if (options.rules !== undefined) registerRuleMetrics(this.registry, options.rules)
     const withDiscovery = (): UpstreamPool[] => [...pools()].filter((pool) => pool.config.discovery !== undefined)
     // Series of pools with discovery or health checks exist from the start (at 0), so rate() works.
     this.#dnsRefreshes = new Counter({ name: 'latch_dns_refreshes_total', help: 'Successful DNS discovery resolutions by pool.', labelNames: ['pool'], registers, collect() { for (const pool of withDiscovery()) this.inc({ pool: pool.name }, 0) } })
@@ -186,6 +189,8 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
 export interface MetricsOptions {
   /** The worker's slot (1…N) in a worker process. */
   readonly worker?: number | undefined
+  /** The current split rules' reports (read at each scrape): requests and live sessions per rule and backend. */
+  readonly rules?: (() => readonly RuleReport[]) | undefined
 }
 
 /** `latch_store_evictions_total`, read from `totals` at scrape time (the single process's store, or the supervisor's). */

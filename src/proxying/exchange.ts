@@ -73,6 +73,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   /** The pool's affinity (set with the pool by dispatch). */
   affinity: SessionAffinity | undefined
   routeDescription: string | undefined
+  /** The matched rule's action id (access log `rule`). */
+  ruleId: string | undefined
   endpoint: Endpoint | undefined
   attempts = 0
   status = 0

@@ -42,12 +42,14 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
   }
   exchange.logPath = parsed.path
   exchange.target = parsed.target
-  const route = runtime.router.match(parsed.host, parsed.path)
+  const route = runtime.router.match(parsed.host, parsed.path, req, parsed.target)
   if (route === undefined) {
     return exchange.fail(new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`))
   }
   exchange.routeDescription = route.description
+  exchange.ruleId = route.target.action.id
   const target = route.target.choose(exchange)
+  if (target instanceof ProxyError) return exchange.fail(target)
   const limit = route.maxBodySize ?? target.pool.config.limits.maxBodySize ?? runtime.maxBodySize
   if (exchange.contentLength > limit) {
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))

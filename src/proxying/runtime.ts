@@ -21,6 +21,7 @@ import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { sameSettings, UpstreamPool, type EndpointWatcher, type PoolObserver } from '../upstream/upstream-pool.js'
 import { poolTarget, type PoolTarget } from './pool-target.js'
+import { RuleCounters } from './rule-counters.js'
 import { ruleTarget, type RuleTarget } from './rule-target.js'
 import { compileRequestBodyPolicy, type RequestBodyPolicy } from './request-body-policy.js'
 import type { HeaderRules } from './request-headers.js'
@@ -45,6 +46,10 @@ export interface FinishedRequest extends AccessRecord {
 export interface ProxyRuntime {
   readonly loaded: LoadedConfig
   readonly router: Router<RuleTarget>
+  /** Every rule target the router resolves to, once each (admin API, metrics: requests and sessions per rule and backend). */
+  readonly rules: readonly RuleTarget[]
+  /** Requests per rule and backend, handed from runtime to runtime so counts survive reloads. */
+  readonly ruleCounters: RuleCounters
   readonly pools: ReadonlyMap<string, UpstreamPool>
   /** Each pool with its affinity, by pool name (what routes resolve to). */
   readonly targets: ReadonlyMap<string, PoolTarget>
@@ -100,7 +105,13 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
   }
   const targets = new Map(config.pools.map((pool) => [pool.name, targetFor(pool)]))
   const pools = new Map([...targets].map(([name, target]) => [name, target.pool]))
-  const router = new Router(loaded.routes, (action) => ruleTarget(action, targets))
+  const ruleCounters = previous?.ruleCounters ?? new RuleCounters()
+  const rules: RuleTarget[] = []
+  const router = new Router(loaded.routes, (action) => {
+    const rule = ruleTarget(action, targets, { ring, store, counters: ruleCounters })
+    rules.push(rule)
+    return rule
+  })
   const headerRules: HeaderRules = {
     trusted: config.trustedProxies.length === 0 ? undefined : new TrustedNetworks(config.trustedProxies),
     xForwarded: config.headers.xForwarded,
@@ -115,7 +126,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
     discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
-  return { loaded, router, pools, targets, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
+  return { loaded, router, rules, ruleCounters, pools, targets, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */

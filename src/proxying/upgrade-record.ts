@@ -44,6 +44,7 @@ export class UpgradeRecord implements FinishedRequest {
   /** Bytes from the client to the upstream through the tunnel. */
   bytesIn = 0
   routeDescription: string | undefined
+  ruleId: string | undefined
   pool: UpstreamPool | undefined
   /** The pool's affinity, as the route resolved it. */
   affinity: SessionAffinity | undefined

@@ -188,11 +188,13 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)
   if (parsed instanceof ProxyError) return parsed
   record.logPath = parsed.path
-  const route = runtime.router.match(parsed.host, parsed.path)
+  const route = runtime.router.match(parsed.host, parsed.path, req, parsed.target)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
+  record.ruleId = route.target.action.id
   const session = new UpgradeSession(req, prepared, parsed.target, parsed.path)
   const target = route.target.choose(session)
+  if (target instanceof ProxyError) return target
   record.pool = target.pool
   record.affinity = target.affinity
   return { req, socket, head, pool: target.pool, routeTarget: target, prepared, session, target: parsed.target, record }

@@ -68,9 +68,11 @@ export interface SessionPersistence {
   readonly idleTimeoutMs: number | undefined
   /** `Permanent`: the cookie carries Max-Age = absoluteTimeout; `Session`: no Max-Age. */
   readonly lifetimeType: 'Session' | 'Permanent'
+  /** Cookie `Path` (`cookie.path`); absent = `/`. */
+  readonly cookiePath?: string
 }
 
-/** Gateway API `HTTPRouteTimeouts`, in ms. */
+/** Gateway API `HTTPRouteTimeouts`, in ms; 0 (`0s`) = no timeout, as the spec says. */
 export interface RouteTimeouts {
   readonly requestMs: number | undefined
   readonly backendRequestMs: number | undefined
@@ -81,6 +83,26 @@ export interface RouteRetry {
   readonly attempts: number | undefined
   readonly codes: readonly number[]
   readonly backoffMs: number | undefined
+}
+
+/**
+ * ingress-nginx canary conditions of an action merged from a main and a canary Ingress (backends
+ * [main, canary]); precedence: header, then cookie, then the backends' weights.
+ */
+export interface CanaryConditions {
+  /** `canary-by-header`, lower-case; with neither value nor pattern, `always` / `never` decide. */
+  readonly header: string | undefined
+  /** `canary-by-header-value`: this exact value sends to the canary; other values fall through. */
+  readonly headerValue: string | undefined
+  /** `canary-by-header-pattern` (ignored when headerValue is set, as in ingress-nginx). */
+  readonly headerPattern: RegExp | undefined
+  /** `canary-by-cookie`: value `always` sends to the canary, `never` to the main; others fall through. */
+  readonly cookie: string | undefined
+  /**
+   * `affinity-canary-behavior`: `sticky` (default) keeps a session on the backend it is bound to
+   * whatever the conditions say; `legacy` decides the backend anew on every request.
+   */
+  readonly affinityBehavior: 'sticky' | 'legacy'
 }
 
 /** What a matched rule does. Several path rules (an HTTPRoute rule's ORed matches) may share one action. */
@@ -95,6 +117,8 @@ export interface RouteAction {
   readonly filters: readonly RouteFilter[]
   readonly timeouts: RouteTimeouts | undefined
   readonly retry: RouteRetry | undefined
+  /** Canary conditions (ingress-nginx annotations); absent for every other action. */
+  readonly canary?: CanaryConditions | undefined
 }
 
 /** The action of a rule that sends everything to one pool and does nothing else (Ingress, quick mode). */

@@ -154,7 +154,7 @@ describe('ingress-nginx affinity annotations', () => {
     }])
     expect(affinityOf(loaded, 'web').mode).toBe('cookie')
     expect(loaded.warnings).toEqual([
-      `ingress-0.yaml (Ingress shop): unsupported annotations ignored: ${P}affinity-canary-behavior, ${P}proxy-body-size, ${P}session-cookie-conditional-samesite-none`,
+      `ingress-0.yaml (Ingress shop): unsupported annotations ignored: ${P}proxy-body-size, ${P}session-cookie-conditional-samesite-none`,
     ].map((warning) => expect.stringContaining(warning.slice('ingress-0.yaml'.length))))
   })
 
