@@ -26,6 +26,8 @@ const GRPC_STATUS: Readonly<Record<ErrorCode, GrpcStatus>> = {
   ERR_UPSTREAM_RESET: GrpcStatus.UNAVAILABLE,
   ERR_UPSTREAM_RESPONSE: GrpcStatus.INTERNAL,
   ERR_NO_ENDPOINT: GrpcStatus.UNAVAILABLE,
+  // Every backend of the rule has weight 0: a configuration state, not a passing failure.
+  ERR_NO_BACKEND: GrpcStatus.UNAVAILABLE,
   ERR_QUEUE_FULL: GrpcStatus.UNAVAILABLE,
   ERR_QUEUE_TIMEOUT: GrpcStatus.UNAVAILABLE,
   ERR_SESSION_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
