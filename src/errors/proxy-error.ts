@@ -26,6 +26,7 @@ export const ERRORS = {
   ERR_BODY_TOO_LARGE: { status: 413, source: 'client', summary: 'request body exceeds maxBodySize (checked on Content-Length and while streaming)' },
   ERR_HEADERS_TOO_LARGE: { status: 431, source: 'client', summary: 'request headers exceed maxHeaderSize or maxHeadersCount' },
   ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },
+  ERR_NO_BACKEND: { status: 500, source: 'proxy', summary: 'the matched HTTPRoute rule has no backendRefs and no RequestRedirect (Gateway API answers 500)' },
   ERR_INTERNAL: { status: 500, source: 'proxy', summary: 'a bug in Latch; the log line has the stack' },
   ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', summary: 'could not connect to the endpoint (refused, reset, unreachable, DNS); retried on another endpoint when one is left' },
   ERR_UPSTREAM_TLS: { status: 502, source: 'upstream', summary: 'the TLS handshake with an https endpoint failed: certificate not trusted (set the pool\'s tls.ca), name mismatch (tls.servername), expired, or no common TLS version; retried on another endpoint when one is left' },
@@ -39,6 +40,7 @@ export const ERRORS = {
   ERR_PROXY_RESOURCES: { status: 503, source: 'proxy', summary: 'Latch itself ran out of a system resource (file descriptors EMFILE/ENFILE, socket buffers ENOBUFS, memory ENOMEM, local ports EADDRNOTAVAIL); never counted against the endpoint, logged at most once a second (Retry-After set)' },
   ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch reached its drain deadline while the request still waited for an endpoint slot; it was never sent upstream' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', summary: 'the endpoint did not connect, answer or send body data within its timeout' },
+  ERR_ROUTE_TIMEOUT: { status: 504, source: 'upstream', summary: 'the HTTPRoute rule\'s timeouts.request elapsed before the response was complete (retries included); the attempt in flight was stopped, and a response already started is cut' },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A stable error code, e.g. `ERR_NO_ROUTE`. */

@@ -46,7 +46,11 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
     return exchange.fail(new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`))
   }
   exchange.routeDescription = route.description
-  const target = route.target.choose(exchange)
+  const rule = route.target
+  // Gateway API filters (filters/route-filters.ts): a redirect or a rule without backends answers here.
+  if (rule.filters !== undefined && rule.filters.applyToRequest(exchange, parsed.host, route.prefix)) return
+  const target = rule.choose(exchange)
+  if (target.filters !== undefined && target.filters.applyToRequest(exchange, parsed.host, route.prefix)) return
   const limit = route.maxBodySize ?? target.pool.config.limits.maxBodySize ?? runtime.maxBodySize
   if (exchange.contentLength > limit) {
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))

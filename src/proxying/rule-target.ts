@@ -6,6 +6,7 @@
  * rule-level session persistence or filters get their own targets (built here, from the action).
  */
 import type { BackendRef, RouteAction } from '../routing/route-action.js'
+import { compileBackendFilters, compileRuleFilters, type RouteFilters } from './filters/route-filters.js'
 import type { PoolTarget } from './pool-target.js'
 import type { SessionRequest } from './session-step.js'
 
@@ -13,11 +14,15 @@ import type { SessionRequest } from './session-step.js'
 export interface BackendTarget extends PoolTarget {
   /** The rule's backend reference (weight, backend-level filters). */
   readonly backend: BackendRef
+  /** The backend's own Gateway API filters (filters/route-filters.ts); undefined when it has none. */
+  readonly filters: RouteFilters | undefined
 }
 
 /** A compiled route rule as the request path sees it. */
 export interface RuleTarget {
   readonly action: RouteAction
+  /** The rule's filters, timeouts and retry, compiled; undefined when it has none (the common case). */
+  readonly filters: RouteFilters | undefined
   /** The backend that serves `request`. */
   choose(request: SessionRequest): BackendTarget
 }
@@ -25,10 +30,12 @@ export interface RuleTarget {
 /** A rule with one backend: every request goes to that pool, with the pool's own affinity. */
 class OneBackendRule implements RuleTarget {
   readonly action: RouteAction
+  readonly filters: RouteFilters | undefined
   readonly #chosen: BackendTarget
 
-  constructor(action: RouteAction, chosen: BackendTarget) {
+  constructor(action: RouteAction, filters: RouteFilters | undefined, chosen: BackendTarget) {
     this.action = action
+    this.filters = filters
     this.#chosen = chosen
   }
 
@@ -37,12 +44,37 @@ class OneBackendRule implements RuleTarget {
   }
 }
 
+/**
+ * A rule without backends (an HTTPRoute rule that only redirects): its filters answer every request
+ * (redirect, else 500 ERR_NO_BACKEND), so nothing ever asks it for a backend.
+ */
+class NoBackendRule implements RuleTarget {
+  readonly action: RouteAction
+  readonly filters: RouteFilters
+
+  constructor(action: RouteAction, filters: RouteFilters) {
+    this.action = action
+    this.filters = filters
+  }
+
+  choose(): BackendTarget {
+    throw new Error(`route rule ${this.action.id} has no backend`)
+  }
+}
+
+/** `backend`'s target: its pool's target (from `targets`) with the backend's compiled filters. */
+export function backendTarget(backend: BackendRef, targets: ReadonlyMap<string, PoolTarget>): BackendTarget {
+  const target = targets.get(backend.pool) as PoolTarget
+  return { pool: target.pool, affinity: target.affinity, backend, filters: compileBackendFilters(backend, targets) }
+}
+
 /** Builds the target of `action`; `targets` holds every pool's target by name (the config check guarantees they exist). */
 export function ruleTarget(action: RouteAction, targets: ReadonlyMap<string, PoolTarget>): RuleTarget {
+  const filters = compileRuleFilters(action, targets)
+  if (action.backends.length === 0 && filters !== undefined) return new NoBackendRule(action, filters)
   const backend = action.backends[0]
   if (action.backends.length === 1 && backend !== undefined && action.sessionPersistence === undefined) {
-    const target = targets.get(backend.pool) as PoolTarget
-    return new OneBackendRule(action, { pool: target.pool, affinity: target.affinity, backend })
+    return new OneBackendRule(action, filters, backendTarget(backend, targets))
   }
   throw new Error(`route rule ${action.id}: several backends and rule-level session persistence are not built yet`)
 }

@@ -191,6 +191,8 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   const route = runtime.router.match(parsed.host, parsed.path)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
+  // Gateway API filters do not apply to upgrades; a rule that only redirects has no backend to upgrade to.
+  if (route.target.filters?.answersDirectly === true) return new ProxyError('ERR_NO_BACKEND', `route rule ${route.target.action.id} redirects or has no backend; upgrades are not redirected`)
   const session = new UpgradeSession(req, prepared, parsed.target, parsed.path)
   const target = route.target.choose(session)
   record.pool = target.pool

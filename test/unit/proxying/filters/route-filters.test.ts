@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { SecretRing } from '../../../../src/affinity/secret-ring.js'
+import { Mirror } from '../../../../src/proxying/filters/mirror.js'
+import { poolTarget, type PoolTarget } from '../../../../src/proxying/pool-target.js'
+import { ruleTarget } from '../../../../src/proxying/rule-target.js'
+import { singlePoolAction, type RouteAction, type RouteFilter } from '../../../../src/routing/route-action.js'
+import { MemoryAffinityStore } from '../../../../src/stores/memory-store.js'
+import { UpstreamPool } from '../../../../src/upstream/upstream-pool.js'
+import { startUpstream, type TestUpstream } from '../../../helpers/upstream.js'
+import { waitFor } from '../../../helpers/wait.js'
+import { poolConfig, RecordingObserver } from '../../upstream/pool-fixtures.js'
+
+const upstreams: TestUpstream[] = []
+const opened: { close(): Promise<void> }[] = []
+afterEach(async () => {
+  // Upstreams first: their connections end, so no pool waits for a hanging copy.
+  for (const upstream of upstreams.splice(0)) await upstream.stop().catch(() => undefined)
+  for (const item of opened.splice(0)) await item.close()
+})
+
+function targetsFor(pools: Record<string, string[]>, maxRequestsPerEndpoint = 128): Map<string, PoolTarget> {
+  const store = new MemoryAffinityStore()
+  opened.push(store)
+  const targets = new Map<string, PoolTarget>()
+  for (const [name, endpoints] of Object.entries(pools)) {
+    const pool = new UpstreamPool(poolConfig({ name, endpoints, limits: { maxRequestsPerEndpoint } }), new RecordingObserver())
+    opened.push(pool)
+    targets.set(name, poolTarget(pool, { ring: new SecretRing(['0123456789abcdef0123456789abcdef']), store }))
+  }
+  return targets
+}
+
+const action = (parts: Partial<RouteAction>): RouteAction => ({ ...singlePoolAction('httproute/default/r/rule-0', 'web'), ...parts })
+const headerFilter: RouteFilter = { type: 'RequestHeaderModifier', modifier: { set: [['x-a', '1']], add: [], remove: [] } }
+
+describe('compiled route filters on RuleTarget and BackendTarget', () => {
+  it('a rule without filters, timeouts or retry compiles to no filters at all (the hot path only checks the field)', () => {
+    const targets = targetsFor({ web: ['http://127.0.0.1:10001'] })
+    const rule = ruleTarget(action({}), targets)
+    expect(rule.filters).toBeUndefined()
+    expect(rule.choose({} as never).filters).toBeUndefined()
+  })
+
+  it('compiles rule filters, timeouts and retry on the rule, backendRef filters on its backend', () => {
+    const targets = targetsFor({ web: ['http://127.0.0.1:10001'] })
+    const rule = ruleTarget(
+      action({
+        filters: [headerFilter],
+        backends: [{ pool: 'web', weight: 1, filters: [{ type: 'ResponseHeaderModifier', modifier: { set: [], add: [['x-b', '2']], remove: [] } }] }],
+        timeouts: { requestMs: 500, backendRequestMs: undefined },
+        retry: { attempts: 3, codes: [500], backoffMs: 10 },
+      }),
+      targets,
+    )
+    expect([rule.filters?.requestEdits.length, rule.filters?.responseEdits.length, rule.filters?.requestTimeoutMs, rule.filters?.retry?.attempts]).toEqual([1, 0, 500, 3])
+    const backend = rule.choose({} as never)
+    expect([backend.filters?.requestEdits.length, backend.filters?.responseEdits.length, backend.filters?.retry]).toEqual([0, 1, undefined])
+  })
+
+  it('a rule without backends answers by itself: its redirect, else 500 ERR_NO_BACKEND', () => {
+    const targets = targetsFor({ web: ['http://127.0.0.1:10001'] })
+    const redirect: RouteFilter = { type: 'RequestRedirect', redirect: { scheme: 'https', hostname: undefined, port: undefined, path: undefined, statusCode: 301 } }
+    const redirecting = ruleTarget(action({ backends: [], filters: [redirect] }), targets)
+    expect([redirecting.filters?.answersDirectly, redirecting.filters?.noBackend]).toEqual([true, false])
+    const empty = ruleTarget(action({ backends: [], filters: [headerFilter] }), targets)
+    expect([empty.filters?.answersDirectly, empty.filters?.noBackend]).toEqual([true, true])
+    expect(() => empty.choose({} as never)).toThrow(/no backend/)
+  })
+
+  it('drops a mirror with a share of 0 and a header modifier that only names protected headers', () => {
+    const targets = targetsFor({ web: ['http://127.0.0.1:10001'], shadow: ['http://127.0.0.1:10002'] })
+    const rule = ruleTarget(
+      action({
+        filters: [
+          { type: 'RequestMirror', mirror: { pool: 'shadow', share: 0 } },
+          { type: 'RequestHeaderModifier', modifier: { set: [['Host', 'x'], ['content-length', '1']], add: [], remove: [] } },
+        ],
+      }),
+      targets,
+    )
+    expect(rule.filters).toBeUndefined()
+  })
+})
+
+describe('Mirror', () => {
+  let shadow: TestUpstream
+
+  async function mirrorTo(maxRequestsPerEndpoint = 128, share = 1, random = Math.random): Promise<Mirror> {
+    shadow = await startUpstream('shadow')
+    upstreams.push(shadow)
+    const target = targetsFor({ shadow: [shadow.url] }, maxRequestsPerEndpoint).get('shadow') as PoolTarget
+    return new Mirror(target.pool, share, random)
+  }
+
+  const request = (body: Buffer | null | NodeJS.ReadableStream = null) => ({ method: 'POST', target: '/m?x=1', upstreamHeaders: ['host', 'front.example', 'x-a', '1'], body: body as Buffer | null })
+
+  it('sends a copy of a bodiless or buffered request, with the same headers and body bytes, and drops the answer', async () => {
+    const mirror = await mirrorTo()
+    mirror.send(request(), 'front.example')
+    mirror.send(request(Buffer.from('hello')), 'front.example')
+    await waitFor(() => shadow.arrivals.length === 2)
+    expect(shadow.arrivals.map((arrival) => [arrival.url, arrival.headers.host, arrival.headers['x-a'], arrival.bodyBytes])).toEqual([
+      ['/m?x=1', 'front.example', '1', 0],
+      ['/m?x=1', 'front.example', '1', 5],
+    ])
+    await waitFor(() => mirror.pool.endpoints.every((endpoint) => endpoint.inflight === 0))
+    expect(mirror.counts).toEqual({ sent: 2, skipped: 0, failed: 0 })
+  })
+
+  it('skips a streamed body, and never waits for a busy mirror pool', async () => {
+    const { Readable } = await import('node:stream')
+    const mirror = await mirrorTo(1)
+    shadow.mode = { kind: 'hang' }
+    mirror.send(request(Readable.from(['x'])), 'front.example')
+    mirror.send(request(), 'front.example')
+    mirror.send(request(), 'front.example')
+    expect(mirror.counts).toEqual({ sent: 1, skipped: 2, failed: 0 })
+  })
+
+  it('mirrors only its share of requests', async () => {
+    const draws = [0.1, 0.5, 0.29, 0.3]
+    const mirror = await mirrorTo(128, 0.3, () => draws.shift() as number)
+    for (let i = 0; i < 4; i++) mirror.send(request(), 'front.example')
+    expect(mirror.counts.sent).toBe(2)
+  })
+
+  it('counts a copy that fails, and nothing else happens', async () => {
+    const mirror = await mirrorTo()
+    await shadow.stop()
+    mirror.send(request(), 'front.example')
+    await waitFor(() => mirror.counts.failed === 1)
+    expect(mirror.pool.endpoints[0]?.inflight).toBe(0)
+  })
+})
