@@ -8,7 +8,7 @@ import type { HostRules, RouteTable } from '../routing/route-table.js'
 export interface RouteRow {
   readonly host: string
   readonly path: string | null
-  readonly pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific' | 'defaultBackend'
+  readonly pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific' | 'RegularExpression' | 'defaultBackend'
   /** The rule's first backend pool (its only one, for Ingress rules). */
   readonly pool: string
   /** Every backend of the rule with its weight. */

@@ -2,8 +2,9 @@
  * @module Checks that span several keys: unique names, references between routes and pools.
  */
 import type { ConfigIssue } from '../errors/config-error.js'
+import { httpRoutePoolReferences, issueIn } from '../routing/httproute-compile.js'
 import { issueAt, poolReferences } from '../routing/route-table.js'
-import type { RouteSource } from './route-sources.js'
+import type { HttpRouteSource, RouteSource } from './route-sources.js'
 import { endpointIdOf } from '../upstream/endpoint-id.js'
 import { formatKeyPath, type YamlDocument } from './yaml-source.js'
 
@@ -27,7 +28,7 @@ export interface CrossCheckInput {
 }
 
 /** Adds an issue for every duplicate pool, duplicate endpoint, empty pool and unknown pool reference. */
-export function crossCheck(config: CrossCheckInput, sources: readonly RouteSource[], main: MainLocation, issues: ConfigIssue[]): void {
+export function crossCheck(config: CrossCheckInput, sources: readonly RouteSource[], main: MainLocation, issues: ConfigIssue[], httpRoutes: readonly HttpRouteSource[] = []): void {
   const at = (path: (string | number)[], message: string): ConfigIssue => {
     const line = main.doc?.lineOf(path)
     const text = formatKeyPath(path)
@@ -46,9 +47,16 @@ export function crossCheck(config: CrossCheckInput, sources: readonly RouteSourc
   const names = [...firstIndex.keys()]
   for (const reference of poolReferences(sources)) {
     if (!firstIndex.has(reference.pool)) {
-      issues.push(issueAt(reference.at, `unknown pool ${JSON.stringify(reference.pool)} — expected one of the pools defined in ${main.file}: ${names.join(', ')}`))
+      issues.push(issueAt(reference.at, unknownPool(reference.pool, main.file, names)))
     }
   }
+  for (const reference of httpRoutePoolReferences(httpRoutes)) {
+    if (!firstIndex.has(reference.pool)) issues.push(issueIn(reference.source, reference.path, unknownPool(reference.pool, main.file, names)))
+  }
+}
+
+function unknownPool(pool: string, file: string, names: readonly string[]): string {
+  return `unknown pool ${JSON.stringify(pool)} — expected one of the pools defined in ${file}: ${names.join(', ')}`
 }
 
 function checkEndpoints(pool: PoolSummary, poolIndex: number, at: (path: (string | number)[], message: string) => ConfigIssue, issues: ConfigIssue[]): void {

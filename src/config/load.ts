@@ -6,14 +6,15 @@
  */
 import { dirname } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors/config-error.js'
+import { compileHttpRoutes } from '../routing/httproute-compile.js'
 import { compileRouteTable, type RouteTable } from '../routing/route-table.js'
 import { crossCheck, type PoolSummary } from './cross-checks.js'
 import { cookieCollisionWarnings } from './affinity-checks.js'
 import { annotatedAffinities } from './ingress-annotations.js'
-import type { IngressSpecConfig } from './ingress-schema.js'
+import { HTTPRouteManifest, isHttpRouteObject } from './httproute-schema.js'
 import { lenientIngressSpec } from './lenient-ingress.js'
 import { substituteEnv, type EmptiedValue, type EnvProblem, type SubstitutionReport } from './env-substitution.js'
-import { collectRouteSources, type RouteSource } from './route-sources.js'
+import { collectRouteSources, type HttpRouteSource, type RouteEntry, type RouteSource } from './route-sources.js'
 import { ConfigSchema, type Config } from './schema.js'
 import { toConfigIssues } from './schema-issues.js'
 import { checkTlsFiles } from './tls-checks.js'
@@ -25,6 +26,8 @@ export interface LoadedConfig {
   readonly file: string
   readonly config: Config
   readonly routeSources: readonly RouteSource[]
+  /** HTTPRoutes, inline and from manifest files. */
+  readonly httpRouteSources: readonly HttpRouteSource[]
   readonly routes: RouteTable
   /** Things that are accepted but worth telling the operator (logged at start). */
   readonly warnings: readonly string[]
@@ -74,7 +77,10 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   if (!result.success) {
     // A value that is wrong only because its variable is unset was already reported as such.
     const unset = new Set(issues.map((issue) => issue.path))
-    const schemaIssues = toConfigIssues(result.error, ConfigSchema, { file, doc }).filter((issue) => !unset.has(issue.path))
+    const routeIssues = inlineHttpRouteIssues(substituted, file, doc)
+    const schemaIssues = toConfigIssues(result.error, ConfigSchema, { file, doc })
+      .filter((issue) => !unset.has(issue.path) && !routeIssues.paths.some((path) => isAtOrBelow(issue.path, path)))
+      .concat(routeIssues.issues)
     issues.push(...schemaIssues.map((issue) => explainEmptied(issue, report.emptied)))
   }
   // Cross-checks run even when the schema failed (on what can be read leniently), so a user
@@ -82,18 +88,43 @@ export function validateConfig(value: unknown, options: ValidateOptions): Loaded
   const summary = result.success ? summarize(result.data) : summarizeLeniently(substituted)
   const onlyPool = summary.pools.length === 1 ? (summary.pools[0] as PoolSummary).name : undefined
   const routeEntries = summary.routes ?? (onlyPool === undefined ? [] : [{ defaultBackend: { service: { name: onlyPool } } }])
-  const sources = collectRouteSources(routeEntries, file, doc, issues, baseDir)
-  crossCheck({ pools: summary.pools, routesGiven: summary.routes !== undefined }, sources, { file, doc }, issues)
-  const routes = compileRouteTable(sources, issues)
+  const httpRouteSources: HttpRouteSource[] = []
+  const sources = collectRouteSources(routeEntries, file, doc, issues, baseDir, httpRouteSources)
+  crossCheck({ pools: summary.pools, routesGiven: summary.routes !== undefined }, sources, { file, doc }, issues, httpRouteSources)
   const warnings = collectWarnings(sources)
+  const routes = compileRouteTable(sources, issues, compileHttpRoutes(httpRouteSources, issues, warnings))
   if (result.success) checkTlsFiles(result.data, { file, doc, baseDir }, issues, warnings)
   if (issues.length > 0 || !result.success) throw new ConfigError(report.problems.length > 0 ? 'CONFIG_ENV' : 'CONFIG_INVALID', sortByLine(issues))
   const config = withAnnotatedAffinity(result.data, sources, explicitAffinityPools(substituted), warnings)
   warnings.push(...cookieCollisionWarnings(config, routes))
-  return deepFreeze({ file, config, routeSources: sources, routes, warnings })
+  return deepFreeze({ file, config, routeSources: sources, httpRouteSources, routes, warnings })
 }
 
-type RouteEntries = readonly (string | IngressSpecConfig)[]
+type RouteEntries = readonly RouteEntry[]
+
+/**
+ * Issues of inline `kind: HTTPRoute` entries of `routes`, validated as HTTPRoutes: zod's union would
+ * otherwise report some of them against the Ingress spec branch ("unknown key kind"). `paths` are the
+ * entries' key paths, whose union issues these replace.
+ */
+function inlineHttpRouteIssues(raw: unknown, file: string, doc: YamlDocument | undefined): { issues: ConfigIssue[]; paths: string[] } {
+  const routes = (raw as { routes?: unknown }).routes
+  const list = Array.isArray(routes) ? routes : [routes]
+  const out: { issues: ConfigIssue[]; paths: string[] } = { issues: [], paths: [] }
+  list.forEach((entry, index) => {
+    if (!isHttpRouteObject(entry)) return
+    const result = HTTPRouteManifest.safeParse(entry, { reportInput: true })
+    if (result.success) return
+    const base = Array.isArray(routes) ? ['routes', index] : ['routes']
+    out.paths.push(formatKeyPath(base))
+    out.issues.push(...toConfigIssues(result.error, HTTPRouteManifest, { file, doc, base }))
+  })
+  return out
+}
+
+function isAtOrBelow(path: string, base: string): boolean {
+  return path === base || path.startsWith(`${base}.`) || path.startsWith(`${base}[`)
+}
 
 function summarize(config: Config): { pools: PoolSummary[]; routes: RouteEntries | undefined } {
   return { pools: config.pools.map((pool) => ({ name: pool.name, endpointUrls: pool.endpoints.map((endpoint) => endpoint.url), hasDiscovery: pool.discovery !== undefined })), routes: config.routes }
@@ -111,10 +142,13 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
   }
   if (value.routes === undefined) return { pools, routes: undefined }
   const entries = Array.isArray(value.routes) ? value.routes : [value.routes]
-  const routes: (string | IngressSpecConfig)[] = []
+  const routes: RouteEntry[] = []
   for (const entry of entries) {
     if (typeof entry === 'string') routes.push(entry)
-    else {
+    else if (isHttpRouteObject(entry)) {
+      const route = HTTPRouteManifest.safeParse(entry)
+      if (route.success) routes.push(route.data)
+    } else {
       const spec = lenientIngressSpec(entry)
       if (spec !== undefined) routes.push(spec)
     }

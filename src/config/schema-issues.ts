@@ -77,10 +77,17 @@ function alignToDocument(ctx: Context, path: KeyPath): KeyPath {
   return out
 }
 
-/** Of a union's branches, the one that got furthest (not a plain type mismatch at its root). */
+/**
+ * Of a union's branches, the one that got furthest: not a plain type mismatch at its root, and not a
+ * manifest branch for another `kind` (an Ingress spec is not reported as a broken HTTPRoute).
+ */
 function bestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] | undefined {
-  const meaningful = branches.filter((issues) => !(issues.length === 1 && issues[0]?.code === 'invalid_type' && issues[0].path.length === 0))
+  const meaningful = branches.filter((issues) => !(issues.length === 1 && issues[0]?.code === 'invalid_type' && issues[0].path.length === 0) && !issues.some(isOtherKind))
   return meaningful[0]
+}
+
+function isOtherKind(issue: Issue): boolean {
+  return issue.code === 'invalid_value' && issue.path.length === 1 && issue.path[0] === 'kind'
 }
 
 function describeIssue(issue: Issue): string {

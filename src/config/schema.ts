@@ -5,6 +5,7 @@
  * renders the README's configuration reference from this file, and a test fails when they differ.
  */
 import { z } from 'zod'
+import { HTTPRouteManifest } from './httproute-schema.js'
 import { IngressSpec } from './ingress-schema.js'
 import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size, timerDuration } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
@@ -183,9 +184,11 @@ export const ConfigSchema = z.strictObject({
   shutdown: Shutdown.prefault({}).meta({ description: 'Graceful shutdown on SIGTERM/SIGINT.' }),
   reload: Reload.prefault({}).meta({ description: 'Hot reload: SIGHUP, `POST /reload` on the admin API, and file changes.' }),
   pools: z.array(Pool, { error: 'expected a list of pools' }).min(1, { error: 'expected at least one pool' }).meta({ description: 'Named upstream pools.' }),
-  routes: oneOrMany(z.union([z.string().min(1), IngressSpec]))
+  // An invalid entry saying `kind: HTTPRoute` is reported against HTTPRouteManifest alone (load.ts),
+  // not against whichever union branch zod picks.
+  routes: oneOrMany(z.union([z.string().min(1), HTTPRouteManifest, IngressSpec]))
     .optional()
-    .meta({ description: 'An Ingress `spec` (`defaultBackend`, `rules`), a path to a file of `networking.k8s.io/v1` Ingress manifests, or a list of both. Omitted with exactly one pool: everything goes to it.' }),
+    .meta({ description: 'An Ingress `spec` (`defaultBackend`, `rules`), a Gateway API HTTPRoute manifest (`kind: HTTPRoute`), a path to a file of `networking.k8s.io/v1` Ingress and `gateway.networking.k8s.io/v1` HTTPRoute manifests, or a list of these. Omitted with exactly one pool: everything goes to it.' }),
 })
 
 export type ConfigInput = z.input<typeof ConfigSchema>

@@ -87,7 +87,7 @@ export function digestOf(file: string, loaded: LoadedConfig): string {
 
 /** The config file and every manifest file it routes with. */
 export function watchedFiles(file: string, loaded: LoadedConfig): string[] {
-  return [...new Set([file, ...loaded.routeSources.flatMap((source) => (source.path === undefined ? [] : [source.path]))])]
+  return [...new Set([file, ...[...loaded.routeSources, ...loaded.httpRouteSources].flatMap((source) => (source.path === undefined ? [] : [source.path]))])]
 }
 
 /** What differs between the running and the reloaded `store` settings, or undefined (secrets are not named). */

@@ -68,9 +68,11 @@ export interface SessionPersistence {
   readonly idleTimeoutMs: number | undefined
   /** `Permanent`: the cookie carries Max-Age = absoluteTimeout; `Session`: no Max-Age. */
   readonly lifetimeType: 'Session' | 'Permanent'
+  /** Cookie `Path` (`cookie.path`); absent = `/`. */
+  readonly cookiePath?: string
 }
 
-/** Gateway API `HTTPRouteTimeouts`, in ms. */
+/** Gateway API `HTTPRouteTimeouts`, in ms; 0 (`0s`) = no timeout, as the spec says. */
 export interface RouteTimeouts {
   readonly requestMs: number | undefined
   readonly backendRequestMs: number | undefined

@@ -1,5 +1,9 @@
 /**
- * @module Compiles Ingress specs into a route table, once, at config load.
+ * @module Compiles Ingress specs and HTTPRoutes into one route table, once, at config load.
+ *
+ * Both sources share one table: a host's rules from Ingress and from HTTPRoute are one group, ordered
+ * by the precedence below (Gateway API's, which extends Ingress's: an Ingress path is a match with no
+ * method, header or query conditions).
  *
  * Precedence (Kubernetes Ingress, checked against kubernetes-sigs/ingress-controller-conformance):
  * 1. Host: an exact host beats a wildcard; `*.example.com` matches exactly one extra label; rules
@@ -9,27 +13,47 @@
  *    on equal length Exact beats Prefix, which beats ImplementationSpecific; then declaration order.
  *    `Exact` is a case-sensitive string match; `Prefix` matches whole "/"-separated elements;
  *    `ImplementationSpecific` is a regular expression anchored at the start of the path.
+ *    HTTPRoute `*.example.com` matches one or more extra labels (Gateway API); the longest matching
+ *    wildcard suffix wins.
+ * 2b. HTTPRoute matches, on equal path rank: one with a method beats one without, then more header
+ *    conditions, then more query conditions (Gateway API HTTPRouteRule precedence); RegularExpression
+ *    paths rank like ImplementationSpecific ones, by the length of the expression.
+ * 2c. Still tied (across routes and sources): older `metadata.creationTimestamp` first (none = newest),
+ *    then `namespace/name` alphabetically (inline specs without a name last), then order in `routes`;
+ *    within one route, rule order, then match order.
  * 3. No match: `defaultBackend`, else 404.
  */
 import type { ConfigIssue } from '../errors/config-error.js'
 import type { PathType } from '../config/ingress-schema.js'
-import type { RouteSource } from '../config/route-sources.js'
+import type { HttpRouteSource, RouteSource } from '../config/route-sources.js'
 import { formatKeyPath, type KeyPath } from '../config/yaml-source.js'
+import type { HttpRouteMatchEntry, ValueCondition } from './httproute-compile.js'
 import { singlePoolAction, type RouteAction } from './route-action.js'
 
-/** A compiled path rule, naming its pool. */
+/** A compiled path rule (an Ingress path, or one match of an HTTPRoute rule), naming its pools. */
 export interface PathRule {
-  readonly pathType: PathType
-  /** Exact: the path; Prefix: the path without trailing "/"; ImplementationSpecific: the regex source. */
+  /** `RegularExpression` is HTTPRoute's (whole-path match); Gateway `PathPrefix` is `Prefix`. */
+  readonly pathType: PathType | 'RegularExpression'
+  /** Exact: the path; Prefix: the path without trailing "/"; regex types: the regex source. */
   readonly path: string
   readonly regex: RegExp | undefined
+  /** HTTPRoute conditions (none for Ingress rules): method, headers (names lower-case), query parameters. */
+  readonly method: string | undefined
+  readonly headers: readonly ValueCondition[]
+  readonly queryParams: readonly ValueCondition[]
+  /** For a wildcard host group: true when the rule also serves hosts two or more labels deep (HTTPRoute). */
+  readonly deepWildcard: boolean
   /** What the rule does: its backends (pools), filters, session persistence. */
   readonly action: RouteAction
   readonly maxBodySize: number | undefined
   /** Human description for logs and 404 diagnostics, e.g. `app.example.com /api Prefix`. */
   readonly description: string
-  /** The Ingress source, for annotations (ingress-nginx compatibility). */
-  readonly source: RouteSource
+  /** The Ingress source, for annotations (ingress-nginx compatibility); undefined for HTTPRoute rules. */
+  readonly source: RouteSource | undefined
+  /** The HTTPRoute source; undefined for Ingress rules. */
+  readonly httpRoute: HttpRouteSource | undefined
+  /** Tie-break rank (creation time, name, order in `routes`), then rule and match (or path) index. */
+  readonly rank: readonly [route: number, rule: number, match: number]
 }
 
 /** Path rules for one host group, sorted by precedence. */
@@ -46,16 +70,22 @@ export interface RouteTable {
   readonly defaultBackend: { readonly action: RouteAction; readonly description: string } | undefined
 }
 
-const TYPE_ORDER: Readonly<Record<PathType, number>> = { Exact: 0, Prefix: 1, ImplementationSpecific: 2 }
+const TYPE_ORDER: Readonly<Record<PathRule['pathType'], number>> = { Exact: 0, Prefix: 1, ImplementationSpecific: 2, RegularExpression: 2 }
+
+const NO_CONDITIONS = { method: undefined, headers: [], queryParams: [] } as const
 
 interface Located {
   readonly source: RouteSource
   readonly path: KeyPath
 }
 
-/** Compiles route sources; problems (duplicates, bad regex, missing path) are added to `issues`. */
-export function compileRouteTable(sources: readonly RouteSource[], issues: ConfigIssue[]): RouteTable {
+/**
+ * Compiles route sources (Ingress) and compiled HTTPRoute matches into one table; problems
+ * (duplicates, bad regex, missing path) are added to `issues`.
+ */
+export function compileRouteTable(sources: readonly RouteSource[], issues: ConfigIssue[], httpMatches: readonly HttpRouteMatchEntry[] = []): RouteTable {
   const groups = new Map<string, { rules: PathRule[]; seen: Map<string, Located> }>()
+  const ranks = routeRanks(sources, httpMatches)
   let defaultBackend: (RouteTable['defaultBackend'] & { at: Located }) | undefined
   for (const source of sources) {
     const spec = source.spec
@@ -84,9 +114,32 @@ export function compileRouteTable(sources: readonly RouteSource[], issues: Confi
         group.seen.set(key, at)
         const description = `${host === '' ? '*' : host} ${entry.path ?? ''} ${entry.pathType}`
         const action = singlePoolAction(description, entry.backend.service.name)
-        group.rules.push({ ...compiled, pathType: entry.pathType, action, maxBodySize: entry.maxBodySize, description, source })
+        const rank = [ranks.get(source) ?? 0, ruleIndex, pathIndex] as const
+        group.rules.push({ ...compiled, ...NO_CONDITIONS, deepWildcard: false, pathType: entry.pathType, action, maxBodySize: entry.maxBodySize, description, source, httpRoute: undefined, rank })
       })
     })
+  }
+  for (const match of httpMatches) {
+    const rule: PathRule = {
+      pathType: match.pathType,
+      path: match.path,
+      regex: match.regex,
+      method: match.method,
+      headers: match.headers,
+      queryParams: match.queryParams,
+      deepWildcard: false,
+      action: match.action,
+      maxBodySize: undefined,
+      description: match.description,
+      source: undefined,
+      httpRoute: match.source,
+      rank: [ranks.get(match.source) ?? 0, match.ruleIndex, match.matchIndex],
+    }
+    for (const host of match.hostnames.length === 0 ? [''] : match.hostnames) {
+      const group = groups.get(host) ?? { rules: [] as PathRule[], seen: new Map<string, Located>() }
+      groups.set(host, group)
+      group.rules.push(host.startsWith('*.') ? { ...rule, deepWildcard: true } : rule)
+    }
   }
   const exactHosts = new Map<string, HostRules>()
   const wildcardHosts = new Map<string, HostRules>()
@@ -120,7 +173,45 @@ function compilePath(path: string | undefined, pathType: PathType, at: Located, 
 }
 
 function byPrecedence(a: PathRule, b: PathRule): number {
-  return b.path.length - a.path.length || TYPE_ORDER[a.pathType] - TYPE_ORDER[b.pathType]
+  return (
+    b.path.length - a.path.length ||
+    TYPE_ORDER[a.pathType] - TYPE_ORDER[b.pathType] ||
+    (a.method === undefined ? 1 : 0) - (b.method === undefined ? 1 : 0) ||
+    b.headers.length - a.headers.length ||
+    b.queryParams.length - a.queryParams.length ||
+    a.rank[0] - b.rank[0] ||
+    a.rank[1] - b.rank[1] ||
+    a.rank[2] - b.rank[2]
+  )
+}
+
+/**
+ * Orders every route (Ingress source or HTTPRoute) for the last tie-break: the Gateway API's oldest
+ * creation timestamp, then `namespace/name`; sources without a timestamp count as newest and
+ * unnamed inline specs come after named ones; then their order in `routes`.
+ */
+function routeRanks(sources: readonly RouteSource[], httpMatches: readonly HttpRouteMatchEntry[]): Map<RouteSource | HttpRouteSource, number> {
+  type Keyed = { key: RouteSource | HttpRouteSource; created: number; name: string | undefined; order: number }
+  const keyed: Keyed[] = sources.map((source, index) => ({ key: source, created: Infinity, name: source.name === undefined ? undefined : `default/${source.name}`, order: source.order ?? index }))
+  for (const route of new Set(httpMatches.map((match) => match.source))) {
+    const metadata = route.route.metadata
+    const created = metadata?.creationTimestamp === undefined ? NaN : new Date(metadata.creationTimestamp).getTime()
+    const name = metadata?.name === undefined ? undefined : `${metadata.namespace ?? 'default'}/${metadata.name}`
+    keyed.push({ key: route, created: Number.isNaN(created) ? Infinity : created, name, order: route.order })
+  }
+  keyed.sort((a, b) => compareNumbers(a.created, b.created) || compareNames(a.name, b.name) || a.order - b.order)
+  return new Map(keyed.map((entry, index) => [entry.key, index]))
+}
+
+function compareNumbers(a: number, b: number): number {
+  return a === b ? 0 : a < b ? -1 : 1
+}
+
+function compareNames(a: string | undefined, b: string | undefined): number {
+  if (a === b) return 0
+  if (a === undefined) return 1
+  if (b === undefined) return -1
+  return a < b ? -1 : 1
 }
 
 function where(at: Located): string {

@@ -104,7 +104,7 @@ export const CONFIG_MISTAKES: readonly ConfigMistake[] = [
     name: 'routes file not found',
     file: 'missing-routes-file.yaml',
     code: 'CONFIG_INVALID',
-    lines: (f) => [`${f}: routes: ${resolve(dirname(f), 'k8s/ingress.yaml')} not found — expected a file of Kubernetes Ingress manifests (a relative path is read from the config file's directory) (line 4)`],
+    lines: (f) => [`${f}: routes: ${resolve(dirname(f), 'k8s/ingress.yaml')} not found — expected a file of Kubernetes Ingress or HTTPRoute manifests (a relative path is read from the config file's directory) (line 4)`],
   },
   {
     name: 'unclosed ${',
