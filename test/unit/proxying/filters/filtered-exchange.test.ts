@@ -13,17 +13,17 @@ import { AccessLog } from '../../../../src/observability/access-log.js'
 import { createLogger } from '../../../../src/observability/logger.js'
 import { handleRequest } from '../../../../src/proxying/handler.js'
 import { buildRuntime, closeRuntime, type ProxyRuntime } from '../../../../src/proxying/runtime.js'
-import type { RouteAction, RouteFilter } from '../../../../src/routing/route-action.js'
+import type { HeaderModifier, RouteAction, RouteFilter } from '../../../../src/routing/route-action.js'
 import type { PathRule, RouteTable } from '../../../../src/routing/route-table.js'
 import { MemoryAffinityStore } from '../../../../src/stores/memory-store.js'
 import { send } from '../../../helpers/http-client.js'
 import { startUpstream, type TestUpstream } from '../../../helpers/upstream.js'
 import { waitFor } from '../../../helpers/wait.js'
 
-const NONE = { set: [], add: [], remove: [] }
+const NONE: HeaderModifier = { set: [], add: [], remove: [] }
 const action = (id: string, parts: Partial<RouteAction>): RouteAction => ({ id, backends: [{ pool: 'v1', weight: 1, filters: [] }], sessionPersistence: undefined, filters: [], timeouts: undefined, retry: undefined, ...parts })
-const requestHeaders = (modifier: Partial<typeof NONE>): RouteFilter => ({ type: 'RequestHeaderModifier', modifier: { ...NONE, ...modifier } })
-const responseHeaders = (modifier: Partial<typeof NONE>): RouteFilter => ({ type: 'ResponseHeaderModifier', modifier: { ...NONE, ...modifier } })
+const requestHeaders = (modifier: Partial<HeaderModifier>): RouteFilter => ({ type: 'RequestHeaderModifier', modifier: { ...NONE, ...modifier } })
+const responseHeaders = (modifier: Partial<HeaderModifier>): RouteFilter => ({ type: 'ResponseHeaderModifier', modifier: { ...NONE, ...modifier } })
 
 let v1: TestUpstream
 let v2: TestUpstream
@@ -52,8 +52,8 @@ beforeAll(async () => {
     },
   }
   const loaded = validateConfig({ listen: '127.0.0.1:0', pools: [{ name: 'v1', endpoints: [v1.url] }, { name: 'v2', endpoints: [v2.url] }], routes: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'v1' } } }] } }] } }, { file: 'filters.yaml', baseDir: '.' })
-  const source = loaded.routes.anyHost?.rules[0]?.source as PathRule['source']
-  const prefix = (path: string, routeAction: RouteAction): PathRule => ({ pathType: 'Prefix', path, regex: undefined, action: routeAction, maxBodySize: undefined, description: `* ${path} Prefix`, source })
+  const base = loaded.routes.anyHost?.rules[0] as PathRule
+  const prefix = (path: string, routeAction: RouteAction): PathRule => ({ ...base, pathType: 'Prefix', path, regex: undefined, action: routeAction, description: `* ${path} Prefix` })
   const rules: PathRule[] = [
     prefix('/set', action('set', { filters: [requestHeaders({ set: [['X-Header-Set', 'set-overwrites-values']] }), responseHeaders({ set: [['X-Header-Set', 'set-overwrites-values']] })] })),
     prefix('/add', action('add', { filters: [requestHeaders({ add: [['X-Header-Add', 'add-appends-values']] }), responseHeaders({ add: [['X-Header-Add', 'add-appends-values']] })] })),
