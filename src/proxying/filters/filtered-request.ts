@@ -7,7 +7,7 @@
  */
 import type { RouteRetry } from '../../routing/route-action.js'
 import type { HeaderEdit } from './header-edit.js'
-import type { MirroredRequest } from './mirror.js'
+import { sendMirrors, type MirroredRequest } from './mirror.js'
 import type { RouteFilters } from './route-filters.js'
 
 /** What the timers call back on the exchange. */
@@ -57,8 +57,8 @@ export class FilteredRequest {
 
   /** The request was dispatched (once, whatever the retries): sends the mirrors' copies. */
   dispatched(request: TimedRequest): void {
-    sendMirrors(this.#rule, request)
-    sendMirrors(this.#backend, request)
+    if (this.#rule !== undefined && this.#rule.mirrors.length > 0) sendMirrors(this.#rule.mirrors, request, request.hostHeader)
+    if (this.#backend !== undefined && this.#backend.mirrors.length > 0) sendMirrors(this.#backend.mirrors, request, request.hostHeader)
   }
 
   /** The response's head is about to be written: applies the response header edits. */
@@ -94,11 +94,6 @@ export class FilteredRequest {
     if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer)
     this.#requestTimer = this.#attemptTimer = this.#backoffTimer = undefined
   }
-}
-
-function sendMirrors(filters: RouteFilters | undefined, request: TimedRequest): void {
-  if (filters === undefined) return
-  for (const mirror of filters.mirrors) mirror.send(request, request.hostHeader)
 }
 
 function applyAll(edits: readonly HeaderEdit[] | undefined, headers: string[]): string[] {

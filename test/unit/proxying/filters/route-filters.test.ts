@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
+import { PassThrough, Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SecretRing } from '../../../../src/affinity/secret-ring.js'
-import { Mirror } from '../../../../src/proxying/filters/mirror.js'
+import { Mirror, MirrorTee, sendMirrors, type MirroredRequest } from '../../../../src/proxying/filters/mirror.js'
 import { poolTarget, type PoolTarget } from '../../../../src/proxying/pool-target.js'
 import { ruleTarget } from '../../../../src/proxying/rule-target.js'
 import { singlePoolAction, type RouteAction, type RouteFilter } from '../../../../src/routing/route-action.js'
@@ -92,12 +94,12 @@ describe('Mirror', () => {
     return new Mirror(target.pool, share, random)
   }
 
-  const request = (body: Buffer | null | NodeJS.ReadableStream = null) => ({ method: 'POST', target: '/m?x=1', upstreamHeaders: ['host', 'front.example', 'x-a', '1'], body: body as Buffer | null })
+  const request = (body: MirroredRequest['body'] = null): MirroredRequest => ({ method: 'POST', target: '/m?x=1', upstreamHeaders: ['host', 'front.example', 'x-a', '1'], body })
 
   it('sends a copy of a bodiless or buffered request, with the same headers and body bytes, and drops the answer', async () => {
     const mirror = await mirrorTo()
-    mirror.send(request(), 'front.example')
-    mirror.send(request(Buffer.from('hello')), 'front.example')
+    sendMirrors([mirror], request(), 'front.example')
+    sendMirrors([mirror], request(Buffer.from('hello')), 'front.example')
     await waitFor(() => shadow.arrivals.length === 2)
     expect(shadow.arrivals.map((arrival) => [arrival.url, arrival.headers.host, arrival.headers['x-a'], arrival.bodyBytes])).toEqual([
       ['/m?x=1', 'front.example', '1', 0],
@@ -107,27 +109,60 @@ describe('Mirror', () => {
     expect(mirror.counts).toEqual({ sent: 2, skipped: 0, failed: 0 })
   })
 
-  it('skips a streamed body, and never waits for a busy mirror pool', async () => {
-    const { Readable } = await import('node:stream')
+  it('tees a streamed body: the real request reads it unchanged through the tee, the copy gets the same bytes', async () => {
+    const mirror = await mirrorTo()
+    const chunks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(10_000, 97 + i))
+    const mirrored = request(Readable.from(chunks))
+    sendMirrors([mirror], mirrored, 'front.example')
+    expect(mirrored.body).toBeInstanceOf(MirrorTee)
+    const read: Buffer[] = []
+    for await (const chunk of mirrored.body as Readable) read.push(chunk as Buffer)
+    expect(Buffer.concat(read).equals(Buffer.concat(chunks))).toBe(true)
+    const copy = await waitFor(() => shadow.arrivals[0])
+    expect(copy.bodyBytes).toBe(200_000)
+    expect(copy.bodySha256).toBe(createHash('sha256').update(Buffer.concat(chunks)).digest('hex'))
+  })
+
+  it('cuts off a copy that falls behind instead of holding the real body back', async () => {
+    const mirror = await mirrorTo()
+    shadow.mode = { kind: 'hang' }
+    const copy = new PassThrough().on('error', () => undefined)
+    const tee = new MirrorTee([copy])
+    // Nobody reads the copy: the real request still gets every byte.
+    const source = Readable.from(Array.from({ length: 40 }, () => Buffer.alloc(64 * 1024, 1)))
+    const read: Buffer[] = []
+    source.pipe(tee)
+    for await (const chunk of tee) read.push(chunk as Buffer)
+    expect(Buffer.concat(read).length).toBe(40 * 64 * 1024)
+    expect(copy.destroyed).toBe(true)
+    expect(mirror.counts.sent).toBe(0)
+  })
+
+  it('never waits for a busy mirror pool: a copy without a free slot is skipped', async () => {
     const mirror = await mirrorTo(1)
     shadow.mode = { kind: 'hang' }
-    mirror.send(request(Readable.from(['x'])), 'front.example')
-    mirror.send(request(), 'front.example')
-    mirror.send(request(), 'front.example')
+    sendMirrors([mirror], request(), 'front.example')
+    sendMirrors([mirror], request(), 'front.example')
+    const streamed = request(Readable.from(['x']))
+    sendMirrors([mirror], streamed, 'front.example')
+    // The real request still reads its whole body through the tee.
+    const read: string[] = []
+    for await (const chunk of streamed.body as Readable) read.push(String(chunk))
+    expect(read.join('')).toBe('x')
     expect(mirror.counts).toEqual({ sent: 1, skipped: 2, failed: 0 })
   })
 
   it('mirrors only its share of requests', async () => {
     const draws = [0.1, 0.5, 0.29, 0.3]
     const mirror = await mirrorTo(128, 0.3, () => draws.shift() as number)
-    for (let i = 0; i < 4; i++) mirror.send(request(), 'front.example')
+    for (let i = 0; i < 4; i++) sendMirrors([mirror], request(), 'front.example')
     expect(mirror.counts.sent).toBe(2)
   })
 
   it('counts a copy that fails, and nothing else happens', async () => {
     const mirror = await mirrorTo()
     await shadow.stop()
-    mirror.send(request(), 'front.example')
+    sendMirrors([mirror], request(), 'front.example')
     await waitFor(() => mirror.counts.failed === 1)
     expect(mirror.pool.endpoints[0]?.inflight).toBe(0)
   })
