@@ -41,7 +41,7 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
   }
   exchange.logPath = parsed.path
   exchange.target = parsed.target
-  const route = runtime.router.match(parsed.host, parsed.path)
+  const route = runtime.router.match(parsed.host, parsed.path, req, parsed.target)
   if (route === undefined) {
     return exchange.fail(new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`))
   }

@@ -188,7 +188,7 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   const parsed = parseRequestTarget(req.url ?? '/', prepared.hostHeader)
   if (parsed instanceof ProxyError) return parsed
   record.logPath = parsed.path
-  const route = runtime.router.match(parsed.host, parsed.path)
+  const route = runtime.router.match(parsed.host, parsed.path, req, parsed.target)
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
   // Gateway API filters do not apply to upgrades; a rule that only redirects has no backend to upgrade to.
