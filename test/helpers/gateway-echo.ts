@@ -5,7 +5,8 @@
  * - `X-Echo-Set-Header: Name:value,Other:value` — response headers to set (ResponseHeaderModifier tests);
  * - `?delay=1s` / `?delay=300ms` — wait before answering (timeout tests);
  * - `?responseCode=N&succeedAfter=K&id=X` — answer N to the first K requests of id X, then 200; without
- *   `responseCode`, close the connection instead of answering (retry tests).
+ *   `responseCode`, close the connection instead of answering (retry tests); `&delayRetry=300ms` delays
+ *   those failing answers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { startUpstream, type TestUpstream } from './upstream.js'
@@ -33,8 +34,11 @@ export async function startGatewayEcho(name: string): Promise<TestUpstream> {
         failures.set(id, failed + 1)
         const code = url.searchParams.get('responseCode')
         if (code === null) return void req.socket.destroy()
-        res.writeHead(Number(code), { 'content-type': 'text/plain' })
-        return void res.end('simulated failure')
+        return void setTimeout(() => {
+          if (res.destroyed) return
+          res.writeHead(Number(code), { 'content-type': 'text/plain' })
+          res.end('simulated failure')
+        }, delayMs(url.searchParams.get('delayRetry')))
       }
       const headers: Record<string, string> = { 'content-type': 'application/json', 'x-upstream': name }
       for (const pair of String(req.headers['x-echo-set-header'] ?? '').split(',')) {

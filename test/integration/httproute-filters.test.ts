@@ -101,6 +101,19 @@ const ROUTES = [
     { ...prefix('/retry/code-all-attempts-2'), retry: { codes: [500, 502, 503, 504], attempts: 2 }, ...backend('infra-backend-v3') },
     { ...prefix('/retry/no-status-code-attempts-3'), retry: { attempts: 3 }, ...backend('infra-backend-v3') },
     { ...prefix('/retry/backoff'), retry: { codes: [500], attempts: 1, backoff: '300ms' }, timeouts: { request: '200ms' }, ...backend('infra-backend-v3') },
+    // HTTPRouteRetryWithTimeouts
+    { ...prefix('/retry/backend-request-timeout-200ms'), retry: { attempts: 2 }, timeouts: { backendRequest: '200ms' }, ...backend('infra-backend-v3') },
+    { ...prefix('/retry/request-timeout-200ms'), retry: { codes: [500], attempts: 5 }, timeouts: { backendRequest: '200ms', request: '400ms' }, ...backend('infra-backend-v3') },
+  ]),
+  httpRoute('request-multiple-mirrors', 'multiple-mirrors.example', [
+    {
+      ...prefix('/multi-mirror'),
+      filters: [
+        { type: 'RequestMirror', requestMirror: { backendRef: { name: 'infra-backend-v2', port: 8080 } } },
+        { type: 'RequestMirror', requestMirror: { backendRef: { name: 'infra-backend-v3', port: 8080 } } },
+      ],
+      ...backend(),
+    },
   ]),
 ]
 
@@ -354,6 +367,13 @@ describe('HTTPRouteRequestMirror', () => {
   })
 })
 
+describe('HTTPRouteRequestMultipleMirrors', () => {
+  it('/multi-mirror: the real answer comes from v1, a copy reaches v2 and another v3', async () => {
+    expect(echoed(await request('multiple-mirrors.example', '/multi-mirror')).backend).toBe('infra-backend-v1')
+    await waitFor(() => v2.arrivals.some((arrival) => arrival.url === '/multi-mirror') && v3.arrivals.some((arrival) => arrival.url === '/multi-mirror'))
+  })
+})
+
 describe('HTTPRouteRequestPercentageMirror', () => {
   async function mirroredShare(path: string, count: number): Promise<number> {
     const before = v3.arrivals.filter((arrival) => arrival.url.startsWith(path)).length
@@ -429,6 +449,25 @@ describe('HTTPRouteRetry', () => {
   })
   it('the backoff counts against timeouts.request', async () => {
     const response = await request('retry.example', `/retry/backoff?responseCode=500&succeedAfter=1&id=${++id}`)
+    expect([response.status, response.headers['x-latch-error']]).toEqual([504, 'ERR_ROUTE_TIMEOUT'])
+  })
+})
+
+describe('HTTPRouteRetryWithTimeouts', () => {
+  let id = 0
+  const attempt = async (path: string, query: string): Promise<SimpleResponse> => request('retry.example', `${path}?${query}&id=timeouts-${++id}`)
+  it('succeeds after 2 retries on backend timeout with max attempts 2', async () => {
+    expect((await attempt('/retry/backend-request-timeout-200ms', 'responseCode=500&succeedAfter=2&delayRetry=300ms')).status).toBe(200)
+  })
+  it('fails when required retries on backend timeout exceed max attempts', async () => {
+    const response = await attempt('/retry/backend-request-timeout-200ms', 'responseCode=500&succeedAfter=3&delayRetry=300ms')
+    expect([response.status, response.headers['x-latch-error']]).toEqual([504, 'ERR_UPSTREAM_TIMEOUT'])
+  })
+  it('succeeds when retries complete within the request timeout', async () => {
+    expect((await attempt('/retry/request-timeout-200ms', 'responseCode=500&succeedAfter=1')).status).toBe(200)
+  })
+  it('fails with 504 when retry delays exceed the request timeout', async () => {
+    const response = await attempt('/retry/request-timeout-200ms', 'responseCode=500&succeedAfter=4&delayRetry=100ms')
     expect([response.status, response.headers['x-latch-error']]).toEqual([504, 'ERR_ROUTE_TIMEOUT'])
   })
 })
