@@ -155,27 +155,34 @@ function expectHeaders(actual: Record<string, unknown>, expected: Record<string,
   for (const name of absent) expect(actual[name.toLowerCase()], name).toBeUndefined()
 }
 
+/**
+ * The cases of HTTPRouteRequestHeaderModifier, which HTTPRouteResponseHeaderModifier repeats for the
+ * response: path, headers sent (by the client; by the backend in the response test), headers
+ * expected, headers that must be absent.
+ */
+const MODIFIER_CASES = [
+  ['/set', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
+  ['/set', { 'Some-Other-Header': 'val', 'X-Header-Set': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
+  ['/add', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'add-appends-values' }, []],
+  ['/add', { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value,add-appends-values' }, []],
+  ['/remove', { 'X-Header-Remove': 'val' }, {}, ['X-Header-Remove']],
+  [
+    '/multiple',
+    { 'X-Header-Set-2': 'set-val-2', 'X-Header-Add-2': 'add-val-2', 'X-Header-Remove-2': 'remove-val-2', 'Another-Header': 'another-header-val', 'X-Header-Remove-1': 'val' },
+    { 'X-Header-Set-1': 'header-set-1', 'X-Header-Set-2': 'header-set-2', 'X-Header-Add-1': 'header-add-1', 'X-Header-Add-2': 'add-val-2,header-add-2', 'X-Header-Add-3': 'header-add-3', 'Another-Header': 'another-header-val' },
+    ['X-Header-Remove-1', 'X-Header-Remove-2'],
+  ],
+  [
+    '/case-insensitivity',
+    { 'x-header-set': 'original-val-set', 'x-header-add': 'original-val-add', 'x-header-remove': 'original-val-remove', 'Another-Header': 'another-header-val' },
+    { 'X-Header-Set': 'header-set', 'X-Header-Add': 'original-val-add,header-add', 'Another-Header': 'another-header-val' },
+    ['x-header-remove'],
+  ],
+] as const
+
 describe('HTTPRouteRequestHeaderModifier', () => {
   const host = 'request-header-modifier.example'
-  it.each([
-    ['/set', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
-    ['/set', { 'Some-Other-Header': 'val', 'X-Header-Set': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
-    ['/add', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'add-appends-values' }, []],
-    ['/add', { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value,add-appends-values' }, []],
-    ['/remove', { 'X-Header-Remove': 'val' }, {}, ['X-Header-Remove']],
-    [
-      '/multiple',
-      { 'X-Header-Set-2': 'set-val-2', 'X-Header-Add-2': 'add-val-2', 'X-Header-Remove-2': 'remove-val-2', 'Another-Header': 'another-header-val' },
-      { 'X-Header-Set-1': 'header-set-1', 'X-Header-Set-2': 'header-set-2', 'X-Header-Add-1': 'header-add-1', 'X-Header-Add-2': 'add-val-2,header-add-2', 'X-Header-Add-3': 'header-add-3', 'Another-Header': 'another-header-val' },
-      ['X-Header-Remove-1', 'X-Header-Remove-2'],
-    ],
-    [
-      '/case-insensitivity',
-      { 'x-header-set': 'original-val-set', 'x-header-add': 'original-val-add', 'x-header-remove': 'original-val-remove', 'Another-Header': 'another-header-val' },
-      { 'X-Header-Set': 'header-set', 'X-Header-Add': 'original-val-add,header-add', 'Another-Header': 'another-header-val' },
-      ['x-header-remove'],
-    ],
-  ] as const)('%s with %j', async (path, sent, expected, absent) => {
+  it.each(MODIFIER_CASES)('%s with %j', async (path, sent, expected, absent) => {
     expectHeaders(echoed(await request(host, path, sent)).headers, expected, [...absent])
   })
 })
@@ -183,25 +190,7 @@ describe('HTTPRouteRequestHeaderModifier', () => {
 describe('HTTPRouteResponseHeaderModifier', () => {
   const host = 'response-header-modifier.example'
   const backendSets = (headers: Record<string, string>): Record<string, string> => ({ 'X-Echo-Set-Header': Object.entries(headers).map(([name, value]) => `${name}:${value}`).join(',') })
-  it.each([
-    ['/set', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
-    ['/set', { 'Some-Other-Header': 'val', 'X-Header-Set': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Set': 'set-overwrites-values' }, []],
-    ['/add', { 'Some-Other-Header': 'val' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'add-appends-values' }, []],
-    ['/add', { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value' }, { 'Some-Other-Header': 'val', 'X-Header-Add': 'some-other-value,add-appends-values' }, []],
-    ['/remove', { 'X-Header-Remove': 'val' }, {}, ['X-Header-Remove']],
-    [
-      '/multiple',
-      { 'X-Header-Set-2': 'set-val-2', 'X-Header-Add-2': 'add-val-2', 'X-Header-Remove-2': 'remove-val-2', 'Another-Header': 'another-header-val', 'X-Header-Remove-1': 'val' },
-      { 'X-Header-Set-1': 'header-set-1', 'X-Header-Set-2': 'header-set-2', 'X-Header-Add-1': 'header-add-1', 'X-Header-Add-2': 'add-val-2,header-add-2', 'X-Header-Add-3': 'header-add-3', 'Another-Header': 'another-header-val' },
-      ['X-Header-Remove-1', 'X-Header-Remove-2'],
-    ],
-    [
-      '/case-insensitivity',
-      { 'x-header-set': 'original-val-set', 'x-header-add': 'original-val-add', 'x-header-remove': 'original-val-remove', 'Another-Header': 'another-header-val' },
-      { 'X-Header-Set': 'header-set', 'X-Header-Add': 'original-val-add,header-add', 'Another-Header': 'another-header-val' },
-      ['x-header-remove'],
-    ],
-  ] as const)('%s with the backend setting %j', async (path, fromBackend, expected, absent) => {
+  it.each(MODIFIER_CASES)('%s with the backend setting %j', async (path, fromBackend, expected, absent) => {
     const response = await request(host, path, backendSets(fromBackend))
     expect(response.status).toBe(200)
     expectHeaders(response.headers, expected, [...absent])
@@ -404,29 +393,22 @@ describe('HTTPRouteRequestPercentageMirror', () => {
   })
 })
 
-describe('HTTPRouteTimeoutRequest', () => {
+/** The three cases of HTTPRouteTimeoutRequest / HTTPRouteTimeoutBackendRequest: fast, slow (504 with `code`), slow with the timeout disabled. */
+function timeoutCases(timed: string, disabled: string, code: string): void {
   it.each([
-    ['/request-timeout', 200],
-    ['/request-timeout?delay=1s', 504],
-    ['/disable-request-timeout?delay=1s', 200],
+    [timed, 200],
+    [`${timed}?delay=1s`, 504],
+    [`${disabled}?delay=1s`, 200],
   ])('%s → %d', async (path, status) => {
     const response = await request('timeout.example', path)
     expect(response.status).toBe(status)
-    if (status === 504) expect(response.headers['x-latch-error']).toBe('ERR_ROUTE_TIMEOUT')
+    if (status === 504) expect(response.headers['x-latch-error']).toBe(code)
   })
-})
+}
 
-describe('HTTPRouteTimeoutBackendRequest', () => {
-  it.each([
-    ['/backend-timeout', 200],
-    ['/backend-timeout?delay=1s', 504],
-    ['/disable-backend-timeout?delay=1s', 200],
-  ])('%s → %d', async (path, status) => {
-    const response = await request('timeout.example', path)
-    expect(response.status).toBe(status)
-    if (status === 504) expect(response.headers['x-latch-error']).toBe('ERR_UPSTREAM_TIMEOUT')
-  })
-})
+describe('HTTPRouteTimeoutRequest', () => timeoutCases('/request-timeout', '/disable-request-timeout', 'ERR_ROUTE_TIMEOUT'))
+
+describe('HTTPRouteTimeoutBackendRequest', () => timeoutCases('/backend-timeout', '/disable-backend-timeout', 'ERR_UPSTREAM_TIMEOUT'))
 
 describe('HTTPRouteRetry', () => {
   let id = 0
