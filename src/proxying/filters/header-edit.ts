@@ -17,6 +17,11 @@ import type { HeaderModifier } from '../../routing/route-action.js'
  */
 const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-connection'])
 
+/** True for a header name a header modifier cannot change (config checks can warn about it). */
+export function isProtectedHeader(name: string): boolean {
+  return PROTECTED.has(name.toLowerCase())
+}
+
 /** A compiled header modifier. */
 export class HeaderEdit {
   readonly #set: readonly (readonly [lower: string, name: string, value: string])[]
@@ -26,10 +31,10 @@ export class HeaderEdit {
   readonly #touched: ReadonlySet<string>
 
   constructor(modifier: HeaderModifier) {
-    const keep = ([name]: readonly [string, string]): boolean => !PROTECTED.has(name.toLowerCase())
+    const keep = ([name]: readonly [string, string]): boolean => !isProtectedHeader(name)
     this.#set = modifier.set.filter(keep).map(([name, value]) => [name.toLowerCase(), name, value] as const)
     this.#add = modifier.add.filter(keep).map(([name, value]) => [name.toLowerCase(), name, value] as const)
-    this.#remove = new Set(modifier.remove.map((name) => name.toLowerCase()).filter((name) => !PROTECTED.has(name)))
+    this.#remove = new Set(modifier.remove.map((name) => name.toLowerCase()).filter((name) => !isProtectedHeader(name)))
     this.#touched = new Set([...this.#set.map(([lower]) => lower), ...this.#add.map(([lower]) => lower), ...this.#remove])
   }
 
