@@ -7,8 +7,16 @@
  */
 import type { RouteRetry } from '../../routing/route-action.js'
 import type { HeaderEdit } from './header-edit.js'
-import { sendMirrors, type MirroredRequest } from './mirror.js'
-import type { RouteFilters } from './route-filters.js'
+import { sendMirrors, type Mirror, type MirroredRequest } from './mirror.js'
+
+/** What a request takes from a rule's (or backend's) compiled filters (route-filters.ts's RouteFilters). */
+export interface RequestFilterSet {
+  readonly responseEdits: readonly HeaderEdit[]
+  readonly mirrors: readonly Mirror[]
+  readonly requestTimeoutMs: number
+  readonly backendTimeoutMs: number
+  readonly retry: RouteRetry | undefined
+}
 
 /** What the timers call back on the exchange. */
 export interface TimedRequest extends MirroredRequest {
@@ -35,8 +43,8 @@ function backoffOver(request: TimedRequest): void {
 
 export class FilteredRequest {
   /** The rule's filters, then the chosen backend's (at most one each). */
-  #rule: RouteFilters | undefined
-  #backend: RouteFilters | undefined
+  #rule: RequestFilterSet | undefined
+  #backend: RequestFilterSet | undefined
   /** URLRewrite `hostname`: the Host sent upstream instead of the pool's choice. */
   upstreamHost: string | undefined
   /** The rule's `retry` (GEP-1731), replacing the pool's `attempts` and `onStatus`. */
@@ -47,7 +55,7 @@ export class FilteredRequest {
   #backoffTimer: NodeJS.Timeout | undefined
 
   /** Takes on `filters` (the rule's first, then the backend's); starts `timeouts.request`. */
-  add(filters: RouteFilters, request: TimedRequest): void {
+  add(filters: RequestFilterSet, request: TimedRequest): void {
     if (this.#rule === undefined) this.#rule = filters
     else this.#backend = filters
     if (filters.retry !== undefined) this.retry = filters.retry

@@ -8,16 +8,30 @@
  */
 import { ProxyError } from '../../errors/proxy-error.js'
 import type { BackendRef, RequestRedirect, RouteAction, RouteFilter, RouteRetry, UrlRewrite } from '../../routing/route-action.js'
-import type { Exchange } from '../exchange.js'
+import type { ServerResponse } from 'node:http'
 import type { PoolTarget } from '../pool-target.js'
-import { FilteredRequest } from './filtered-request.js'
+import { FilteredRequest, type RequestFilterSet, type TimedRequest } from './filtered-request.js'
 import { HeaderEdit } from './header-edit.js'
 import { Mirror } from './mirror.js'
 import { modifyPath, splitTarget } from './path-modifier.js'
-import { redirectLocation } from './redirect.js'
+import { redirectLocation, type RedirectSource } from './redirect.js'
+
+/** What the filters read and change of a request (the exchange, seen without importing it). */
+export interface FilterableRequest extends TimedRequest, RedirectSource {
+  upstreamHeaders: string[]
+  cookieIndex: number
+  target: string
+  status: number
+  filtered: FilteredRequest | undefined
+  readonly requestId: string
+  readonly routeDescription: string | undefined
+  readonly res: ServerResponse
+  readonly runtime: { readonly headerRules: { readonly requestIdHeader: string } }
+  fail(error: ProxyError): void
+}
 
 /** Compiled filters of a rule or of one of its backends. */
-export class RouteFilters {
+export class RouteFilters implements RequestFilterSet {
   readonly requestEdits: readonly HeaderEdit[]
   readonly responseEdits: readonly HeaderEdit[]
   readonly redirect: RequestRedirect | undefined
@@ -85,7 +99,7 @@ export class RouteFilters {
    * Applies the request side to `exchange` (routed to `host`, matched PathPrefix `prefix`). Returns
    * true when the request was answered here (redirect, or a rule without backends).
    */
-  applyToRequest(exchange: Exchange, host: string, prefix: string | undefined): boolean {
+  applyToRequest(exchange: FilterableRequest, host: string, prefix: string | undefined): boolean {
     if (this.redirect !== undefined) {
       answerRedirect(exchange, redirectLocation(this.redirect, exchange, host, prefix), this.redirect.statusCode, this.responseEdits)
       return true
@@ -115,7 +129,7 @@ function pushEdit(edits: HeaderEdit[], modifier: ConstructorParameters<typeof He
 }
 
 /** Edits the headers sent upstream (never the Host pair at 0–1) and finds the Cookie entry again. */
-function editUpstreamHeaders(exchange: Exchange, edit: HeaderEdit): void {
+function editUpstreamHeaders(exchange: FilterableRequest, edit: HeaderEdit): void {
   const headers = edit.apply(exchange.upstreamHeaders, 2)
   exchange.upstreamHeaders = headers
   if (exchange.cookieIndex === -1) return
@@ -128,7 +142,7 @@ function editUpstreamHeaders(exchange: Exchange, edit: HeaderEdit): void {
   }
 }
 
-function answerRedirect(exchange: Exchange, location: string, status: number, responseEdits: readonly HeaderEdit[]): void {
+function answerRedirect(exchange: FilterableRequest, location: string, status: number, responseEdits: readonly HeaderEdit[]): void {
   exchange.status = status
   let headers = ['location', location, 'content-length', '0', exchange.runtime.headerRules.requestIdHeader, exchange.requestId]
   for (const edit of responseEdits) headers = edit.apply(headers, 0)
