@@ -8,6 +8,7 @@ import { fixture } from '../helpers/config-mistakes.js'
 import { send } from '../helpers/http-client.js'
 import { caseName, MATCHING_CASES } from '../helpers/gateway-matching-cases.js'
 import { runCli, startLatch, writeConfig, type LatchProcess } from '../helpers/latch-process.js'
+import { inlineHttpRouteYaml } from '../helpers/route-fixtures.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
 /** Which upstream answered (its `x-upstream` header), or the status with Latch's error code. */
@@ -77,20 +78,7 @@ describe('latch check with HTTPRoutes', () => {
   })
 
   it('mistakes in an inline HTTPRoute: exit 1, each with file, key path and line', async () => {
-    const path = writeConfig(`listen: 127.0.0.1:0
-pools:
-  - name: stable
-    endpoints: [http://127.0.0.1:1]
-routes:
-  - apiVersion: gateway.networking.k8s.io/v1
-    kind: HTTPRoute
-    metadata: { name: shop }
-    spec:
-      hostnames: ["shop.example.com:80"]
-      rules:
-        - matches: [{ method: FETCH }]
-          backendRefs: [{ name: stabel, port: 80 }]
-`)
+    const path = writeConfig(inlineHttpRouteYaml('hostnames: ["shop.example.com:80"]\nrules:\n  - matches: [{ method: FETCH }]\n    backendRefs: [{ name: stabel, port: 80 }]', 'stable'))
     const result = await runCli(['check', '--config', path], {})
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
