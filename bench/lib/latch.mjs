@@ -28,12 +28,13 @@ export function latchArgs(scenario, ctx, dir, label) {
 
 /**
  * Starts `node dist/cli/main.js ARGS` (pinned to `cpu` when given); resolves `{ record, url }` once its
- * "latch is serving" log line names the bound address and `GET /` answers 200.
+ * "latch is serving" log line names the bound address and `GET /` (or `ready.path` with `ready.headers`,
+ * for scenarios that do not route `/`) answers 200.
  */
-export async function startLatch(args, { cpu, dir, label, preamble }) {
+export async function startLatch(args, { cpu, dir, label, preamble, ready }) {
   const record = spawnTracked(`latch (${label})`, process.execPath, [CLI, ...args], { cpu, logFile: join(dir, `${label}.log`) })
   const address = await waitForLogValue(record, (line) => (line.msg === 'latch is serving' ? line.listen?.[0] : undefined), START_MS)
   const url = `http://${address}/`
-  await waitForHttp200(url, record, START_MS, preamble)
+  await waitForHttp200(ready === undefined ? url : new URL(ready.path, url).href, record, START_MS, preamble, ready?.headers)
   return { record, url }
 }

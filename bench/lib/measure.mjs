@@ -88,10 +88,14 @@ export async function measureLatch(env, name, repeat) {
     if (scenario.redis === true) redis = await startRedisServer({ cpu: env.loadgenCpuPin, logFile: join(env.dir, `${label}.redis.log`) })
     const args = latchArgs(scenario, ctx, env.dir, label)
     base.latchArgs = args.map(env.redact)
-    latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label, preamble: scenario.preamble })
-    const probe = { ...(await sequentialProbe(latch.url, PROBE_REQUESTS, SHAPES[scenario.shape].probeHeaders, scenario.preamble)), expectedUpstreams: env.upstreams.urls.length }
+    const shape = SHAPES[scenario.shape]
+    const ready = shape.path === undefined ? undefined : { path: shape.path, headers: shape.probeHeaders(0) }
+    latch = await startLatch(args, { cpu: latchCpus(scenario, env), dir: env.dir, label, preamble: scenario.preamble, ready })
+    // A shape with a `path` (the routing scenarios) is probed and loaded on that path.
+    const url = shape.path === undefined ? latch.url : new URL(shape.path, latch.url).href
+    const probe = { ...(await sequentialProbe(url, PROBE_REQUESTS, shape.probeHeaders, scenario.preamble)), expectedUpstreams: env.upstreams.urls.length }
     const pids = { latch: latch.record.pid, upstreams: env.upstreams.record.pid, redis: redis?.record.pid }
-    const figures = await warmAndMeasure(env, latch.url, scenario.shape, label, pids, scenario.preamble)
+    const figures = await warmAndMeasure(env, url, scenario.shape, label, pids, scenario.preamble)
     const peakRssKb = statusKb(latch.record.pid, 'VmHWM')
     await stopProcess(latch.record, 10_000)
     // The access log is in its own file, or in Latch's stdout (the bench's Latch log file) with the process log.

@@ -61,13 +61,13 @@ export async function waitForLogValue(record, pick, timeoutMs) {
   throw new Error(`${record.name} did not become ready within ${timeoutMs} ms\n${tail(record.logFile)}`)
 }
 
-/** Waits until GET `url` answers 200. */
-export async function waitForHttp200(url, record, timeoutMs, preamble = undefined) {
+/** Waits until GET `url` (with `headers`) answers 200. */
+export async function waitForHttp200(url, record, timeoutMs, preamble = undefined, headers = {}) {
   const deadline = Date.now() + timeoutMs
   let last
   while (Date.now() < deadline) {
     if (record?.exit !== undefined) throw exitedError(record)
-    last = await httpGet(url, {}, 1000, preamble)
+    last = await httpGet(url, headers, 1000, preamble)
     if (last.status === 200) return
     await sleep(100)
   }

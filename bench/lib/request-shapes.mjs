@@ -12,6 +12,12 @@
  * responses from another upstream than the client's first), which reach the checks as `load.shapeStats`.
  */
 
+/**
+ * The request of the routing scenarios: it matches the last rule of the last route of the 50 × 10
+ * HTTPRoute table (scenarios.mjs), path, header and query alike.
+ */
+export const ROUTED = { path: '/svc-49/v9/items?tier=gold', tenant: 't9' }
+
 /** Virtual clients of the shaped requests (the peer harness's count). */
 const CLIENTS = 1000
 
@@ -38,6 +44,13 @@ export const SHAPES = {
         stats: () => ({ clients: CLIENTS, sent: next }),
       }
     },
+  },
+  routed: {
+    summary: `GET ${ROUTED.path} with X-Tenant: ${ROUTED.tenant} (the last rule of the HTTPRoute routing table); all connections alike`,
+    path: ROUTED.path,
+    probeHeaders: () => ({ 'x-tenant': ROUTED.tenant }),
+    wrk: ['routed', '1', ROUTED.tenant],
+    autocannon: () => ({ requests: [{ method: 'GET', path: ROUTED.path, headers: { 'x-tenant': ROUTED.tenant } }], stats: () => undefined }),
   },
   cookie: {
     summary: `GET / as ${CLIENTS} virtual clients in turn, each with its own cookie jar (sends sid=c<i> and every cookie set for it)`,

@@ -117,6 +117,20 @@ export const SCENARIOS = {
     redis: true,
     checks: [...COMMON_CHECKS, sticky],
   },
+  'route-prefix': {
+    summary: 'one Ingress Prefix / route to one pool (rr over 3 upstreams); the routed request',
+    latch: (ctx) => ({ config: { ...baseConfig(ctx), admin: { listen: false }, routes: { rules: [{ http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'default' } } }] } }] } } }),
+    shape: 'routed',
+    baseline: undefined,
+    checks: COMMON_CHECKS,
+  },
+  'route-httproute-500': {
+    summary: '50 HTTPRoutes × 10 rules, each with a PathPrefix, a header and a query match; the request matches the last rule',
+    latch: (ctx) => ({ config: { ...baseConfig(ctx), admin: { listen: false }, routes: httpRouteTable(50, 10) } }),
+    shape: 'routed',
+    baseline: 'route-prefix',
+    checks: COMMON_CHECKS,
+  },
   'proxy-protocol': {
     summary: 'rr on a listener with proxyProtocol v1 (every connection opens with a PROXY TCP4 line of its own client address)',
     latch: (ctx) => ({ config: { ...baseConfig(ctx), listen: [{ address: '127.0.0.1:0', proxyProtocol: 'v1', proxyProtocolFrom: ['127.0.0.1/32'] }] } }),
@@ -125,6 +139,24 @@ export const SCENARIOS = {
     baseline: 'rr',
     checks: COMMON_CHECKS,
   },
+}
+
+/**
+ * `routes` × `rules` HTTPRoutes on one host-less table: rule j of route i matches PathPrefix
+ * /svc-i/vj, header `x-tenant: tj` and query `tier=gold` (the routed shape's request is route 49, rule 9).
+ */
+function httpRouteTable(routes, rules) {
+  return Array.from({ length: routes }, (_, i) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: `svc-${i}` },
+    spec: {
+      rules: Array.from({ length: rules }, (_, j) => ({
+        matches: [{ path: { type: 'PathPrefix', value: `/svc-${i}/v${j}` }, headers: [{ name: 'x-tenant', value: `t${j}` }], queryParams: [{ name: 'tier', value: 'gold' }] }],
+        backendRefs: [{ name: 'default', port: 80 }],
+      })),
+    },
+  }))
 }
 
 /** client-ip affinity behind a trusted loopback proxy, with the given store. */

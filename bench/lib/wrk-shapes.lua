@@ -4,6 +4,8 @@
 --   xff    : <clients> virtual clients take turns; client i sends "X-Forwarded-For: 10.<i/256>.<i%256>.1".
 --   cookie : <clients> virtual clients take turns; each sends "Cookie: sid=c<i>" plus every cookie the
 --            proxy set for it (a cookie jar).
+--   routed : "GET <the URL's path and query>" with "X-Tenant: <arg 3>" on every connection (the routing
+--            benchmark's request); response() is off, as for plain.
 -- Every shaped request carries "X-Client: <i>", which the upstreams echo, so response() knows whose
 -- response it is: the first upstream a client sees is its home, a later response from another upstream
 -- counts as "broken" stickiness. A client has at most one request in flight (a sequential client).
@@ -36,6 +38,12 @@ function init(args)
     nclients = 1
     response = nil
     reqs[1] = wrk.format("GET", "/")
+    return
+  end
+  if shape == "routed" then
+    nclients = 1
+    response = nil
+    reqs[1] = wrk.format("GET", wrk.path, { ["X-Tenant"] = args[3] })
     return
   end
   for i = 1, nclients do reqs[i] = build(i) end

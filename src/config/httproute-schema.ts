@@ -277,7 +277,7 @@ export const HTTPRouteSpec = z.strictObject({
   parentRefs: z.array(z.unknown()).optional().meta({ description: 'Accepted and ignored: Latch is the gateway.' }),
   useDefaultGateways: z.unknown().optional().meta({ description: 'Accepted and ignored: Latch is the gateway.' }),
   hostnames: z.array(Hostname).max(16).optional().meta({ description: 'Hosts this route serves: DNS names or `*.example.com` (one or more extra labels); none = any host.' }),
-  rules: z.array(HTTPRouteRule).max(16).optional().meta({ description: 'Rules; default one rule matching everything (which then needs backendRefs).' }),
+  rules: z.array(HTTPRouteRule).max(16).optional().meta({ description: 'Rules, in order (at least one: a route without rules routes nothing).' }),
 })
 
 /** An HTTPRoute manifest, inline under `routes` or as a document of a manifest file. */

@@ -27,7 +27,7 @@ export const ERRORS = {
   ERR_HEADERS_TOO_LARGE: { status: 431, source: 'client', summary: 'request headers exceed maxHeaderSize or maxHeadersCount' },
   ERR_CLIENT_ABORTED: { status: 499, source: 'client', summary: 'the client closed the connection before the response was complete (logged only; the endpoint is not blamed)' },
   ERR_INTERNAL: { status: 500, source: 'proxy', summary: 'a bug in Latch; the log line has the stack' },
-  ERR_NO_BACKEND: { status: 500, source: 'proxy', summary: 'the matched route rule gives every backend weight 0 (Gateway API: 500) and the request has no session bound to one of them' },
+  ERR_NO_BACKEND: { status: 500, source: 'proxy', summary: 'the matched route rule has no backend to send to: every backend has weight 0 and the request has no session bound to one of them, or an HTTPRoute rule has no backendRefs and no RequestRedirect (Gateway API answers 500 in both cases)' },
   ERR_UPSTREAM_CONNECT: { status: 502, source: 'upstream', summary: 'could not connect to the endpoint (refused, reset, unreachable, DNS); retried on another endpoint when one is left' },
   ERR_UPSTREAM_TLS: { status: 502, source: 'upstream', summary: 'the TLS handshake with an https endpoint failed: certificate not trusted (set the pool\'s tls.ca), name mismatch (tls.servername), expired, or no common TLS version; retried on another endpoint when one is left' },
   ERR_UPSTREAM_RESET: { status: 502, source: 'upstream', summary: 'the endpoint closed or reset the connection after the request was sent' },
@@ -41,6 +41,7 @@ export const ERRORS = {
   ERR_SHUTTING_DOWN: { status: 503, source: 'proxy', summary: 'Latch reached its drain deadline while the request still waited for an endpoint slot; it was never sent upstream' },
   ERR_DEADLINE_EXCEEDED: { status: 504, source: 'upstream', summary: 'a gRPC call\'s `grpc-timeout` passed before its endpoint finished it; gRPC clients get DEADLINE_EXCEEDED' },
   ERR_UPSTREAM_TIMEOUT: { status: 504, source: 'upstream', summary: 'the endpoint did not connect, answer or send body data within its timeout' },
+  ERR_ROUTE_TIMEOUT: { status: 504, source: 'upstream', summary: 'the HTTPRoute rule\'s timeouts.request elapsed before the response was complete (retries included); the attempt in flight was stopped, and a response already started is cut' },
 } as const satisfies Record<string, ErrorSpec>
 
 /** A stable error code, e.g. `ERR_NO_ROUTE`. */

@@ -33,7 +33,8 @@ import type { ProxyRuntime } from './runtime.js'
 import type { PoolTarget } from './pool-target.js'
 import { bindSession, commitSession, decideSession, sessionUnavailable, type SessionRequest } from './session-step.js'
 import { AttemptPhase, fromUpstreamError, isConnectFailure, passiveFailureKind } from './upstream-errors.js'
-import { isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
+import { isRetryableFailure, isRetryableStatus, isRetryableTimeout, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
+import type { FilteredRequest, TimedRequest } from './filters/filtered-request.js'
 const EXCHANGE = Symbol('latch.exchange')
 type ResponseWithExchange = ServerResponse & { [EXCHANGE]?: Exchange }
 
@@ -46,7 +47,7 @@ const CLIENT_ABORT = new Error('client closed the connection')
 const LOCAL_FAILURE_LOG = new LogThrottle(1000)
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionRequest {
+export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionRequest, TimedRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -90,6 +91,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   /** The request's session (pools with affinity only). */
   session: SessionLookup | undefined
   affinityOutcome: AffinityOutcome | undefined
+  /** Gateway API filters, timeouts and retry of the rule and backend (filters/); undefined for rules without them. */
+  filtered: FilteredRequest | undefined
 
   /** What the route resolved to: the pool and its affinity. */
   #routeTarget: PoolTarget | undefined
@@ -140,10 +143,13 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
 
   /** Starts proxying to the target's pool (counts the request in the pool's retry budget). */
   dispatch(target: PoolTarget): void {
+    // A route timeout may have answered while the body was being read.
+    if (this.#clientGone) return
     const pool = target.pool
     this.pool = pool
     this.#routeTarget = target
     pool.retryBudget.recordRequest(this.startedAt)
+    if (this.filtered !== undefined) this.filtered.dispatched(this)
     const affinity = target.affinity
     this.affinity = affinity
     if (affinity === undefined) return this.#attempt()
@@ -229,7 +235,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     this.#judged = false
     endpoint.inflight++
     endpoint.total++
-    this.upstreamHeaders[1] = (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
+    this.upstreamHeaders[1] = this.filtered?.upstreamHost ?? (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
     endpoint.dispatcher.dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
   }
 
@@ -292,6 +298,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     }
     this.#abort = abort
     this.#phase = AttemptPhase.Sent
+    if (this.filtered !== undefined) this.filtered.attemptStarted(this)
   }
 
   /** undici: the whole request (body included) is written; from now on the endpoint owes an answer. */
@@ -320,7 +327,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     }
     this.#resume = resume
     this.status = statusCode
-    const headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
+    let headers = clientResponseHeaders(rawHeaders, this.runtime.headerRules.requestIdHeader, this.requestId)
+    if (this.filtered !== undefined) headers = this.filtered.editResponse(headers)
     if (this.session !== undefined) this.#commitSession(rawHeaders, headers)
     // HTTP/2 has no Connection header and no reason phrase; its sessions get GOAWAY when draining (traffic-server.ts).
     const h2 = this.req.httpVersionMajor === 2
@@ -401,6 +409,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
       this.#rebinding = this.affinityOutcome === 'hit'
       if (this.#rebinding) this.affinityOutcome = 'rebound'
     }
+    if (this.filtered !== undefined && this.#routeRetryFromStart()) return
     this.#attempt()
   }
 
@@ -434,17 +443,64 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   /** The retry rules (retry-rules.ts), then the retry budget, which is spent only when everything else allows. */
   #mayRetry(failure: ProxyError, phase: AttemptPhase): boolean {
     const pool = this.pool as UpstreamPool
-    if (this.attempts > pool.config.retry.attempts || !isRetryableFailure(failure, phase, this.method, this.body)) return false
-    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
+    const routeRetry = this.filtered?.retry
+    if (this.attempts > (routeRetry?.attempts ?? pool.config.retry.attempts)) return false
+    // A route with `retry` also retries a `timeouts.backendRequest` that elapsed, under the same safety rules as a reset.
+    if (!isRetryableFailure(failure, phase, this.method, this.body) && (routeRetry === undefined || !isRetryableTimeout(failure, phase, this.method, this.body))) return false
+    return this.#endpointLeft(pool) && pool.retryBudget.tryRetry(performance.now())
   }
 
   #mayRetryStatus(status: number): boolean {
     const pool = this.pool as UpstreamPool
-    const retry = pool.config.retry
-    if (!isRetryableStatus(status, retry.onStatus, this.method, this.body !== null) || this.attempts > retry.attempts) return false
+    const routeRetry = this.filtered?.retry
+    const onStatus = routeRetry === undefined ? pool.config.retry.onStatus : routeRetry.codes
+    if (!isRetryableStatus(status, onStatus, this.method, this.body !== null) || this.attempts > (routeRetry?.attempts ?? pool.config.retry.attempts)) return false
     // `onUnavailable: fail`: the session's endpoint answered, so it is not unavailable; its answer stands.
     if (this.#sessionMustStay()) return false
-    return untriedEndpointLeft(pool, this.endpoint, this.#tried) && pool.retryBudget.tryRetry(performance.now())
+    return this.#endpointLeft(pool) && pool.retryBudget.tryRetry(performance.now())
+  }
+
+  /**
+   * An untried endpoint is left; a route with `retry` (GEP-1731 retries a backend, not an endpoint)
+   * may also go back to a tried one when every usable endpoint was tried.
+   */
+  #endpointLeft(pool: UpstreamPool): boolean {
+    if (untriedEndpointLeft(pool, this.endpoint, this.#tried)) return true
+    return this.filtered?.retry !== undefined && pool.usableEndpoints.length > 0
+  }
+
+  // ---- Gateway API route timeouts and retry (filters/filtered-request.ts) --------------------
+
+  /**
+   * Before a route retry: every usable endpoint tried means starting the round again; waits the
+   * route's backoff when it has one (true: the retry comes from retryNow).
+   */
+  #routeRetryFromStart(): boolean {
+    const filtered = this.filtered as FilteredRequest
+    if (filtered.retry === undefined) return false
+    if (!untriedEndpointLeft(this.pool as UpstreamPool, undefined, this.#tried)) this.#tried = undefined
+    return filtered.backoff(this)
+  }
+
+  retryNow(): void {
+    if (!this.#clientGone) this.#attempt()
+  }
+
+  backendTimedOut(): void {
+    if (!this.#inflight) return
+    this.#abort?.(new ProxyError('ERR_UPSTREAM_TIMEOUT', `${this.endpoint?.id ?? '?'} did not complete its response within the route's timeouts.backendRequest`))
+  }
+
+  routeTimedOut(): void {
+    if (this.#clientGone || this.res.writableEnded) return
+    // Nobody waits for upstream work any more: every later callback stops at #clientGone.
+    this.#clientGone = true
+    if (this.#queued) {
+      this.#queued = false
+      ;(this.pool as UpstreamPool).queue.remove(this)
+    }
+    this.fail(new ProxyError('ERR_ROUTE_TIMEOUT', `no complete response within the route's timeouts.request (${this.routeDescription ?? ''})`))
+    if (this.#inflight) this.#abort?.(CLIENT_ABORT)
   }
 
   /** Passive health: a failure of the endpoint's making (never a client's or Latch's own limit). */
@@ -473,6 +529,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   #settle(): void {
     if (!this.#inflight) return
     this.#inflight = false
+    if (this.filtered !== undefined) this.filtered.attemptEnded()
     this.#endAwaiting()
     const endpoint = this.endpoint as Endpoint
     endpoint.inflight--
@@ -510,6 +567,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   #log(): void {
     if (this.#logged) return
     this.#logged = true
+    if (this.filtered !== undefined) this.filtered.finished()
     this.runtime.traffic.inflight--
     if (this.runtime.accessLog.enabled) this.runtime.accessLog.write(this)
     this.runtime.requests?.requestFinished(this)

@@ -36,6 +36,7 @@ const GRPC_STATUS: Readonly<Record<ErrorCode, GrpcStatus>> = {
   ERR_SHUTTING_DOWN: GrpcStatus.UNAVAILABLE,
   ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   ERR_UPSTREAM_TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
+  ERR_ROUTE_TIMEOUT: GrpcStatus.DEADLINE_EXCEEDED,
 }
 
 /** The gRPC status Latch answers `code` with. */

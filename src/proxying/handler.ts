@@ -48,8 +48,12 @@ function pipeline(exchange: Exchange, req: IncomingMessage, res: ServerResponse,
   }
   exchange.routeDescription = route.description
   exchange.ruleId = route.target.action.id
-  const target = route.target.choose(exchange)
+  const rule = route.target
+  // Gateway API filters (filters/route-filters.ts): a redirect or a rule without backends answers here.
+  if (rule.filters !== undefined && rule.filters.applyToRequest(exchange, parsed.host, route.prefix)) return
+  const target = rule.choose(exchange)
   if (target instanceof ProxyError) return exchange.fail(target)
+  if (target.filters !== undefined && target.filters.applyToRequest(exchange, parsed.host, route.prefix)) return
   const limit = route.maxBodySize ?? target.pool.config.limits.maxBodySize ?? runtime.maxBodySize
   if (exchange.contentLength > limit) {
     return exchange.fail(new ProxyError('ERR_BODY_TOO_LARGE', `request body of ${exchange.contentLength} bytes exceeds the limit of ${limit} bytes`))

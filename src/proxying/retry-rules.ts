@@ -46,6 +46,14 @@ export function isRetryableFailure(failure: ProxyError, phase: AttemptPhase, met
   return phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_RESET' && body === null && isSafeMethod(method)
 }
 
+/**
+ * Whether an attempt stopped by the route's `timeouts.backendRequest` may be sent again (routes with
+ * `retry` only): like a reset, only a safe method without a body, since the endpoint may have acted.
+ */
+export function isRetryableTimeout(failure: ProxyError, phase: AttemptPhase, method: string, body: Readable | Buffer | null): boolean {
+  return phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_TIMEOUT' && body === null && isSafeMethod(method)
+}
+
 /** Whether an answer with `status` may be dropped and the request tried elsewhere. */
 export function isRetryableStatus(status: number, onStatus: readonly number[], method: string, hasBody: boolean): boolean {
   return onStatus.length !== 0 && onStatus.includes(status) && !hasBody && isSafeMethod(method)

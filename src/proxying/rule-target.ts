@@ -11,6 +11,7 @@ import { ProxyError } from '../errors/proxy-error.js'
 import type { BackendRef, RouteAction } from '../routing/route-action.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import { CanaryChoice } from './canary-choice.js'
+import { compileBackendFilters, compileRuleFilters, type RouteFilters } from './filters/route-filters.js'
 import type { PoolTarget } from './pool-target.js'
 import type { BackendCell, BackendCounts, RuleCounters } from './rule-counters.js'
 import { PoolSessions, PresetAffinity, RuleSessions, type SessionLocator } from './rule-session.js'
@@ -21,11 +22,15 @@ import { WeightedBackends } from './weighted-backends.js'
 export interface BackendTarget extends PoolTarget {
   /** The rule's backend reference (weight, backend-level filters). */
   readonly backend: BackendRef
+  /** The backend's own Gateway API filters (filters/route-filters.ts); undefined when it has none. */
+  readonly filters: RouteFilters | undefined
 }
 
 /** A compiled route rule as the request path sees it. */
 export interface RuleTarget {
   readonly action: RouteAction
+  /** The rule's filters, timeouts and retry, compiled; undefined when it has none (the common case). */
+  readonly filters: RouteFilters | undefined
   /** The backend that serves `request`, or ERR_NO_BACKEND when every weight is 0 and no session is bound. */
   choose(request: SessionRequest): BackendTarget | ProxyError
   /** Each backend with its share and counts (admin API, metrics). */
@@ -76,12 +81,14 @@ export interface RuleTargetDeps {
 /** A rule with one backend: every request goes to that pool, with the pool's own affinity. */
 class OneBackendRule implements RuleTarget {
   readonly action: RouteAction
+  readonly filters: RouteFilters | undefined
   readonly #chosen: BackendTarget
   readonly #counts: BackendCounts
   readonly #cell: BackendCell
 
-  constructor(action: RouteAction, chosen: BackendTarget, counts: BackendCounts) {
+  constructor(action: RouteAction, filters: RouteFilters | undefined, chosen: BackendTarget, counts: BackendCounts) {
     this.action = action
+    this.filters = filters
     this.#chosen = chosen
     this.#counts = counts
     this.#cell = counts.cells[0] as BackendCell
@@ -97,6 +104,28 @@ class OneBackendRule implements RuleTarget {
   }
 }
 
+/**
+ * A rule without backends (an HTTPRoute rule that only redirects): its filters answer every request
+ * (redirect, else 500 ERR_NO_BACKEND), so nothing ever asks it for a backend.
+ */
+class NoBackendRule implements RuleTarget {
+  readonly action: RouteAction
+  readonly filters: RouteFilters
+
+  constructor(action: RouteAction, filters: RouteFilters) {
+    this.action = action
+    this.filters = filters
+  }
+
+  choose(): ProxyError {
+    return new ProxyError('ERR_NO_BACKEND', `route rule ${this.action.id} has no backend`)
+  }
+
+  report(): RuleReport {
+    return { id: this.action.id, backends: [] }
+  }
+}
+
 // ---- split helper: multi-backend rules (weights, rule sessions, sticky canaries) -----------------
 
 /**
@@ -107,14 +136,16 @@ class OneBackendRule implements RuleTarget {
  */
 class SplitRule implements RuleTarget {
   readonly action: RouteAction
+  readonly filters: RouteFilters | undefined
   readonly #backends: readonly BackendTarget[]
   readonly #sessions: SessionLocator | undefined
   readonly #canary: CanaryChoice | undefined
   readonly #weighted: WeightedBackends
   readonly #counts: BackendCounts
 
-  constructor(action: RouteAction, backends: readonly BackendTarget[], sessions: SessionLocator | undefined, counts: BackendCounts) {
+  constructor(action: RouteAction, filters: RouteFilters | undefined, backends: readonly BackendTarget[], sessions: SessionLocator | undefined, counts: BackendCounts) {
     this.action = action
+    this.filters = filters
     this.#backends = backends
     this.#sessions = sessions
     this.#canary = action.canary === undefined ? undefined : new CanaryChoice(action.canary)
@@ -141,11 +172,13 @@ class SplitRule implements RuleTarget {
  * guarantees they exist). Rules with several backends or with session persistence need `deps`.
  */
 export function ruleTarget(action: RouteAction, targets: ReadonlyMap<string, PoolTarget>, deps?: RuleTargetDeps): RuleTarget {
+  const filters = compileRuleFilters(action, targets)
+  if (action.backends.length === 0 && filters !== undefined) return new NoBackendRule(action, filters)
   const backend = action.backends[0]
   if (action.backends.length === 1 && backend !== undefined && action.sessionPersistence === undefined) {
     const target = targets.get(backend.pool) as PoolTarget
     const counts = deps?.counters.register(action, [target]) ?? { cells: [{ requests: 0 }] }
-    return new OneBackendRule(action, { pool: target.pool, affinity: target.affinity, backend }, counts)
+    return new OneBackendRule(action, filters, { pool: target.pool, affinity: target.affinity, backend, filters: compileBackendFilters(backend, targets) }, counts)
   }
   if (deps === undefined) throw new Error(`route rule ${action.id}: several backends or rule-level session persistence need the session services`)
   const pools = action.backends.map((ref) => targets.get(ref.pool) as PoolTarget)
@@ -165,9 +198,9 @@ export function ruleTarget(action: RouteAction, targets: ReadonlyMap<string, Poo
   }
   const backends = action.backends.map((ref, i): BackendTarget => {
     const target = pools[i] as PoolTarget
-    return { pool: target.pool, affinity: affinities[i] ?? target.affinity, backend: ref }
+    return { pool: target.pool, affinity: affinities[i] ?? target.affinity, backend: ref, filters: compileBackendFilters(ref, targets) }
   })
-  return new SplitRule(action, backends, sessions, deps.counters.register(action, backends))
+  return new SplitRule(action, filters, backends, sessions, deps.counters.register(action, backends))
 }
 
 /**

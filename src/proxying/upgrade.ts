@@ -192,6 +192,8 @@ function routeUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, runtim
   if (route === undefined) return new ProxyError('ERR_NO_ROUTE', `no route for host "${parsed.host}" and path "${parsed.path}"`)
   record.routeDescription = route.description
   record.ruleId = route.target.action.id
+  // Gateway API filters do not apply to upgrades; a rule that only redirects has no backend to upgrade to.
+  if (route.target.filters?.answersDirectly === true) return new ProxyError('ERR_NO_BACKEND', `route rule ${route.target.action.id} redirects or has no backend; upgrades are not redirected`)
   const session = new UpgradeSession(req, prepared, parsed.target, parsed.path)
   const target = route.target.choose(session)
   if (target instanceof ProxyError) return target

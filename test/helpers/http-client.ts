@@ -35,7 +35,8 @@ export function send(options: SimpleRequest): Promise<SimpleResponse> {
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8')
         let json: Record<string, unknown> | undefined
-        if ((res.headers['content-type'] ?? '').includes('json')) json = JSON.parse(body) as Record<string, unknown>
+        // A HEAD answer carries the type but no body.
+        if ((res.headers['content-type'] ?? '').includes('json') && body !== '') json = JSON.parse(body) as Record<string, unknown>
         resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, trailers: res.trailers, body, json })
       })
     })

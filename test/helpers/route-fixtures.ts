@@ -37,3 +37,21 @@ export function routeOf(router: Router<string>, host: string, url: string, reque
 export function httpRoute(name: string, spec: HTTPRouteManifestInput['spec'], metadata: Record<string, unknown> = {}): HTTPRouteManifestInput {
   return { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name, namespace: 'gateway-conformance-infra', ...metadata }, spec }
 }
+
+/**
+ * Config YAML with one pool (`pool`, endpoint http://127.0.0.1:1) and one inline HTTPRoute named
+ * `shop` whose spec is `spec` (YAML, unindented); its first spec line is line 10.
+ */
+export function inlineHttpRouteYaml(spec: string, pool = 'v1'): string {
+  return `listen: 127.0.0.1:0
+pools:
+  - name: ${pool}
+    endpoints: [http://127.0.0.1:1]
+routes:
+  - apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: { name: shop }
+    spec:
+${spec.replace(/^/gm, '      ')}
+`
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { noSession, type SessionLookup } from '../../../src/affinity/session-affinity.js'
 import { ProxyError, type ErrorCode } from '../../../src/errors/proxy-error.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
-import { failureKind, isRetryableFailure, isRetryableStatus, sessionMustStay, untriedEndpointLeft } from '../../../src/proxying/retry-rules.js'
+import { failureKind, isRetryableFailure, isRetryableStatus, isRetryableTimeout, sessionMustStay, untriedEndpointLeft } from '../../../src/proxying/retry-rules.js'
 import { AttemptPhase } from '../../../src/proxying/upstream-errors.js'
 
 const failure = (code: ErrorCode): ProxyError => new ProxyError(code, code)
@@ -13,6 +13,16 @@ describe('failureKind (passive health)', () => {
   it('maps the endpoint\'s failures to connect, timeout and reset, and nothing else', () => {
     expect(['ERR_UPSTREAM_CONNECT', 'ERR_UPSTREAM_TLS', 'ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_RESET', 'ERR_UPSTREAM_RESPONSE'].map((code) => failureKind(code as ErrorCode))).toEqual(['connect', 'connect', 'timeout', 'reset', 'reset'])
     for (const code of ['ERR_PROXY_RESOURCES', 'ERR_CLIENT_ABORTED', 'ERR_BODY_TOO_LARGE', 'ERR_QUEUE_FULL'] as const) expect(failureKind(code), code).toBeUndefined()
+  })
+})
+
+describe('isRetryableTimeout (a route\'s timeouts.backendRequest under its retry)', () => {
+  it('retries an attempt stopped after sending only for a safe bodiless method, like a reset', () => {
+    expect(isRetryableTimeout(failure('ERR_UPSTREAM_TIMEOUT'), Sent, 'GET', null)).toBe(true)
+    expect(isRetryableTimeout(failure('ERR_UPSTREAM_TIMEOUT'), Sent, 'POST', null)).toBe(false)
+    expect(isRetryableTimeout(failure('ERR_UPSTREAM_TIMEOUT'), Sent, 'GET', Buffer.from('x'))).toBe(false)
+    expect(isRetryableTimeout(failure('ERR_UPSTREAM_TIMEOUT'), Responding, 'GET', null)).toBe(false)
+    expect(isRetryableTimeout(failure('ERR_UPSTREAM_RESET'), Sent, 'GET', null)).toBe(false)
   })
 })
 

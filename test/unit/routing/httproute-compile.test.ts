@@ -7,7 +7,7 @@ import { validateConfig, type LoadedConfig } from '../../../src/config/load.js'
 import { parseYamlDocuments, type YamlDocument } from '../../../src/config/yaml-source.js'
 import { ConfigError } from '../../../src/errors/config-error.js'
 import type { RouteAction } from '../../../src/routing/route-action.js'
-import { httpRoute } from '../../helpers/route-fixtures.js'
+import { httpRoute, inlineHttpRouteYaml } from '../../helpers/route-fixtures.js'
 
 const POOLS = ['v1', 'v2', 'mirror']
 
@@ -112,17 +112,7 @@ describe('compiling an HTTPRoute rule into a RouteAction', () => {
   })
 })
 
-const config = (route: string) => `listen: 127.0.0.1:0
-pools:
-  - name: v1
-    endpoints: [http://127.0.0.1:1]
-routes:
-  - apiVersion: gateway.networking.k8s.io/v1
-    kind: HTTPRoute
-    metadata: { name: shop }
-    spec:
-${route.replace(/^/gm, '      ')}
-`
+const config = (route: string) => inlineHttpRouteYaml(route)
 
 describe('mistakes in an HTTPRoute, reported with key path and line', () => {
   it.each([
