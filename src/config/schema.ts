@@ -81,7 +81,7 @@ const Pool = z.strictObject({
   balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
   hostHeader: keywordOrName(['preserve', 'endpoint'], 'preserve, endpoint, or a host name such as app.example.com').default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
   retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
-  timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
+  timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints. Upgrades (WebSocket, h2c) get `connect` and `responseHeaders` too, up to the endpoint\'s answer to the handshake; an open tunnel is bounded by `server.tunnelIdleTimeout` instead.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
   affinity: Affinity.prefault({}).meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint.' }),
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active HTTP health checks; omitted = none (passive health still applies).' }),

@@ -9,9 +9,8 @@
  * Precedence: maintenance > draining > unhealthy > stalled > healthy. Whenever the derived state changes, the
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
-import type { Agent as HttpsAgent } from 'node:https'
-import type { Dispatcher, Pool as UndiciPool } from 'undici'
-import { upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
+import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici'
+import { upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
@@ -88,8 +87,8 @@ export class Endpoint {
   #stalled = false
   #state: EndpointState
   #listener: StateListener | undefined
-  readonly #pool: PoolConfig
-  #upgradeAgent: HttpsAgent | undefined
+  /** Opens connections to the endpoint: the pool's connect timeout and TLS settings. */
+  readonly #connector: buildConnector.connector
 
   constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
@@ -101,8 +100,8 @@ export class Endpoint {
     this.maxRequests = pool.limits.maxRequestsPerEndpoint
     this.#check = checkedBeforeUse ? 'pending' : 'unknown'
     this.#state = this.#derive()
-    this.#pool = pool
     const { timeouts } = pool
+    this.#connector = upstreamConnector(pool.tls, timeouts.connect)
     this.dispatcher = new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
       connections: this.maxRequests,
       pipelining: 1,
@@ -110,15 +109,18 @@ export class Endpoint {
       keepAliveMaxTimeout: timeouts.keepAlive,
       headersTimeout: timeouts.responseHeaders,
       bodyTimeout: timeouts.bodyIdle,
-      connect: upstreamConnector(pool.tls, timeouts.connect),
+      connect: this.#connector,
       strictContentLength: true,
     })
   }
 
-  /** The agent upgrade tunnels to this endpoint use: the pool's TLS settings for `https://`; undefined for cleartext. */
-  get upgradeAgent(): HttpsAgent | undefined {
-    if (this.url.protocol !== 'https:') return undefined
-    return (this.#upgradeAgent ??= upgradeAgent(this.#pool.tls, this.url))
+  /**
+   * Opens a connection to the endpoint as the pool's requests do (connect timeout, TLS settings), for
+   * an upgrade tunnel; `callback` gets the connected socket or the error (undici's, as requests see them).
+   */
+  openConnection(callback: buildConnector.Callback): void {
+    const { hostname, host, protocol, port } = this.url
+    this.#connector({ hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname, host, protocol, port, localAddress: null }, callback)
   }
 
   /** The derived state. */
@@ -209,7 +211,6 @@ export class Endpoint {
 
   /** Closes idle connections and waits for in-flight requests on them (no-op once destroyed). */
   async close(): Promise<void> {
-    this.#upgradeAgent?.destroy()
     if (!this.dispatcher.destroyed) await this.dispatcher.close()
   }
 
