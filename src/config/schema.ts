@@ -23,6 +23,8 @@ export const MAX_WORKERS = 256
 
 /** `proxyProtocol` of a listener: which PROXY protocol header versions it requires. */
 export const PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2', 'either'] as const
+/** `proxyProtocol` of a pool: which PROXY protocol header Latch sends its endpoints. */
+export const UPSTREAM_PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2'] as const
 
 const POOL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
@@ -88,6 +90,7 @@ const Pool = z.strictObject({
   passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
   tls: UpstreamTls.optional().meta({ description: 'TLS settings for this pool\'s `https://` endpoints (proxied requests, upgrades and health checks alike). Omitted: system CAs, SNI from the URL host, TLS 1.2+.' }),
+  proxyProtocol: z.enum(UPSTREAM_PROXY_PROTOCOL_MODES, { error: `expected one of ${UPSTREAM_PROXY_PROTOCOL_MODES.join(', ')}` }).default('off').meta({ description: 'Send a PROXY protocol header (`v1` text or `v2` binary, HAProxy `send-proxy` / `send-proxy-v2`) first on every connection to this pool\'s endpoints, before TLS, carrying the client address Latch uses (after a listener\'s PROXY protocol and `trustedProxies`), for endpoints that want it at L4. Such a connection speaks for one client connection only, so it is never shared with another (see the cloud load balancer guide). Upgrades (WebSocket) send it too; active health checks send one that names no client (v1 `UNKNOWN`, v2 `LOCAL`). `off` by default.' }),
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
 })
 

@@ -9,6 +9,8 @@
  * pool's observer; single probes only at debug level.
  */
 import type { Agent } from 'undici'
+import { encodeProxyHeader, type ProxyHeaderVersion } from '../net/proxy-protocol-encoder.js'
+import { proxyHeaderConnector } from '../upstream/proxy-header-connector.js'
 import type { ActiveHealthCheckConfig } from '../config/schema.js'
 import type { UpstreamTlsConfig } from '../config/tls-schema.js'
 import { upstreamConnector } from '../tls/upstream-tls.js'
@@ -42,6 +44,12 @@ export interface ActiveHealthCheckerOptions {
   readonly onResult?: (endpoint: Endpoint, ok: boolean) => void
   /** The pool's TLS settings: probes of `https://` endpoints connect exactly like proxied requests. */
   readonly tls?: UpstreamTlsConfig | undefined
+  /**
+   * The pool's `proxyProtocol`: probes then start with a header that names no client (v1 `UNKNOWN`,
+   * v2 `LOCAL`, the command the specification has for health checks), as HAProxy's checks of
+   * `send-proxy` servers do, so endpoints that require the header accept them.
+   */
+  readonly proxyProtocol?: 'off' | ProxyHeaderVersion
 }
 
 /** The delay before the next probe: `interval` moved by up to ±`jitter` × `interval`. */
@@ -69,7 +77,9 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#onResult = options.onResult
     // All of undici (with its request API), loaded only by pools that run active checks.
     const { Agent } = loadUndici()
-    this.#agent = new Agent({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
+    const version = options.proxyProtocol ?? 'off'
+    const connect = upstreamConnector(options.tls, config.timeout)
+    this.#agent = new Agent({ pipelining: 1, connect: version === 'off' ? connect : proxyHeaderConnector(connect, encodeProxyHeader(version, undefined)), headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 
   /** Starts probing `endpoint` (first probe now). */

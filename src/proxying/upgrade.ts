@@ -144,7 +144,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
         if (chosen instanceof ProxyError) refuse(socket, chosen, record, runtime)
         else connectAttempt(routed, chosen, runtime, tried)
       })
-    })
+    }, routed.prepared.clientIp, socket)
   }
 
   /** Sends the upgrade over the connection made to `endpoint` and tunnels it once the endpoint accepts. */

@@ -9,12 +9,17 @@
  * Precedence: maintenance > draining > unhealthy > stalled > healthy. Whenever the derived state changes, the
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
+import type { Socket } from 'node:net'
 import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici'
+import { clientConnection } from '../net/proxied-peer.js'
+import { encodeProxyHeader, type ProxiedConnection, type ProxyHeaderVersion } from '../net/proxy-protocol-encoder.js'
 import { upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
+import { ProxiedDispatchers } from './proxied-dispatchers.js'
+import { proxyHeaderConnector } from './proxy-header-connector.js'
 import { Pool } from './undici-parts.js'
 
 export type { AdminState, CheckState, EndpointSource, EndpointState }
@@ -89,6 +94,10 @@ export class Endpoint {
   #listener: StateListener | undefined
   /** Opens connections to the endpoint: the pool's connect timeout and TLS settings. */
   readonly #connector: buildConnector.connector
+  /** `proxyProtocol` pools: the header version sent, and the connections kept apart by client connection. */
+  readonly #proxyHeader: ProxyHeaderVersion | undefined
+  readonly #timeouts: PoolConfig['timeouts']
+  readonly #proxied: ProxiedDispatchers | undefined
 
   constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
@@ -100,27 +109,52 @@ export class Endpoint {
     this.maxRequests = pool.limits.maxRequestsPerEndpoint
     this.#check = checkedBeforeUse ? 'pending' : 'unknown'
     this.#state = this.#derive()
-    const { timeouts } = pool
-    this.#connector = upstreamConnector(pool.tls, timeouts.connect)
-    this.dispatcher = new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
+    this.#timeouts = pool.timeouts
+    this.#connector = upstreamConnector(pool.tls, pool.timeouts.connect)
+    this.dispatcher = this.#newPool(this.#connector)
+    this.#proxyHeader = pool.proxyProtocol === 'off' ? undefined : pool.proxyProtocol
+    if (this.#proxyHeader !== undefined) {
+      const version = this.#proxyHeader
+      const factory = (key: string): UndiciPool => this.#newPool(proxyHeaderConnector(this.#connector, encodeProxyHeader(version, parseConnectionKey(key))))
+      this.#proxied = new ProxiedDispatchers(factory, this.maxRequests)
+    }
+  }
+
+  /** An undici Pool to this endpoint with the pool's limits and timeouts, connecting with `connect`. */
+  #newPool(connect: buildConnector.connector): UndiciPool {
+    const timeouts = this.#timeouts
+    return new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
       connections: this.maxRequests,
       pipelining: 1,
       keepAliveTimeout: timeouts.keepAlive,
       keepAliveMaxTimeout: timeouts.keepAlive,
       headersTimeout: timeouts.responseHeaders,
       bodyTimeout: timeouts.bodyIdle,
-      connect: this.#connector,
+      connect,
       strictContentLength: true,
     })
   }
 
   /**
-   * Opens a connection to the endpoint as the pool's requests do (connect timeout, TLS settings), for
-   * an upgrade tunnel; `callback` gets the connected socket or the error (undici's, as requests see them).
+   * The dispatcher for a request of client `clientIp` that came in on `client`: the endpoint's shared
+   * Pool, or, in a `proxyProtocol` pool, the Pool of that client connection (proxied-dispatchers.ts).
    */
-  openConnection(callback: buildConnector.Callback): void {
+  dispatcherFor(clientIp: string, client: Socket): Dispatcher {
+    const proxied = this.#proxied
+    if (proxied === undefined) return this.dispatcher
+    return proxied.get(connectionKey(clientIp, client))
+  }
+
+  /**
+   * Opens a connection to the endpoint as the pool's requests do (connect timeout, TLS settings, the
+   * PROXY header for client `clientIp` on `client`), for an upgrade tunnel; `callback` gets the
+   * connected socket or the error (undici's, as requests see them).
+   */
+  openConnection(callback: buildConnector.Callback, clientIp: string, client: Socket): void {
     const { hostname, host, protocol, port } = this.url
-    this.#connector({ hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname, host, protocol, port, localAddress: null }, callback)
+    const version = this.#proxyHeader
+    const connector = version === undefined ? this.#connector : proxyHeaderConnector(this.#connector, encodeProxyHeader(version, clientConnection(clientIp, client)))
+    connector({ hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname, host, protocol, port, localAddress: null }, callback)
   }
 
   /** The derived state. */
@@ -211,12 +245,12 @@ export class Endpoint {
 
   /** Closes idle connections and waits for in-flight requests on them (no-op once destroyed). */
   async close(): Promise<void> {
-    if (!this.dispatcher.destroyed) await this.dispatcher.close()
+    await Promise.all([this.#proxied?.close(), this.dispatcher.destroyed ? undefined : this.dispatcher.close()])
   }
 
   /** Destroys every connection at once (shutdown deadline). */
   async destroy(): Promise<void> {
-    if (!this.dispatcher.destroyed) await this.dispatcher.destroy()
+    await Promise.all([this.#proxied?.destroy(), this.dispatcher.destroyed ? undefined : this.dispatcher.destroy()])
   }
 
   #derive(): EndpointState {
@@ -234,4 +268,15 @@ export class Endpoint {
     this.#state = this.#derive()
     if (from !== this.#state || wasAvailable !== this.available) this.#listener?.(this, from, this.#state, reason)
   }
+}
+
+/** A client connection as a map key: the PROXY header's four fields (`clientConnection`), space-separated. */
+function connectionKey(clientIp: string, client: Socket): string {
+  const { source, destination } = clientConnection(clientIp, client)
+  return `${source.address} ${source.port} ${destination.address} ${destination.port}`
+}
+
+function parseConnectionKey(key: string): ProxiedConnection {
+  const [source = '', sourcePort = '0', destination = '', destinationPort = '0'] = key.split(' ')
+  return { source: { address: source, port: Number(sourcePort) }, destination: { address: destination, port: Number(destinationPort) } }
 }
