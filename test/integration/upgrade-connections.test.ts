@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scrapeMetrics } from '../helpers/admin-client.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { valueOf } from '../helpers/prometheus-text.js'
 import { rawRequest } from '../helpers/raw-http.js'
 import { refusedUrl, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js'
@@ -262,6 +262,9 @@ describe('pool timeouts and retries for upgrades', () => {
     latch = await startLatch({
       config: {
         listen: '127.0.0.1:0',
+        log: { level: 'info', access: 'stdout' },
+        // The upstream only reads these tunnels: once the client leaves, they close after 200 ms.
+        server: { tunnelHalfClosedTimeout: '200ms' },
         sessionSecrets: ['upgrade-retry-test-secret-0123456789'],
         pools: [
           { name: 'silent', endpoints: [silent.url], retry: { attempts: 0 }, timeouts, passiveHealth },
@@ -269,7 +272,7 @@ describe('pool timeouts and retries for upgrades', () => {
           { name: 'mixed', endpoints: [refused, tunnelUpstream.url], retry: { attempts: 1 }, timeouts, passiveHealth },
           { name: 'mixed-tls', endpoints: [silentTls, tunnelUpstream.url], tls: { insecureSkipVerify: true }, retry: { attempts: 1 }, timeouts, passiveHealth },
           { name: 'rebind', endpoints: [a, b], affinity: { mode: 'cookie', responseHeader: true }, timeouts, passiveHealth },
-          { name: 'strict', endpoints: [c, d], affinity: { mode: 'cookie', onUnavailable: 'fail', responseHeader: true }, timeouts, passiveHealth },
+          { name: 'strict', endpoints: [c, d], affinity: { mode: 'cookie', cookie: { name: 'strict' }, onUnavailable: 'fail', responseHeader: true }, timeouts, passiveHealth },
         ],
         routes: { rules: [{ http: { paths: ['silent', 'silent-tls', 'mixed', 'mixed-tls', 'rebind', 'strict'].map((pool) => prefix(`/${pool}/`, pool)) } }] },
       },
@@ -319,6 +322,13 @@ describe('pool timeouts and retries for upgrades', () => {
       const answer = await upgradeAnswer(latch.port, upgradeHead(`/mixed/echo-${i}`, 'websocket'))
       expect(answer.status, `upgrade ${i}`).toBe(101)
     }
+    // The access lines (written when each connection closed) count the attempts: two upgrades took two.
+    const lines = await waitFor(() => {
+      const found = accessLines(latch).filter((line) => String(line.path).startsWith('/mixed/echo-'))
+      return found.length === 4 ? found : undefined
+    }, 5000, 20, 'the access lines of the four upgrades')
+    expect(lines.map((line) => line.status)).toEqual([101, 101, 101, 101])
+    expect(lines.map((line) => line.attempts).sort()).toEqual([1, 1, 2, 2])
   })
 
   it('a timed-out TLS connect is retried on another endpoint', async () => {
@@ -333,7 +343,7 @@ describe('pool timeouts and retries for upgrades', () => {
     const first = await upgradeAnswer(latch.port, upgradeHead(`/${pool}/echo-first`, 'websocket'))
     expect(first.status).toBe(101)
     const cookie = (first.cookies[0] ?? '').split(';')[0] as string
-    expect(cookie).toMatch(/^latch=/)
+    expect(cookie).toMatch(/^(latch|strict)=/)
     const bound = await waitFor(() => upstreams.find((upstream) => upstream.tunnels.has(`/${pool}/echo-first`)), 5000, 20, 'the bound endpoint')
     await bound.stop()
     return { cookie, other: upstreams.find((upstream) => upstream !== bound) as TunnelUpstream }
