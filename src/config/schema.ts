@@ -28,6 +28,8 @@ export type UpstreamProtocol = (typeof UPSTREAM_PROTOCOLS)[number]
 
 /** `proxyProtocol` of a listener: which PROXY protocol header versions it requires. */
 export const PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2', 'either'] as const
+/** `proxyProtocol` of a pool: which PROXY protocol header Latch sends its endpoints. */
+export const UPSTREAM_PROXY_PROTOCOL_MODES = ['off', 'v1', 'v2'] as const
 
 const POOL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/
 
@@ -87,18 +89,21 @@ const Pool = z
   balance: z.enum(BALANCE_POLICIES, { error: `expected one of ${BALANCE_POLICIES.join(', ')}` }).default('round-robin').meta({ description: 'How a request without a binding picks an endpoint: smooth weighted `round-robin`, `least-request` (power of two choices), weighted `random`, or `least-sessions` (fewest live bound sessions, so new endpoints fill up after a scale-out).' }),
   hostHeader: keywordOrName(['preserve', 'endpoint'], 'preserve, endpoint, or a host name such as app.example.com').default('preserve').meta({ description: '`preserve` forwards the client\'s Host; `endpoint` sends the endpoint\'s `host:port`; any other value is sent as the Host.' }),
   retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
-  timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints.' }),
+  timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints. Upgrades (WebSocket, h2c) get `connect` and `responseHeaders` too, up to the endpoint\'s answer to the handshake; an open tunnel is bounded by `server.tunnelIdleTimeout` instead.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
   affinity: Affinity.prefault({}).meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint.' }),
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active health checks, HTTP or gRPC (`type`); omitted = none (passive health still applies).' }),
   passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
   tls: UpstreamTls.optional().meta({ description: 'TLS settings for this pool\'s `https://` endpoints (proxied requests, upgrades and health checks alike). Omitted: system CAs, SNI from the URL host, TLS 1.2+.' }),
+  proxyProtocol: z.enum(UPSTREAM_PROXY_PROTOCOL_MODES, { error: `expected one of ${UPSTREAM_PROXY_PROTOCOL_MODES.join(', ')}` }).default('off').meta({ description: 'Send a PROXY protocol header (`v1` text or `v2` binary, HAProxy `send-proxy` / `send-proxy-v2`) first on every connection to this pool\'s endpoints, before TLS, carrying the client address Latch uses (after a listener\'s PROXY protocol and `trustedProxies`), for endpoints that want it at L4. Such a connection speaks for one client connection only, so it is never shared with another (see the cloud load balancer guide). Upgrades (WebSocket) send it too; active health checks send one that names no client (v1 `UNKNOWN`, v2 `LOCAL`). `off` by default.' }),
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
   protocol: z.enum(UPSTREAM_PROTOCOLS, { error: `expected one of ${UPSTREAM_PROTOCOLS.join(', ')}` }).default('http1').meta({ description: 'How Latch speaks to the endpoints: `http1` (HTTP/1.1, default), `h2` (HTTP/2 over TLS, negotiated by ALPN: `https://` endpoints), or `h2c` (cleartext HTTP/2 with prior knowledge: `http://` endpoints). gRPC services need `h2` or `h2c` (see the gRPC guide). All requests of a `h2`/`h2c` pool share one HTTP/2 connection per endpoint; WebSocket upgrades are not proxied to them.' }),
 })
   .superRefine((pool, ctx) => {
     if (pool.protocol === 'http1') return
+    // PROXY headers go on connections private to one client connection; HTTP/2 multiplexes every client on one.
+    if (pool.proxyProtocol !== 'off') ctx.addIssue({ code: 'custom', path: ['proxyProtocol'], message: `proxyProtocol is supported with protocol: http1 only — an ${pool.protocol} connection carries many clients' requests, so no one client address fits it` })
     const scheme = pool.protocol === 'h2' ? 'https:' : 'http:'
     pool.endpoints.forEach((endpoint, index) => {
       if (URL.canParse(endpoint.url) && new URL(endpoint.url).protocol !== scheme) ctx.addIssue({ code: 'custom', path: ['endpoints', index], message: pool.protocol === 'h2' ? 'protocol h2 is HTTP/2 over TLS — expected an https:// endpoint (use protocol h2c for cleartext http:// endpoints)' : 'protocol h2c is cleartext HTTP/2 — expected an http:// endpoint (use protocol h2 for https:// endpoints)' })

@@ -10,6 +10,8 @@
  */
 import type { SecureClientSessionOptions } from 'node:http2'
 import type { Agent } from 'undici'
+import { encodeProxyHeader, type ProxyHeaderVersion } from '../net/proxy-protocol-encoder.js'
+import { proxyHeaderConnector } from '../upstream/proxy-header-connector.js'
 import type { ActiveHealthCheckConfig } from '../config/schema.js'
 import type { UpstreamTlsConfig } from '../config/tls-schema.js'
 import { h2TlsOptions, upstreamConnector } from '../tls/upstream-tls.js'
@@ -46,6 +48,12 @@ export interface ActiveHealthCheckerOptions {
   readonly onResult?: (endpoint: Endpoint, ok: boolean) => void
   /** The pool's TLS settings: probes of `https://` endpoints connect exactly like proxied requests. */
   readonly tls?: UpstreamTlsConfig | undefined
+  /**
+   * The pool's `proxyProtocol`: probes then start with a header that names no client (v1 `UNKNOWN`,
+   * v2 `LOCAL`, the command the specification has for health checks), as HAProxy's checks of
+   * `send-proxy` servers do, so endpoints that require the header accept them.
+   */
+  readonly proxyProtocol?: 'off' | ProxyHeaderVersion
 }
 
 /** The delay before the next probe: `interval` moved by up to ±`jitter` × `interval`. */
@@ -74,7 +82,9 @@ export class ActiveHealthChecker implements EndpointWatcher {
     this.#onResult = options.onResult
     // All of undici (with its request API), loaded only by pools that run active checks.
     this.#tls = options.tls
-    this.#agent = this.#spec.grpcService !== undefined ? undefined : new (loadUndici().Agent)({ pipelining: 1, connect: upstreamConnector(options.tls, config.timeout), headersTimeout: config.timeout, bodyTimeout: config.timeout })
+    const version = options.proxyProtocol ?? 'off'
+    const connect = upstreamConnector(options.tls, config.timeout)
+    this.#agent = this.#spec.grpcService !== undefined ? undefined : new (loadUndici().Agent)({ pipelining: 1, connect: version === 'off' ? connect : proxyHeaderConnector(connect, encodeProxyHeader(version, undefined)), headersTimeout: config.timeout, bodyTimeout: config.timeout })
   }
 
   /** Starts probing `endpoint` (first probe now). */

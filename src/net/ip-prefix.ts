@@ -30,7 +30,7 @@ function maskV6(address: string, bits: number): string {
 }
 
 /** Eight 16-bit groups of an IPv6 address (handles `::` and an embedded IPv4 tail). */
-function expandV6(address: string): number[] {
+export function expandV6(address: string): number[] {
   let text = address
   const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
   if (v4Tail !== null) {

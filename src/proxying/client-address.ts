@@ -8,14 +8,10 @@
  */
 import { isIP } from 'node:net'
 import type { Socket } from 'node:net'
-import { peerAddressOf } from '../net/proxied-peer.js'
-import type { TrustedNetworks } from '../net/trusted-networks.js'
+import { peerAddressOf, plainAddress } from '../net/proxied-peer.js'
 
-/** Strips the IPv4-mapped prefix Node reports on dual-stack sockets (`::ffff:10.0.0.1`). */
-export function plainAddress(address: string | undefined): string {
-  if (address === undefined) return ''
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
-}
+export { plainAddress }
+import type { TrustedNetworks } from '../net/trusted-networks.js'
 
 /**
  * The connection's peer as a plain address: the client a trusted PROXY protocol header named, else the

@@ -236,7 +236,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     endpoint.inflight++
     endpoint.total++
     this.upstreamHeaders[1] = this.filtered?.upstreamHost ?? (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
-    endpoint.dispatcher.dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
+    endpoint.dispatcherFor(this.clientIp, this.socket).dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
   }
 
   /** Replaces (or, with undefined, removes) the Cookie header sent upstream. */

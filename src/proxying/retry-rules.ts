@@ -54,6 +54,16 @@ export function isRetryableTimeout(failure: ProxyError, phase: AttemptPhase, met
   return phase === AttemptPhase.Sent && failure.code === 'ERR_UPSTREAM_TIMEOUT' && body === null && isSafeMethod(method)
 }
 
+/**
+ * Whether an upgrade (WebSocket, h2c) that failed with `failure` at `phase` may be tried at another
+ * endpoint: only when the connection to the endpoint was never made, so nothing reached it. After
+ * that, the endpoint may have acted on the handshake (and the client's bytes after the head wait
+ * in its socket), so the failure is answered.
+ */
+export function isRetryableUpgradeFailure(failure: ProxyError, phase: AttemptPhase): boolean {
+  return phase === AttemptPhase.Connecting && isRetryableFailure(failure, phase, 'GET', null)
+}
+
 /** Whether an answer with `status` may be dropped and the request tried elsewhere. */
 export function isRetryableStatus(status: number, onStatus: readonly number[], method: string, hasBody: boolean): boolean {
   return onStatus.length !== 0 && onStatus.includes(status) && !hasBody && isSafeMethod(method)

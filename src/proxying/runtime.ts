@@ -138,6 +138,7 @@ function healthChecking(pool: PoolConfig, logger: Logger, metrics: RuntimeServic
       new ActiveHealthChecker(check, {
         logger: logger.child({ pool: created.name }),
         tls: pool.tls,
+        proxyProtocol: pool.proxyProtocol,
         ...(metrics === undefined ? {} : { onResult: (endpoint: Endpoint, ok: boolean) => metrics.healthChecked(created.name, endpoint.id, ok) }),
       }),
   }

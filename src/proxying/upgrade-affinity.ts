@@ -6,6 +6,10 @@
  * Tunnels take no request slots, so the bound endpoint is used whatever its load. The headers the
  * session adds (Set-Cookie, the token header, X-Latch-Affinity) go on the upgrade's response, the
  * 101 included: Socket.IO and SignalR may open a WebSocket as their very first request.
+ *
+ * A connect that fails (refused, timed out, TLS) is retried on another endpoint under the pool's retry
+ * rules, as for plain requests (retry-rules.ts): the session moves with it, except in an
+ * `onUnavailable: fail` pool, where a session whose own endpoint failed gets ERR_SESSION_UNAVAILABLE.
  */
 import type { IncomingMessage } from 'node:http'
 import type { AffinityOutcome, SessionLookup } from '../affinity/session-affinity.js'
@@ -14,7 +18,9 @@ import type { MaybePromise } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolTarget } from './pool-target.js'
 import type { PreparedRequest } from './request-headers.js'
-import { commitSession, resolveSession, type SessionRequest } from './session-step.js'
+import { isRetryableUpgradeFailure, sessionMustStay, untriedEndpointLeft } from './retry-rules.js'
+import { bindSession, commitSession, resolveSession, sessionUnavailable, type SessionRequest } from './session-step.js'
+import { AttemptPhase, isConnectFailure } from './upstream-errors.js'
 
 /** The session view of an upgrade request (what exchange.ts implements for plain requests). */
 export class UpgradeSession implements SessionRequest {
@@ -68,6 +74,35 @@ export class UpgradeSession implements SessionRequest {
  */
 export function pickUpgradeEndpoint(target: PoolTarget, session: UpgradeSession): MaybePromise<Endpoint | ProxyError> {
   return resolveSession(target, session, () => pickAny(target))
+}
+
+/**
+ * Where an upgrade goes after its connect to the last of `tried` failed with `failure`: another
+ * endpoint (the session, if any, now bound to it), ERR_SESSION_UNAVAILABLE for a session that must
+ * stay, or undefined when the failure itself is the answer (not retryable, attempts or retry budget
+ * spent, no untried endpoint left).
+ */
+export function retryUpgradeEndpoint(target: PoolTarget, session: UpgradeSession, failure: ProxyError, tried: readonly Endpoint[]): MaybePromise<Endpoint | ProxyError> | undefined {
+  const pool = target.pool
+  const phase = AttemptPhase.Connecting
+  if (isConnectFailure(failure, phase) && sessionMustStay(session.session, session.affinityOutcome, pool.config.affinity.onUnavailable)) {
+    session.affinityOutcome = undefined
+    return sessionUnavailable(target)
+  }
+  if (!isRetryableUpgradeFailure(failure, phase) || tried.length > pool.config.retry.attempts) return undefined
+  // Latch out of a resource: a session's own endpoint is not left for it (as for plain requests).
+  if (failure.code === 'ERR_PROXY_RESOURCES' && session.affinityOutcome === 'hit') return undefined
+  if (!untriedEndpointLeft(pool, undefined, tried) || !pool.retryBudget.tryRetry(performance.now())) return undefined
+  const picked = pool.pick(tried, true)
+  if (picked === undefined || picked === 'full') return undefined
+  pool.retries++
+  const affinity = target.affinity
+  if (affinity === undefined || session.session?.bindable !== true) return picked
+  // The session's endpoint failed: it moves, once, to the retry's endpoint.
+  const rebinding = session.affinityOutcome === 'hit'
+  if (rebinding) session.affinityOutcome = 'rebound'
+  const bound = bindSession(affinity, session, picked, rebinding)
+  return bound instanceof Promise ? bound.catch(() => picked) : bound
 }
 
 function pickAny({ pool }: PoolTarget): Endpoint | ProxyError {

@@ -100,8 +100,13 @@ export class UpgradeRecord implements FinishedRequest {
     this.status = error.status
     this.errorCode = error.code
     this.outcome = 'refused'
+    if (endpointAtFault) this.attemptFailed(error)
+  }
+
+  /** The attempt at the current endpoint failed with `error` (counted for passive health); the upgrade may go on elsewhere. */
+  attemptFailed(error: ProxyError): void {
     const endpoint = this.endpoint
-    if (endpoint === undefined || !endpointAtFault) return
+    if (endpoint === undefined) return
     endpoint.errors[error.code] = (endpoint.errors[error.code] ?? 0) + 1
     const kind = passiveFailureKind(error)
     if (kind !== undefined) (this.pool as UpstreamPool).outliers.recordFailure(endpoint, kind)

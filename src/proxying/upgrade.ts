@@ -5,7 +5,8 @@
  * sessions (upgrade-affinity.ts) and gets the same forwarding headers; only the transport differs.
  * http-proxy's WebSocket-only method check is removed (Latch checks the request itself), and a
  * non-101 answer has its framing headers rewritten so the de-chunked body it relays is
- * close-delimited instead of mislabelled as chunked. How long the sockets live: tunnel-sockets.ts;
+ * close-delimited instead of mislabelled as chunked. Connecting, timeouts and retries of the upstream
+ * leg: upgrade-attempt.ts and upgrade-affinity.ts. How long the sockets live: tunnel-sockets.ts;
  * access line, metrics and passive health: upgrade-record.ts.
  */
 import type { IncomingMessage } from 'node:http'
@@ -22,7 +23,9 @@ import type { ProxyRuntime } from './runtime.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 import type { PoolTarget } from './pool-target.js'
-import { pickUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
+import { whenReady } from '../stores/affinity-store.js'
+import { pickUpgradeEndpoint, retryUpgradeEndpoint, UpgradeSession } from './upgrade-affinity.js'
+import { connectedAgent, limitAnswerWait } from './upgrade-attempt.js'
 import { joinTunnel, releaseAfterAnswer, tunnelTimeouts, watchUpgradeSocket } from './tunnel-sockets.js'
 import { UpgradeRecord } from './upgrade-record.js'
 import { AttemptPhase, fromUpstreamError } from './upstream-errors.js'
@@ -40,9 +43,8 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   const sessions = new WeakMap<IncomingMessage, UpgradeBinding>()
   // Client sockets whose upstream has answered (101 or not): a later error must not write a 502 into them.
   const answered = new WeakSet<Socket>()
-  // Upgrades being tunnelled, by request, and whether their connection to the endpoint was made.
+  // Upgrades being tunnelled, by request.
   const records = new WeakMap<IncomingMessage, UpgradeRecord>()
-  const connected = new WeakSet<IncomingMessage>()
   // Created at the first tunnel: most deployments never upgrade, and http-proxy stays unloaded.
   let tunnelProxy: HttpProxy | undefined
   const createTunnelProxy = (): HttpProxy => {
@@ -54,11 +56,7 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
       // Emitted within proxy.ws(): the runtime is the one the upgrade was routed with.
       const timeouts = tunnelTimeouts(holder.runtime.loaded.config.server)
       const record = records.get(req) as UpgradeRecord
-      proxyReq.once('socket', (upstream: Socket) => {
-        const event = 'encrypted' in upstream ? 'secureConnect' : 'connect'
-        if (proxyReq.reusedSocket || (!upstream.connecting && event === 'connect')) connected.add(req)
-        else upstream.once(event, () => connected.add(req))
-      })
+      limitAnswerWait(proxyReq, (record.endpoint as Endpoint).id, (record.pool as UpstreamPool).config.timeouts.responseHeaders)
       proxyReq.prependListener('response', (res: IncomingMessage) => {
         answered.add(socket)
         record.answered(res.statusCode ?? 0)
@@ -97,8 +95,8 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
     else tunnel(routed, chosen, runtime)
   }
 
-  function refuse(socket: Socket, error: ProxyError, record: UpgradeRecord, runtime: ProxyRuntime): void {
-    record.failed(error, false)
+  function refuse(socket: Socket, error: ProxyError, record: UpgradeRecord, runtime: ProxyRuntime, endpointAtFault = false): void {
+    record.failed(error, endpointAtFault)
     const requestId = record.requestId === '' ? undefined : record.requestId
     if (!socket.writable) {
       socket.destroy()
@@ -109,27 +107,56 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
   }
 
   function tunnel(routed: RoutedUpgrade, chosen: Endpoint | ProxyError, runtime: ProxyRuntime): void {
-    const { req, socket, head, prepared, pool, record } = routed
+    const { req, socket, pool, record } = routed
     record.affinityOutcome = routed.session.affinityOutcome
     if (chosen instanceof ProxyError) return refuse(socket, chosen, record, runtime)
     if (socket.destroyed) return
-    const endpoint = chosen
-    record.endpoint = endpoint
-    record.attempts = 1
     records.set(req, record)
+    pool.retryBudget.recordRequest(performance.now())
+    tunnels.sockets.add(socket)
+    socket.once('close', () => {
+      if (record.endpoint !== undefined) record.endpoint.upgraded--
+      tunnels.sockets.delete(socket)
+    })
+    connectAttempt(routed, chosen, runtime, [])
+  }
+
+  /** Connects to `endpoint` as the pool's requests do (connect timeout, TLS); a failed connect may be retried elsewhere. */
+  function connectAttempt(routed: RoutedUpgrade, endpoint: Endpoint, runtime: ProxyRuntime, tried: Endpoint[]): void {
+    const { socket, record } = routed
+    if (record.endpoint !== undefined) record.endpoint.upgraded--
+    record.endpoint = endpoint
+    record.attempts++
+    endpoint.upgraded++
+    endpoint.openConnection((error, upstream) => {
+      // The client left while Latch connected: nothing failed upstream.
+      if (socket.destroyed) return upstream?.destroy()
+      if (error === null) return send(routed, endpoint, upstream, runtime)
+      const failure = fromUpstreamError(error, AttemptPhase.Connecting, endpoint.id)
+      logger.warn({ reqId: routed.prepared.requestId, endpoint: endpoint.id, code: failure.code, err: failure.message }, 'upgrade to endpoint failed')
+      tried.push(endpoint)
+      const next = retryUpgradeEndpoint(routed.routeTarget, routed.session, failure, tried)
+      record.affinityOutcome = routed.session.affinityOutcome
+      if (next === undefined) return refuse(socket, failure, record, runtime, failure.source === 'upstream')
+      if (failure.source === 'upstream') record.attemptFailed(failure)
+      whenReady(next, (chosen) => {
+        if (socket.destroyed) return
+        if (chosen instanceof ProxyError) refuse(socket, chosen, record, runtime)
+        else connectAttempt(routed, chosen, runtime, tried)
+      })
+    }, routed.prepared.clientIp, socket)
+  }
+
+  /** Sends the upgrade over the connection made to `endpoint` and tunnels it once the endpoint accepts. */
+  function send(routed: RoutedUpgrade, endpoint: Endpoint, upstream: Socket, runtime: ProxyRuntime): void {
+    const { req, socket, head, prepared, pool, record } = routed
+    record.affinityOutcome = routed.session.affinityOutcome
     prepared.upstreamHeaders[1] = pool.hostFor(prepared.hostHeader, endpoint)
     req.headers = upgradeHeaders(prepared, req)
     req.url = routed.target
     if (routed.routeTarget.affinity !== undefined) sessions.set(req, { routeTarget: routed.routeTarget, endpoint, session: routed.session })
-    endpoint.upgraded++
-    tunnels.sockets.add(socket)
-    socket.once('close', () => {
-      endpoint.upgraded--
-      tunnels.sockets.delete(socket)
-    })
-    // https endpoints: the pool's CA, SNI name and verification (tls/upstream-tls.ts).
-    const agent = endpoint.upgradeAgent
-    ;(tunnelProxy ??= createTunnelProxy()).ws(req, socket, head, agent === undefined ? { target: endpoint.url.origin } : { target: endpoint.url.origin, agent }, (error) => {
+    const options = { target: endpoint.url.origin, agent: connectedAgent(upstream, endpoint.url.protocol) }
+    ;(tunnelProxy ??= createTunnelProxy()).ws(req, socket, head, options, (error) => {
       // The client left first (its request to the upstream was aborted): nothing failed upstream.
       const clientLeft = socket.destroyed
       // http-proxy ends the client socket after this callback.
@@ -140,8 +167,8 @@ export function createUpgradeHandler(holder: RuntimeHolder, logger: Logger, tunn
         return
       }
       logger.warn({ reqId: prepared.requestId, endpoint: endpoint.id, err: error.message }, 'upgrade to endpoint failed')
-      const failure = fromUpstreamError(error, connected.has(req) ? AttemptPhase.Sent : AttemptPhase.Connecting, endpoint.id)
-      record.failed(failure, true)
+      const failure = fromUpstreamError(error, AttemptPhase.Sent, endpoint.id)
+      record.failed(failure, failure.source === 'upstream')
       if (socket.writable) socket.write(rawErrorResponse(failure.status, REASONS[failure.status] ?? 'Error', failure.code, failure.message, prepared.requestId, runtime.headerRules.requestIdHeader))
     })
     // http-proxy cleared the client socket's timeout: it stays an idle HTTP connection until the answer.

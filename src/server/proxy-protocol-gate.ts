@@ -102,7 +102,7 @@ export class ProxyProtocolGate {
         }
         if (result.kind === 'invalid') return refuse(result.reason, result.detail)
         done()
-        if (result.source !== undefined) setProxiedPeer(socket, result.source.address)
+        if (result.source !== undefined) setProxiedPeer(socket, result.source)
         if (buffered.length > result.length) socket.unshift(buffered.subarray(result.length))
         return pass(socket)
       }

@@ -1,6 +1,9 @@
 /**
  * @module How Latch opens TLS connections to a pool's `https://` endpoints (requests, upgrades, probes).
  *
+ * Requests and upgrade tunnels share one connector per endpoint (endpoint.ts), so both get the pool's
+ * connect timeout and TLS settings.
+ *
  * The SNI name and the name the certificate is checked against are the pool's `tls.servername`, else
  * the endpoint URL's host name, else (an IP address) no SNI and a check against the IP. They never
  * follow the client's Host header: undici would otherwise derive them from it, so a preserved Host
@@ -9,7 +12,6 @@
  * (undici compares it between requests); the connector below ignores it and uses the real name.
  */
 import { readFileSync } from 'node:fs'
-import { Agent as HttpsAgent } from 'node:https'
 import type { SecureClientSessionOptions } from 'node:http2'
 import { isIP } from 'node:net'
 import type { SecureVersion } from 'node:tls'
@@ -63,10 +65,4 @@ export function upstreamConnector(tls: UpstreamTlsConfig | undefined, connectTim
 export function h2TlsOptions(tls: UpstreamTlsConfig | undefined, url: URL): SecureClientSessionOptions {
   const servername = sniName(tls, url.hostname)
   return { ...tlsOptions(tls), ...(servername === undefined ? {} : { servername }) }
-}
-
-/** An agent for upgrade tunnels (http-proxy) to one `https://` endpoint, with the pool's TLS settings. */
-export function upgradeAgent(tls: UpstreamTlsConfig | undefined, url: URL): HttpsAgent {
-  // An empty servername stops Node from taking the name from the (client's) Host header.
-  return new HttpsAgent({ ...tlsOptions(tls), servername: sniName(tls, url.hostname) ?? '', keepAlive: false })
 }

@@ -9,13 +9,17 @@
  * Precedence: maintenance > draining > unhealthy > stalled > healthy. Whenever the derived state changes, the
  * pool is told once (it logs, counts and recomputes which endpoints are usable).
  */
-import type { Agent as HttpsAgent } from 'node:https'
-import type { Dispatcher } from 'undici'
-import { h2TlsOptions, upgradeAgent, upstreamConnector } from '../tls/upstream-tls.js'
+import type { Socket } from 'node:net'
+import type { buildConnector, Dispatcher, Pool as UndiciPool } from 'undici'
+import { clientConnection } from '../net/proxied-peer.js'
+import { encodeProxyHeader, type ProxiedConnection, type ProxyHeaderVersion } from '../net/proxy-protocol-encoder.js'
+import { h2TlsOptions, upstreamConnector } from '../tls/upstream-tls.js'
 import type { PoolConfig } from '../config/schema.js'
 import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
+import { ProxiedDispatchers } from './proxied-dispatchers.js'
+import { proxyHeaderConnector } from './proxy-header-connector.js'
 import { Pool } from './undici-parts.js'
 import { H2Dispatcher, type UpstreamDispatcher } from './h2-dispatcher.js'
 
@@ -90,8 +94,12 @@ export class Endpoint {
   #stalled = false
   #state: EndpointState
   #listener: StateListener | undefined
-  readonly #pool: PoolConfig
-  #upgradeAgent: HttpsAgent | undefined
+  /** Opens connections to the endpoint: the pool's connect timeout and TLS settings. */
+  readonly #connector: buildConnector.connector
+  /** `proxyProtocol` pools: the header version sent, and the connections kept apart by client connection. */
+  readonly #proxyHeader: ProxyHeaderVersion | undefined
+  readonly #timeouts: PoolConfig['timeouts']
+  readonly #proxied: ProxiedDispatchers | undefined
 
   constructor(config: { url: string; weight: number }, pool: PoolConfig, source: 'static' | 'discovery', checkedBeforeUse: boolean) {
     this.url = new URL(config.url)
@@ -103,19 +111,28 @@ export class Endpoint {
     this.maxRequests = pool.limits.maxRequestsPerEndpoint
     this.#check = checkedBeforeUse ? 'pending' : 'unknown'
     this.#state = this.#derive()
-    this.#pool = pool
+    this.#timeouts = pool.timeouts
+    this.#connector = upstreamConnector(pool.tls, pool.timeouts.connect)
     const { timeouts } = pool
-    this.dispatcher = pool.protocol === 'http1' ? this.#http1Pool(pool) : new H2Dispatcher(this.url, {
+    this.dispatcher = pool.protocol === 'http1' ? this.#newPool(this.#connector) : new H2Dispatcher(this.url, {
       connectTimeout: timeouts.connect,
       headersTimeout: timeouts.responseHeaders,
       bodyTimeout: timeouts.bodyIdle,
       keepAlive: timeouts.keepAlive,
       tls: pool.protocol === 'h2' ? h2TlsOptions(pool.tls, this.url) : undefined,
     })
+    // The schema allows proxyProtocol with protocol: http1 only.
+    this.#proxyHeader = pool.proxyProtocol === 'off' ? undefined : pool.proxyProtocol
+    if (this.#proxyHeader !== undefined) {
+      const version = this.#proxyHeader
+      const factory = (key: string): UndiciPool => this.#newPool(proxyHeaderConnector(this.#connector, encodeProxyHeader(version, parseConnectionKey(key))))
+      this.#proxied = new ProxiedDispatchers(factory, this.maxRequests)
+    }
   }
 
-  #http1Pool(pool: PoolConfig): UpstreamDispatcher {
-    const { timeouts } = pool
+  /** An undici Pool to this endpoint with the pool's limits and timeouts, connecting with `connect`. */
+  #newPool(connect: buildConnector.connector): UndiciPool {
+    const timeouts = this.#timeouts
     return new (this.url.protocol === 'https:' ? TlsPool : Pool)(this.url.origin, {
       connections: this.maxRequests,
       pipelining: 1,
@@ -123,15 +140,31 @@ export class Endpoint {
       keepAliveMaxTimeout: timeouts.keepAlive,
       headersTimeout: timeouts.responseHeaders,
       bodyTimeout: timeouts.bodyIdle,
-      connect: upstreamConnector(pool.tls, timeouts.connect),
+      connect,
       strictContentLength: true,
     })
   }
 
-  /** The agent upgrade tunnels to this endpoint use: the pool's TLS settings for `https://`; undefined for cleartext. */
-  get upgradeAgent(): HttpsAgent | undefined {
-    if (this.url.protocol !== 'https:') return undefined
-    return (this.#upgradeAgent ??= upgradeAgent(this.#pool.tls, this.url))
+  /**
+   * The dispatcher for a request of client `clientIp` that came in on `client`: the endpoint's shared
+   * Pool, or, in a `proxyProtocol` pool, the Pool of that client connection (proxied-dispatchers.ts).
+   */
+  dispatcherFor(clientIp: string, client: Socket): UpstreamDispatcher {
+    const proxied = this.#proxied
+    if (proxied === undefined) return this.dispatcher
+    return proxied.get(connectionKey(clientIp, client))
+  }
+
+  /**
+   * Opens a connection to the endpoint as the pool's requests do (connect timeout, TLS settings, the
+   * PROXY header for client `clientIp` on `client`), for an upgrade tunnel; `callback` gets the
+   * connected socket or the error (undici's, as requests see them).
+   */
+  openConnection(callback: buildConnector.Callback, clientIp: string, client: Socket): void {
+    const { hostname, host, protocol, port } = this.url
+    const version = this.#proxyHeader
+    const connector = version === undefined ? this.#connector : proxyHeaderConnector(this.#connector, encodeProxyHeader(version, clientConnection(clientIp, client)))
+    connector({ hostname: hostname.startsWith('[') ? hostname.slice(1, -1) : hostname, host, protocol, port, localAddress: null }, callback)
   }
 
   /** The derived state. */
@@ -222,13 +255,12 @@ export class Endpoint {
 
   /** Closes idle connections and waits for in-flight requests on them (no-op once destroyed). */
   async close(): Promise<void> {
-    this.#upgradeAgent?.destroy()
-    if (!this.dispatcher.destroyed) await this.dispatcher.close()
+    await Promise.all([this.#proxied?.close(), this.dispatcher.destroyed ? undefined : this.dispatcher.close()])
   }
 
   /** Destroys every connection at once (shutdown deadline). */
   async destroy(): Promise<void> {
-    if (!this.dispatcher.destroyed) await this.dispatcher.destroy()
+    await Promise.all([this.#proxied?.destroy(), this.dispatcher.destroyed ? undefined : this.dispatcher.destroy()])
   }
 
   #derive(): EndpointState {
@@ -246,4 +278,15 @@ export class Endpoint {
     this.#state = this.#derive()
     if (from !== this.#state || wasAvailable !== this.available) this.#listener?.(this, from, this.#state, reason)
   }
+}
+
+/** A client connection as a map key: the PROXY header's four fields (`clientConnection`), space-separated. */
+function connectionKey(clientIp: string, client: Socket): string {
+  const { source, destination } = clientConnection(clientIp, client)
+  return `${source.address} ${source.port} ${destination.address} ${destination.port}`
+}
+
+function parseConnectionKey(key: string): ProxiedConnection {
+  const [source = '', sourcePort = '0', destination = '', destinationPort = '0'] = key.split(' ')
+  return { source: { address: source, port: Number(sourcePort) }, destination: { address: destination, port: Number(destinationPort) } }
 }

@@ -43,7 +43,7 @@ export interface PoolOptions {
 
 /** True when two pool configs open connections to an endpoint the same way (undici pool options). */
 export function sameConnectionSettings(a: PoolConfig, b: PoolConfig): boolean {
-  return JSON.stringify([a.timeouts, a.limits.maxRequestsPerEndpoint, a.tls, a.protocol]) === JSON.stringify([b.timeouts, b.limits.maxRequestsPerEndpoint, b.tls, b.protocol])
+  return JSON.stringify([a.timeouts, a.limits.maxRequestsPerEndpoint, a.tls, a.protocol, a.proxyProtocol]) === JSON.stringify([b.timeouts, b.limits.maxRequestsPerEndpoint, b.tls, b.protocol, b.proxyProtocol])
 }
 
 /** True when two pool configs differ in their static endpoint list at most. */

@@ -16,8 +16,11 @@ export function upgradeHead(path: string, protocol: UpgradeProtocol): string {
   return `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${specific}\r\n`
 }
 
-/** How the client leaves: FIN once Latch's answer ended, a reset as soon as the answer begins, or a reset before any answer. */
-export type Departure = 'close' | 'reset-on-answer' | 'reset-at-once'
+/**
+ * How the client leaves: FIN once Latch's answer ended, a reset as soon as the answer begins, a reset
+ * before any answer, or a FIN right after its bytes (a half-close: it still reads the answer).
+ */
+export type Departure = 'close' | 'reset-on-answer' | 'reset-at-once' | 'half-close'
 
 /**
  * Sends `bytes` (a head, usually with bytes after it) and leaves as `departure` says; resolves with
@@ -29,6 +32,7 @@ export function sendAndLeave(port: number, bytes: string, departure: Departure):
     const socket = connect(port, '127.0.0.1', () => {
       socket.write(bytes)
       if (departure === 'reset-at-once') setTimeout(() => socket.resetAndDestroy(), 50)
+      if (departure === 'half-close') socket.end()
     })
     socket.on('data', (chunk: Buffer) => {
       text += chunk.toString('latin1')
@@ -38,6 +42,41 @@ export function sendAndLeave(port: number, bytes: string, departure: Departure):
     socket.on('end', () => socket.end())
     socket.on('error', () => socket.destroy())
     socket.on('close', () => resolve(text))
+  })
+}
+
+/** The head of the answer to an upgrade request: status and headers (names lower-cased, repeated ones joined by `, `). */
+export interface UpgradeAnswer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  /** Every `Set-Cookie` value. */
+  readonly cookies: readonly string[]
+}
+
+/** Sends `bytes` and resolves with the head of the answer (then closes), or rejects when the connection closes first. */
+export function upgradeAnswer(port: number, bytes: string): Promise<UpgradeAnswer> {
+  return new Promise((resolve, reject) => {
+    let text = ''
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes))
+    socket.on('error', () => socket.destroy())
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      if (end === -1) return
+      socket.destroy()
+      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n')
+      const headers: Record<string, string> = {}
+      const cookies: string[] = []
+      for (const line of lines) {
+        const colon = line.indexOf(':')
+        const name = line.slice(0, colon).trim().toLowerCase()
+        const value = line.slice(colon + 1).trim()
+        if (name === 'set-cookie') cookies.push(value)
+        headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, cookies })
+    })
+    socket.on('close', () => reject(new Error(`closed before an answer head: ${text.slice(0, 200)}`)))
   })
 }
 

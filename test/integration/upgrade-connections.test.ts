@@ -5,14 +5,15 @@
  * tunnel is closed after `server.tunnelIdleTimeout` on both sides; 50 refused upgrades do not lock
  * up a Latch with `maxConnections: 50`; and such connections do not hold up a graceful shutdown.
  */
+import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scrapeMetrics } from '../helpers/admin-client.js'
-import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { valueOf } from '../helpers/prometheus-text.js'
 import { rawRequest } from '../helpers/raw-http.js'
-import { refusedUrl } from '../helpers/raw-upstream.js'
+import { refusedUrl, startRawUpstream, type RawUpstream } from '../helpers/raw-upstream.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
-import { openTunnel, sendAndLeave, startTunnelUpstream, upgradeHead, type Departure, type TunnelUpstream, type UpgradeProtocol } from '../helpers/upgrade-client.js'
+import { openTunnel, sendAndLeave, startTunnelUpstream, upgradeAnswer, upgradeHead, type Departure, type TunnelUpstream, type UpgradeProtocol } from '../helpers/upgrade-client.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** Bytes a client sends right after the upgrade head (a WebSocket frame or an HTTP/2 preface would do). */
@@ -232,5 +233,136 @@ describe('graceful shutdown', () => {
     } finally {
       await latch.stop('SIGKILL')
     }
+  })
+})
+
+/**
+ * The pool's timeouts and retries apply to the upgrade's upstream leg (issue 11 point 7): a silent
+ * endpoint answers 504 after `timeouts.responseHeaders` (even to a half-closed client, which would
+ * otherwise hold the connection until `server.idleTimeout`), a TLS handshake that never completes
+ * 504 after `timeouts.connect`, both with the upstream socket closed; a refused or timed-out connect
+ * is retried on another endpoint, and a session bound to a refused endpoint follows `onUnavailable`.
+ */
+describe('pool timeouts and retries for upgrades', () => {
+  let latch: LatchProcess
+  let silent: RawUpstream
+  /** Upstream-side sockets of the silent endpoint, open or closed. */
+  const silentSockets: Socket[] = []
+  const sessionUpstreams: TunnelUpstream[] = []
+
+  beforeAll(async () => {
+    silent = await startRawUpstream((socket) => silentSockets.push(socket))
+    // The raw server also swallows a TLS ClientHello: a handshake that never completes.
+    const silentTls = silent.url.replace('http:', 'https:')
+    sessionUpstreams.push(...(await Promise.all([0, 1, 2, 3].map(() => startTunnelUpstream()))))
+    const [a, b, c, d] = sessionUpstreams.map((upstream) => upstream.url)
+    const timeouts = { connect: '500ms', responseHeaders: '500ms' }
+    const passiveHealth = { enabled: false }
+    const prefix = (path: string, pool: string): object => ({ path, pathType: 'Prefix', backend: { service: { name: pool } } })
+    latch = await startLatch({
+      config: {
+        listen: '127.0.0.1:0',
+        log: { level: 'info', access: 'stdout' },
+        // The upstream only reads these tunnels: once the client leaves, they close after 200 ms.
+        server: { tunnelHalfClosedTimeout: '200ms' },
+        sessionSecrets: ['upgrade-retry-test-secret-0123456789'],
+        pools: [
+          { name: 'silent', endpoints: [silent.url], retry: { attempts: 0 }, timeouts, passiveHealth },
+          { name: 'silent-tls', endpoints: [silentTls], tls: { insecureSkipVerify: true }, retry: { attempts: 0 }, timeouts, passiveHealth },
+          { name: 'mixed', endpoints: [refused, tunnelUpstream.url], retry: { attempts: 1 }, timeouts, passiveHealth },
+          { name: 'mixed-tls', endpoints: [silentTls, tunnelUpstream.url], tls: { insecureSkipVerify: true }, retry: { attempts: 1 }, timeouts, passiveHealth },
+          { name: 'rebind', endpoints: [a, b], affinity: { mode: 'cookie', responseHeader: true }, timeouts, passiveHealth },
+          { name: 'strict', endpoints: [c, d], affinity: { mode: 'cookie', cookie: { name: 'strict' }, onUnavailable: 'fail', responseHeader: true }, timeouts, passiveHealth },
+        ],
+        routes: { rules: [{ http: { paths: ['silent', 'silent-tls', 'mixed', 'mixed-tls', 'rebind', 'strict'].map((pool) => prefix(`/${pool}/`, pool)) } }] },
+      },
+    })
+  })
+  afterAll(async () => {
+    await latch.stop()
+    await silent.stop()
+    await Promise.all(sessionUpstreams.map((upstream) => upstream.stop()))
+  })
+
+  /** The answer of a client that half-closes right after its upgrade head; fails after 5 s (server.idleTimeout is 120 s). */
+  async function halfClosedAnswer(path: string): Promise<string> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<string>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`no answer to ${path} within 5 s`)), 5000)))
+    try {
+      return await Promise.race([sendAndLeave(latch.port, upgradeHead(path, 'websocket'), 'half-close'), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  it('a silent endpoint: 504 ERR_UPSTREAM_TIMEOUT after timeouts.responseHeaders to a half-closed client, both sockets closed', async () => {
+    const baseline = await clientConnections(latch)
+    const before = silentSockets.length
+    const answer = await halfClosedAnswer('/silent/ws')
+    expect(answer).toMatch(/^HTTP\/1\.1 504 /)
+    expect(answer).toContain('X-Latch-Error: ERR_UPSTREAM_TIMEOUT')
+    expect(answer).toContain('sent no response headers in time')
+    await backTo(latch, baseline, 'upgrade to a silent endpoint')
+    expect(silentSockets.length).toBe(before + 1)
+    await waitFor(() => silentSockets.every((socket) => socket.destroyed), 5000, 20, 'the upstream socket to close')
+  })
+
+  it('a TLS handshake that never completes: 504 ERR_UPSTREAM_TIMEOUT after timeouts.connect', async () => {
+    const baseline = await clientConnections(latch)
+    const answer = await halfClosedAnswer('/silent-tls/ws')
+    expect(answer).toMatch(/^HTTP\/1\.1 504 /)
+    expect(answer).toContain('X-Latch-Error: ERR_UPSTREAM_TIMEOUT')
+    expect(answer).toContain('timed out')
+    await backTo(latch, baseline, 'upgrade to a silent TLS endpoint')
+  })
+
+  it('a refused connect is retried on another endpoint', async () => {
+    // Round-robin over [refused, good]: without retries every other upgrade would fail.
+    for (let i = 0; i < 4; i++) {
+      const answer = await upgradeAnswer(latch.port, upgradeHead(`/mixed/echo-${i}`, 'websocket'))
+      expect(answer.status, `upgrade ${i}`).toBe(101)
+    }
+    // The access lines (written when each connection closed) count the attempts: two upgrades took two.
+    const lines = await waitFor(() => {
+      const found = accessLines(latch).filter((line) => String(line.path).startsWith('/mixed/echo-'))
+      return found.length === 4 ? found : undefined
+    }, 5000, 20, 'the access lines of the four upgrades')
+    expect(lines.map((line) => line.status)).toEqual([101, 101, 101, 101])
+    expect(lines.map((line) => line.attempts).sort()).toEqual([1, 1, 2, 2])
+  })
+
+  it('a timed-out TLS connect is retried on another endpoint', async () => {
+    for (let i = 0; i < 2; i++) {
+      const answer = await upgradeAnswer(latch.port, upgradeHead(`/mixed-tls/echo-${i}`, 'websocket'))
+      expect(answer.status, `upgrade ${i}`).toBe(101)
+    }
+  })
+
+  /** Binds a session with an upgrade, then stops its endpoint: returns the cookie and the endpoint left. */
+  async function sessionOnStoppedEndpoint(pool: string, upstreams: readonly TunnelUpstream[]): Promise<{ cookie: string; other: TunnelUpstream }> {
+    const first = await upgradeAnswer(latch.port, upgradeHead(`/${pool}/echo-first`, 'websocket'))
+    expect(first.status).toBe(101)
+    const cookie = (first.cookies[0] ?? '').split(';')[0] as string
+    expect(cookie).toMatch(/^(latch|strict)=/)
+    const bound = await waitFor(() => upstreams.find((upstream) => upstream.tunnels.has(`/${pool}/echo-first`)), 5000, 20, 'the bound endpoint')
+    await bound.stop()
+    return { cookie, other: upstreams.find((upstream) => upstream !== bound) as TunnelUpstream }
+  }
+
+  it('a session whose endpoint refuses the connect is rebound on another endpoint (onUnavailable: rebind)', async () => {
+    const { cookie, other } = await sessionOnStoppedEndpoint('rebind', sessionUpstreams.slice(0, 2))
+    const answer = await upgradeAnswer(latch.port, upgradeHead('/rebind/echo-again', 'websocket').replace('Host: app.test\r\n', `Host: app.test\r\nCookie: ${cookie}\r\n`))
+    expect(answer.status).toBe(101)
+    expect(answer.headers['x-latch-affinity']).toBe('rebound')
+    expect(answer.cookies[0]).toMatch(/^latch=/)
+    await waitFor(() => other.tunnels.has('/rebind/echo-again'), 5000, 20, 'the upgrade on the other endpoint')
+  })
+
+  it('a session whose endpoint refuses the connect gets 503 ERR_SESSION_UNAVAILABLE (onUnavailable: fail)', async () => {
+    const { cookie } = await sessionOnStoppedEndpoint('strict', sessionUpstreams.slice(2, 4))
+    const answer = await upgradeAnswer(latch.port, upgradeHead('/strict/echo-again', 'websocket').replace('Host: app.test\r\n', `Host: app.test\r\nCookie: ${cookie}\r\n`))
+    expect(answer.status).toBe(503)
+    expect(answer.headers['x-latch-error']).toBe('ERR_SESSION_UNAVAILABLE')
+    expect(answer.headers['retry-after']).toBe('5')
   })
 })

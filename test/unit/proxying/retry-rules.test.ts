@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { noSession, type SessionLookup } from '../../../src/affinity/session-affinity.js'
 import { ProxyError, type ErrorCode } from '../../../src/errors/proxy-error.js'
 import type { Endpoint } from '../../../src/upstream/endpoint.js'
-import { failureKind, isRetryableFailure, isRetryableStatus, isRetryableTimeout, sessionMustStay, untriedEndpointLeft } from '../../../src/proxying/retry-rules.js'
+import { failureKind, isRetryableFailure, isRetryableStatus, isRetryableTimeout, isRetryableUpgradeFailure, sessionMustStay, untriedEndpointLeft } from '../../../src/proxying/retry-rules.js'
 import { AttemptPhase } from '../../../src/proxying/upstream-errors.js'
 
 const failure = (code: ErrorCode): ProxyError => new ProxyError(code, code)
@@ -48,6 +48,22 @@ describe('isRetryableFailure', () => {
     expect(started.readableDidRead).toBe(true)
     expect(isRetryableFailure(failure('ERR_UPSTREAM_CONNECT'), Connecting, 'PUT', started)).toBe(false)
     expect(isRetryableFailure(failure('ERR_UPSTREAM_CONNECT'), Connecting, 'PUT', Readable.from(['a']))).toBe(true)
+  })
+})
+
+describe('isRetryableUpgradeFailure', () => {
+  it('retries an upgrade only when its connection was never made', () => {
+    for (const code of ['ERR_UPSTREAM_CONNECT', 'ERR_UPSTREAM_TIMEOUT', 'ERR_UPSTREAM_TLS', 'ERR_PROXY_RESOURCES'] as const) {
+      expect(isRetryableUpgradeFailure(failure(code), AttemptPhase.Connecting), code).toBe(true)
+      expect(isRetryableUpgradeFailure(failure(code), AttemptPhase.Sent), `${code} after the connect`).toBe(false)
+    }
+  })
+
+  it('never retries a reset or an invalid answer, even of a safe bodiless handshake', () => {
+    for (const code of ['ERR_UPSTREAM_RESET', 'ERR_UPSTREAM_RESPONSE'] as const) {
+      expect(isRetryableUpgradeFailure(failure(code), AttemptPhase.Sent), code).toBe(false)
+      expect(isRetryableUpgradeFailure(failure(code), AttemptPhase.Connecting), code).toBe(false)
+    }
   })
 })
 
