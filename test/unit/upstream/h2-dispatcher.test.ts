@@ -7,8 +7,8 @@ import { H2Dispatcher } from '../../../src/upstream/h2-dispatcher.js'
 /** Records what the dispatcher reports to its handler. */
 function recorder() {
   const events: string[] = []
-  let settle: (value: { error?: Error; status?: number }) => void = () => {}
-  const done = new Promise<{ error?: Error; status?: number }>((resolve) => (settle = resolve))
+  let settle: (value: { error?: Error; status?: number | undefined }) => void = () => {}
+  const done = new Promise<{ error?: Error; status?: number | undefined }>((resolve) => (settle = resolve))
   let status: number | undefined
   const handler = {
     onConnect: () => events.push('connect'),
