@@ -10,6 +10,11 @@
  * GOAWAY (calls already on the old one finish there). The session is closed after `keepAlive` without
  * open streams. Errors are given the codes upstream-errors.ts knows, so they are classified exactly
  * like undici's: nothing reached the endpoint before `onConnect`, a stream reset afterwards is a reset.
+ *
+ * Per call the work is kept to what node:http2 itself needs (bench/RESULTS.md, issue 16 §2): header
+ * and body timeouts are one sweep per dispatcher, not a timer per stream (node refreshes a stream's
+ * timer on every frame); events are plain listeners, not `once` wrappers; a streamed body is forwarded
+ * by hand rather than `pipe`d (pipe adds and removes seven listeners per call).
  */
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2'
 import { connect as netConnect } from 'node:net'
@@ -62,12 +67,56 @@ interface Session {
   readonly session: ClientHttp2Session
   active: number
   usable: boolean
+  /** Calls waiting for the session to connect (undefined once it did). */
+  pending: H2Call[] | undefined
+  failure?: Error
+}
+
+/** How often the calls' header and body timeouts are checked (they fire up to this much late). */
+const TIMEOUT_SWEEP_MS = 1000
+
+/**
+ * Header and body timeouts of every call of a dispatcher, checked by one timer while calls are open.
+ * A call notes the time of its last event (`lastActivity`), which is cheaper than re-arming a timer.
+ */
+class CallTimeouts {
+  readonly headersTimeout: number
+  readonly bodyTimeout: number
+  readonly #calls = new Set<H2Call>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(headersTimeout: number, bodyTimeout: number) {
+    this.headersTimeout = headersTimeout
+    this.bodyTimeout = bodyTimeout
+  }
+
+  add(call: H2Call): void {
+    this.#calls.add(call)
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(this.#sweep, TIMEOUT_SWEEP_MS)
+      this.#timer.unref()
+    }
+  }
+
+  delete(call: H2Call): void {
+    this.#calls.delete(call)
+    if (this.#calls.size === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  readonly #sweep = (): void => {
+    const now = performance.now()
+    for (const call of this.#calls) call.checkTimeout(now)
+  }
 }
 
 export class H2Dispatcher implements UpstreamDispatcher {
   readonly #origin: string
   readonly #url: URL
   readonly #options: H2DispatcherOptions
+  readonly #timeouts: CallTimeouts
   #current: Session | undefined
   readonly #sessions = new Set<Session>()
   #closed = false
@@ -77,6 +126,7 @@ export class H2Dispatcher implements UpstreamDispatcher {
     this.#origin = url.origin
     this.#url = url
     this.#options = options
+    this.#timeouts = new CallTimeouts(options.headersTimeout, options.bodyTimeout)
   }
 
   get destroyed(): boolean {
@@ -94,20 +144,10 @@ export class H2Dispatcher implements UpstreamDispatcher {
       return false
     }
     const entry = this.#session()
-    if (entry.session.connecting) {
-      const connected = (): void => {
-        entry.session.off('close', failed)
-        new H2Call(entry, options, call, this.#options).start()
-      }
-      const failed = (): void => {
-        entry.session.off('connect', connected)
-        call.onError(entry.failure ?? codedError('UND_ERR_CLOSED', 'HTTP/2 session closed before it connected'))
-      }
-      entry.session.once('connect', connected)
-      entry.session.once('close', failed)
-    } else {
-      new H2Call(entry, options, call, this.#options).start()
-    }
+    const h2call = new H2Call(entry, options, call, this.#timeouts)
+    // Calls made while the session connects wait in one list (not a listener pair each).
+    if (entry.pending !== undefined) entry.pending.push(h2call)
+    else h2call.start()
     return true
   }
 
@@ -124,7 +164,7 @@ export class H2Dispatcher implements UpstreamDispatcher {
     for (const entry of this.#sessions) entry.session.destroy()
   }
 
-  #session(): Session & { failure?: Error } {
+  #session(): Session {
     const current = this.#current
     if (current !== undefined && current.usable) return current
     const tls = this.#options.tls
@@ -135,7 +175,7 @@ export class H2Dispatcher implements UpstreamDispatcher {
       ? () => netConnect({ host, port: Number(port || 80), noDelay: true })
       : () => tlsConnect({ ...tls, host, port: Number(port || 443), ALPNProtocols: ['h2'] }).setNoDelay(true)
     const session = connect(this.#origin, { settings: { enablePush: false }, createConnection })
-    const entry: Session & { failure?: Error } = { session, active: 0, usable: true }
+    const entry: Session = { session, active: 0, usable: true, pending: [] }
     this.#current = entry
     this.#sessions.add(entry)
     const retire = (): void => {
@@ -144,7 +184,12 @@ export class H2Dispatcher implements UpstreamDispatcher {
     }
     const timer = setTimeout(() => session.destroy(codedError('UND_ERR_CONNECT_TIMEOUT', `connect timed out after ${this.#options.connectTimeout} ms`)), this.#options.connectTimeout)
     timer.unref()
-    session.once('connect', () => clearTimeout(timer))
+    session.once('connect', () => {
+      clearTimeout(timer)
+      const pending = entry.pending ?? []
+      entry.pending = undefined
+      for (const call of pending) call.start()
+    })
     session.on('error', (error: Error) => {
       entry.failure = error
       retire()
@@ -154,6 +199,9 @@ export class H2Dispatcher implements UpstreamDispatcher {
       clearTimeout(timer)
       retire()
       this.#sessions.delete(entry)
+      const pending = entry.pending ?? []
+      entry.pending = undefined
+      for (const call of pending) call.refuse(entry.failure ?? codedError('UND_ERR_CLOSED', 'HTTP/2 session closed before it connected'))
     })
     // Idle: no stream for keepAlive. Streams of a quiet call are not idle (`active` counts them).
     session.setTimeout(this.#options.keepAlive, () => {
@@ -171,14 +219,16 @@ class H2Call {
   readonly #entry: Session
   readonly #options: Dispatcher.DispatchOptions
   readonly #handler: Handler
-  readonly #timeouts: H2DispatcherOptions
+  readonly #timeouts: CallTimeouts
   #stream: ClientHttp2Stream | undefined
+  /** performance.now() of the call's last event, for CallTimeouts. */
+  #lastActivity = 0
   #done = false
   #responded = false
   #trailers: string[] | null = null
   #deadline: NodeJS.Timeout | undefined
 
-  constructor(entry: Session, options: Dispatcher.DispatchOptions, handler: Handler, timeouts: H2DispatcherOptions) {
+  constructor(entry: Session, options: Dispatcher.DispatchOptions, handler: Handler, timeouts: CallTimeouts) {
     this.#entry = entry
     this.#options = options
     this.#handler = handler
@@ -198,26 +248,73 @@ class H2Call {
     }
     this.#stream = stream
     this.#entry.active++
-    stream.setTimeout(this.#timeouts.headersTimeout, this.#timedOut)
+    this.#lastActivity = performance.now()
+    this.#timeouts.add(this)
     if (deadlineMs !== undefined) {
       this.#deadline = setTimeout(this.#abort, deadlineMs, new ProxyError('ERR_DEADLINE_EXCEEDED', `the call's grpc-timeout (${deadlineMs} ms) passed before the endpoint finished it`))
       this.#deadline.unref()
     }
-    stream.once('response', this.#onResponse)
+    // Each of these fires at most once per stream, so `on` (no once-wrapper per call) is enough.
+    stream.on('response', this.#onResponse)
     stream.on('data', this.#onData)
-    stream.once('trailers', this.#onTrailers)
-    stream.once('end', this.#onEnd)
-    stream.once('error', (error: Error) => this.#fail(streamFailure(error)))
-    stream.once('close', this.#onClose)
+    stream.on('trailers', this.#onTrailers)
+    stream.on('end', this.#onEnd)
+    stream.on('error', this.#onError)
+    stream.on('close', this.#onClose)
     if (body === null || body === undefined) {
       this.#handler.onRequestSent?.()
     } else if (Buffer.isBuffer(body)) {
-      stream.end(body, () => this.#handler.onRequestSent?.())
+      stream.end(body, this.#requestSent)
     } else {
-      body.once('error', this.#abort)
-      stream.once('finish', () => this.#handler.onRequestSent?.())
-      body.pipe(stream)
+      this.#forwardBody(body)
     }
+  }
+
+  /** A session that closed before it connected: the call never started. */
+  refuse(error: Error): void {
+    this.#done = true
+    this.#handler.onError(error)
+  }
+
+  /** Called by CallTimeouts: aborts the call when it waited too long for its head or the next data. */
+  checkTimeout(now: number): void {
+    const limit = this.#responded ? this.#timeouts.bodyTimeout : this.#timeouts.headersTimeout
+    if (limit > 0 && now - this.#lastActivity >= limit) this.#timedOut()
+  }
+
+  /** Streams the request body onto the stream with backpressure (what `pipe` does, with fewer listeners). */
+  #forwardBody(body: Readable): void {
+    // A body already read to its end (nothing left to come) only needs the stream ended.
+    if (body.readableEnded) return this.#onBodyEnd()
+    body.on('data', this.#onBodyData)
+    body.on('end', this.#onBodyEnd)
+    body.on('error', this.#abort)
+  }
+
+  readonly #onBodyData = (chunk: Buffer): void => {
+    const stream = this.#stream as ClientHttp2Stream
+    if (this.#done || stream.destroyed) return
+    if (!stream.write(chunk)) {
+      ;(this.#options.body as Readable).pause()
+      stream.once('drain', this.#onBodyDrain)
+    }
+  }
+
+  readonly #onBodyDrain = (): void => {
+    if (!this.#done) (this.#options.body as Readable).resume()
+  }
+
+  readonly #onBodyEnd = (): void => {
+    const stream = this.#stream as ClientHttp2Stream
+    if (!this.#done && !stream.destroyed) stream.end(this.#requestSent)
+  }
+
+  readonly #requestSent = (): void => {
+    this.#handler.onRequestSent?.()
+  }
+
+  readonly #onError = (error: Error): void => {
+    this.#fail(streamFailure(error))
   }
 
   /** undici's header list (flat name/value strings) as an HTTP/2 header object. */
@@ -245,7 +342,7 @@ class H2Call {
   readonly #onResponse = (headers: IncomingHttpHeaders, flags: number): void => {
     if (this.#done) return
     this.#responded = true
-    this.#stream?.setTimeout(this.#timeouts.bodyTimeout, this.#timedOut)
+    this.#lastActivity = performance.now()
     const status = Number(headers[':status'])
     const raw = rawHeaders(headers)
     // A gRPC Trailers-Only response carries its status in the head. Node answers the client with the
@@ -257,6 +354,7 @@ class H2Call {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done || !this.#responded) return
+    this.#lastActivity = performance.now()
     if (!this.#handler.onData(chunk)) this.#stream?.pause()
   }
 
@@ -266,7 +364,8 @@ class H2Call {
 
   readonly #onTrailers = (trailers: IncomingHttpHeaders): void => {
     const flat: string[] = []
-    for (const [name, value] of Object.entries(trailers)) {
+    for (const name in trailers) {
+      const value = trailers[name]
       if (value === undefined) continue
       if (Array.isArray(value)) for (const one of value) flat.push(name, one)
       else flat.push(name, String(value))
@@ -283,6 +382,7 @@ class H2Call {
 
   readonly #onClose = (): void => {
     this.#entry.active--
+    this.#timeouts.delete(this)
     if (this.#done) return
     const code = this.#stream?.rstCode ?? 0
     this.#fail(codedError('UND_ERR_SOCKET', code === constants.NGHTTP2_NO_ERROR ? 'HTTP/2: stream closed before the response was complete' : `HTTP/2: stream reset (code ${code})`))
@@ -312,8 +412,9 @@ class H2Call {
     const body = this.#options.body
     if (body !== null && body !== undefined && !Buffer.isBuffer(body)) {
       const readable = body as Readable
+      readable.off('data', this.#onBodyData)
+      readable.off('end', this.#onBodyEnd)
       readable.off('error', this.#abort)
-      if (this.#stream !== undefined) readable.unpipe(this.#stream)
     }
   }
 }
