@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { firstLine } from './lib/first-line.mjs'
 import { ROUTED } from './lib/request-shapes.mjs'
 import { SCENARIOS } from './lib/scenarios.mjs'
 
@@ -26,26 +27,18 @@ const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname
 const WRK_SCRIPT = new URL('./lib/wrk-shapes.lua', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'latch-routing-'))
 const children = []
+// Stopped from outside (a timeout, ^C): take the Latch processes and upstreams along.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of children) child.kill('SIGTERM')
+    process.exit(1)
+  })
+}
 
 function spawnOn(cpu, command, args) {
   const child = spawn('taskset', ['-c', String(cpu), command, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
   children.push(child)
   return child
-}
-
-function line(child, pattern) {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within 30 s`)), 30_000)
-    child.stdout.on('data', (chunk) => {
-      buffer += chunk
-      const match = pattern.exec(buffer)
-      if (match !== null) {
-        clearTimeout(timer)
-        resolve(match)
-      }
-    })
-  })
 }
 
 async function wrk(url) {
@@ -62,14 +55,14 @@ async function wrk(url) {
 
 try {
   const upstreams = spawnOn(1, process.execPath, [new URL('./lib/upstream-server.mjs', import.meta.url).pathname, '3', String(pairs * (burst + 10) * 2 + 300)])
-  const ports = JSON.parse((await line(upstreams, /\{"ports":\[[^\]]*\]\}/))[0]).ports
+  const ports = JSON.parse((await firstLine(upstreams, /\{"ports":\[[^\]]*\]\}/, 60_000))[0]).ports
   const ctx = { upstreams: ports.map((port) => `http://127.0.0.1:${port}`) }
   const urls = {}
   for (const name of ['route-prefix', 'route-httproute-500']) {
     const file = join(dir, `${name}.json`)
     writeFileSync(file, JSON.stringify(SCENARIOS[name].latch(ctx).config))
     const latch = spawnOn(0, process.execPath, [CLI, '--config', file, '--log-level', 'info'])
-    const address = (await line(latch, /"listen":\["([^"]+)"\][^\n]*"msg":"latch is serving"/))[1]
+    const address = (await firstLine(latch, /"listen":\["([^"]+)"\][^\n]*"msg":"latch is serving"/, 60_000))[1]
     urls[name] = `http://${address}${ROUTED.path}`
   }
   for (const url of Object.values(urls)) await wrk(url) // warm-up of both
