@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { chromium } from 'playwright-core'
+import { firstLine } from './lib/first-line.mjs'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, duration: { type: 'string', default: '6' }, chromium: { type: 'string', default: '/usr/bin/chromium' } } })
 const rounds = Number(values.rounds)
@@ -24,21 +25,6 @@ for (const tool of ['wrk', 'taskset']) if (spawnSync('sh', ['-c', `command -v ${
 function start(command, args, cpu) {
   const child = spawn('taskset', ['-c', String(cpu), command, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
   return child
-}
-
-function firstLine(child, pattern) {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within 20 s`)), 20_000)
-    child.stdout.on('data', (chunk) => {
-      buffer += chunk
-      const match = pattern.exec(buffer)
-      if (match !== null) {
-        clearTimeout(timer)
-        resolve(match)
-      }
-    })
-  })
 }
 
 /** CPU seconds (user + system) a process has used so far. */

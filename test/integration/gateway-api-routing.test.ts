@@ -1,8 +1,10 @@
 /**
  * HTTPRoute routing through the real CLI with real upstreams: the Gateway API conformance suite's
  * matching cases (each test is named after its conformance test), Ingress and HTTPRoute for the same
- * host from one manifest file, and what `latch check` says about HTTPRoutes.
+ * host from one manifest file, a watched HTTPRoute manifest file reloading, and what `latch check`
+ * says about HTTPRoutes.
  */
+import { writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture } from '../helpers/config-mistakes.js'
 import { send } from '../helpers/http-client.js'
@@ -10,6 +12,7 @@ import { caseName, MATCHING_CASES } from '../helpers/gateway-matching-cases.js'
 import { runCli, startLatch, writeConfig, type LatchProcess } from '../helpers/latch-process.js'
 import { inlineHttpRouteYaml } from '../helpers/route-fixtures.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait.js'
 
 /** Which upstream answered (its `x-upstream` header), or the status with Latch's error code. */
 async function land(latch: LatchProcess, host: string, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<string> {
@@ -64,6 +67,40 @@ describe('an Ingress and an HTTPRoute for the same host, from one manifest file'
     ['a header value that differs leaves the request to the Ingress', '/api/cart', { 'x-canary': 'no' }, 'stable'],
   ])('%s: %s %j → %s', async (_name, path, headers, expected) => {
     expect(await land(latch, 'shop.example.com', path, { headers })).toBe(expected)
+  })
+})
+
+describe('an HTTPRoute manifest file is watched: editing it reloads the routes', () => {
+  let stable: TestUpstream
+  let canary: TestUpstream
+  let latch: LatchProcess
+  const manifest = (pool: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: shop }
+spec:
+  rules:
+    - matches: [{ headers: [{ name: x-canary, value: "yes" }] }]
+      backendRefs: [{ name: ${pool} }]
+    - backendRefs: [{ name: stable }]
+`
+  let file: string
+  beforeAll(async () => {
+    ;[stable, canary] = await Promise.all([startUpstream('stable'), startUpstream('canary')])
+    file = writeConfig(manifest('stable'), 'routes.yaml')
+    const config = writeConfig(`listen: 127.0.0.1:0\nreload: { debounce: 50ms }\npools:\n  - name: stable\n    endpoints: ["${stable.url}"]\n  - name: canary\n    endpoints: ["${canary.url}"]\nroutes: ${file}\n`)
+    latch = await startLatch({ args: ['--config', config] })
+  })
+  afterAll(async () => {
+    await latch?.stop()
+    await Promise.all([stable, canary].map((upstream) => upstream?.stop()))
+  })
+
+  it('the header rule moves to the canary pool after the file changes; the other rule stays', async () => {
+    expect(await land(latch, 'shop.example.com', '/', { headers: { 'x-canary': 'yes' } })).toBe('stable')
+    writeFileSync(file, manifest('canary'))
+    await waitFor(() => latch.logs.find((line) => line.msg === 'config reloaded'), 10_000, 20, 'file reload')
+    expect(await land(latch, 'shop.example.com', '/', { headers: { 'x-canary': 'yes' } })).toBe('canary')
+    expect(await land(latch, 'shop.example.com', '/')).toBe('stable')
   })
 })
 
