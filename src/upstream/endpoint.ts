@@ -17,6 +17,7 @@ import { hashString } from './id-hash.js'
 import { endpointIdOf } from './endpoint-id.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from './endpoint-states.js'
 import { Pool } from './undici-parts.js'
+import { LatencyWindow } from '../observability/endpoint-latency.js'
 
 export type { AdminState, CheckState, EndpointSource, EndpointState }
 
@@ -81,6 +82,8 @@ export class Endpoint {
   responses = 0
   /** How often this endpoint was found stalled. */
   stalls = 0
+  /** Durations of the requests it served (last attempt) over the last minute, for the admin API; fed by metrics. */
+  readonly latency = new LatencyWindow()
 
   #admin: AdminState = 'active'
   #check: CheckState
