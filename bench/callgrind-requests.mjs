@@ -41,17 +41,25 @@ const dir = mkdtempSync(join(tmpdir(), 'latch-callgrind-'))
 const cli = join(resolve(values.dist), 'cli/main.js')
 const latch = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${dir}/callgrind.out.%p`, process.execPath, cli, '--listen', '127.0.0.1:0', '--upstream', upstreamUrl, '--admin', '127.0.0.1:0', '--access-log', 'off', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] })
 const port = await new Promise((done, fail) => {
+  latch.once('error', fail)
   const timer = setTimeout(() => fail(new Error('Latch did not start under valgrind in time')), START_MS)
   let buffered = ''
   latch.stdout.on('data', (chunk) => {
     buffered += chunk
-    const match = /"msg":"latch is serving".*?"127\.0\.0\.1:(\d+)"/.exec(buffered)
-    if (match) {
+    const lines = buffered.split('\n')
+    buffered = lines.pop() ?? ''
+    for (const line of lines) {
+      const record = JSON.parse(line)
+      if (record.msg !== 'latch is serving') continue
       clearTimeout(timer)
-      done(Number(match[1]))
+      done(Number(String(record.listen[0]).split(':').at(-1)))
     }
   })
   latch.once('exit', (code) => fail(new Error(`Latch exited (${code}) before serving`)))
+}).catch((error) => {
+  latch.kill('SIGKILL')
+  upstream.close()
+  throw error
 })
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
