@@ -34,6 +34,8 @@ const upstream = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' })
   res.end('x'.repeat(100))
 })
+// Longer than any pause under valgrind, so Latch never reuses a connection the upstream is closing (a 502).
+upstream.keepAliveTimeout = 120_000
 await new Promise((done) => upstream.listen(0, '127.0.0.1', done))
 const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`
 

@@ -71,6 +71,14 @@ async function openBrowser(): Promise<OpenBrowser> {
   }
 }
 
+/** Collects the page's console errors and uncaught exceptions into `problems`. */
+function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text())
+  })
+  page.on('pageerror', (error) => problems.push(error.message))
+}
+
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
   let upstreams: ProcessUpstream[]
   let latch: LatchProcess
@@ -288,10 +296,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', (
     })
     browser = await openBrowser()
     page = browser.page
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text())
-    })
-    page.on('pageerror', (error) => problems.push(error.message))
+    collectProblems(page, problems)
     page.on('dialog', (dialog: Dialog) => void dialog.accept())
   }, 90_000)
 
@@ -335,10 +340,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, per-endpoint la
     })
     browser = await openBrowser()
     page = browser.page
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text())
-    })
-    page.on('pageerror', (error) => problems.push(error.message))
+    collectProblems(page, problems)
   }, 90_000)
 
   afterAll(async () => {
