@@ -68,8 +68,9 @@ const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
 function get() {
   return new Promise((done, fail) => {
     const req = request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      res.resume()
-      res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`status ${res.statusCode}`))))
+      let body = ''
+      res.on('data', (chunk) => (body += chunk))
+      res.on('end', () => (res.statusCode === 200 ? done() : fail(new Error(`status ${res.statusCode}: ${body.slice(0, 300)}`))))
     })
     req.on('error', fail)
     req.end()
