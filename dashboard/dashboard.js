@@ -40,6 +40,12 @@ function formatNumber(value, digits) {
   return value === null || value === undefined || Number.isNaN(value) ? '—' : value.toFixed(digits)
 }
 
+/** A latency in ms, with the digits that mean something at its size. */
+function formatMs(ms) {
+  if (ms === null || ms === undefined) return '—'
+  return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0)} ms`
+}
+
 function formatUptime(seconds) {
   const d = Math.floor(seconds / 86400)
   const h = Math.floor((seconds % 86400) / 3600)
@@ -124,7 +130,11 @@ function poolSection(pool) {
   title.append(name, panic, summary)
   const table = el('table', 'grid')
   const head = el('tr')
-  for (const label of ['Endpoint', 'State', 'Last check', 'In flight', 'Req/s', 'Errors', 'Live sessions', 'Actions']) head.append(el('th', '', label))
+  for (const label of ['Endpoint', 'State', 'Last check', 'In flight', 'Req/s', 'Errors', 'p50', 'p99', 'Live sessions', 'Actions']) {
+    const th = el('th', '', label)
+    if (label === 'p50' || label === 'p99') th.title = 'latency of the requests this endpoint served over the last minute'
+    head.append(th)
+  }
   const thead = el('thead')
   thead.append(head)
   const body = el('tbody')
@@ -150,6 +160,8 @@ function endpointRow(pool, endpoint, body) {
     inflight: el('td', 'num inflight'),
     rate: el('td', 'num rate'),
     errors: el('td', 'num errors'),
+    p50: el('td', 'num p50'),
+    p99: el('td', 'num p99'),
     bar: el('div', 'bar'),
     count: el('span', 'sessions-count'),
   }
@@ -169,7 +181,7 @@ function endpointRow(pool, endpoint, body) {
     button.addEventListener('click', () => void endpointAction(pool.name, endpoint.id, action))
     actions.append(button)
   }
-  tr.append(cells.id, stateCell, cells.check, cells.inflight, cells.rate, cells.errors, sessions, actions)
+  tr.append(cells.id, stateCell, cells.check, cells.inflight, cells.rate, cells.errors, cells.p50, cells.p99, sessions, actions)
   body.append(tr)
   row = { tr, cells, seen: true }
   page.rows.set(key, row)
@@ -208,6 +220,9 @@ function renderPools(pools, now) {
       cells.inflight.textContent = String(endpoint.inflight)
       cells.rate.textContent = formatNumber(rate, 1)
       cells.errors.textContent = ratio === null ? '—' : `${(ratio * 100).toFixed(1)} %`
+      cells.p50.textContent = formatMs(endpoint.latency.p50Ms)
+      cells.p99.textContent = formatMs(endpoint.latency.p99Ms)
+      cells.p99.title = `${endpoint.latency.requests} requests in the last ${endpoint.latency.windowSeconds} s`
       cells.count.textContent = String(endpoint.sessions)
       // CSSOM, which the CSP allows (a style attribute would not be).
       cells.bar.style.width = `${totalSessions === 0 ? 0 : (100 * endpoint.sessions) / totalSessions}%`

@@ -19,6 +19,7 @@ import { startProxy, type RunningProxy } from './proxy.js'
 
 export { ConfigError }
 export type { ConfigErrorCode, ConfigIssue } from './errors/config-error.js'
+export type { LatencyReading } from './observability/endpoint-latency.js'
 export { StartupError, type StartupErrorCode } from './errors/startup-error.js'
 export type { Config, ConfigInput, DrainOutcome, EndpointSnapshot, ListenAddress, PoolSnapshot, ReloadOutcome }
 

@@ -42,6 +42,7 @@ export function endpointSnapshot(endpoint: Endpoint, pool: UpstreamPool): Endpoi
     lastCheck: probe === undefined ? null : { ok: probe.ok, at: new Date(probe.at).toISOString(), status: probe.status ?? null, error: probe.error ?? null, durationMs: probe.durationMs },
     upgraded: endpoint.upgraded,
     sessions: pool.sessionCounts?.().get(endpoint.id) ?? 0,
+    latency: endpoint.latency.reading(),
   }
 }
 

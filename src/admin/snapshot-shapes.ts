@@ -2,6 +2,7 @@
  * @module The JSON shapes of pools and endpoints that `GET /pools` returns and the embedding API's
  * `pools()` gives (built in pool-snapshot.ts). A leaf module, so the public types stay small.
  */
+import type { LatencyReading } from '../observability/endpoint-latency.js'
 import type { AdminState, CheckState, EndpointSource, EndpointState } from '../upstream/endpoint-states.js'
 
 /** One endpoint as the admin API shows it; times are ISO 8601 strings, or null when unset. */
@@ -27,6 +28,8 @@ export interface EndpointSnapshot {
   readonly upgraded: number
   /** Live sessions bound to this endpoint (0 without affinity); a draining Pod's preStop waits for 0. */
   readonly sessions: number
+  /** p50/p99 of the requests it served (their last attempt) over the last minute (observability/endpoint-latency.ts). */
+  readonly latency: LatencyReading
 }
 
 /** One pool as the admin API shows it. */

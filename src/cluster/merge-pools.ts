@@ -6,6 +6,7 @@
  * workers disagree, the merged state is the most cautious one and `states` lists each worker's.
  */
 import type { EndpointSnapshot, PoolSnapshot } from '../admin/pool-snapshot.js'
+import { addLatencyReadings } from '../observability/endpoint-latency.js'
 
 /** A merged endpoint: the snapshot, plus each worker's state when they differ. */
 export type MergedEndpoint = EndpointSnapshot & { readonly states?: Readonly<Record<string, EndpointSnapshot['state']>> }
@@ -59,6 +60,8 @@ function mergeEndpoint(copies: readonly (EndpointSnapshot | undefined)[], slots:
     upgraded: sum(present, (endpoint) => endpoint.upgraded),
     // Every worker reads the same cluster-wide counts from the shared store (each up to a second old): not added up.
     sessions: Math.max(0, ...present.map((endpoint) => endpoint.sessions)),
+    // Bucket counts add up; the quantiles are computed again from the sums.
+    latency: addLatencyReadings(present.map((endpoint) => endpoint.latency)),
   }
   if (states.size <= 1) return merged
   const perWorker: Record<string, EndpointSnapshot['state']> = {}

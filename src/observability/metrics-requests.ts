@@ -9,6 +9,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client'
 import type { AffinityMode } from '../config/affinity-schema.js'
 import type { FinishedRequest } from '../proxying/runtime.js'
+import { DURATION_BUCKETS } from './duration-buckets.js'
 
 /**
  * Outcomes of `latch_affinity_requests_total`: the `X-Latch-Affinity` values, plus `unavailable` for a
@@ -18,8 +19,8 @@ export const AFFINITY_OUTCOMES = ['hit', 'new', 'rebound', 'expired', 'invalid',
 export type AffinityMetricOutcome = (typeof AFFINITY_OUTCOMES)[number]
 const OUTCOME_INDEX: Readonly<Record<AffinityMetricOutcome, number>> = { hit: 0, new: 1, rebound: 2, expired: 3, invalid: 4, unavailable: 5 }
 
-/** Request duration buckets in seconds: proxy overhead (ms) up to slow upstreams (a minute). */
-export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+/** Request duration buckets in seconds (duration-buckets.ts, a leaf module). */
+export { DURATION_BUCKETS }
 
 type RequestLabels = Readonly<Record<'pool' | 'endpoint' | 'class' | 'code', string>>
 

@@ -137,6 +137,8 @@ export class Metrics implements RequestObserver, PoolObserver, DiscoveryObserver
 
   requestFinished(request: FinishedRequest): void {
     this.#requests.record(request)
+    // Per-endpoint p50/p99 for `/pools` and the dashboard (endpoint-latency.ts: no allocation, about 130 instructions).
+    request.endpoint?.latency.record(request.durationMs)
     this.#bodies.record(request)
   }
 

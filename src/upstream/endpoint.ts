@@ -22,6 +22,7 @@ import { ProxiedDispatchers } from './proxied-dispatchers.js'
 import { proxyHeaderConnector } from './proxy-header-connector.js'
 import { Pool } from './undici-parts.js'
 import { H2Dispatcher, type UpstreamDispatcher } from './h2-dispatcher.js'
+import { LatencyWindow } from '../observability/endpoint-latency.js'
 
 export type { AdminState, CheckState, EndpointSource, EndpointState }
 
@@ -87,6 +88,8 @@ export class Endpoint {
   responses = 0
   /** How often this endpoint was found stalled. */
   stalls = 0
+  /** Durations of the requests it served (last attempt) over the last minute, for the admin API; fed by metrics. */
+  readonly latency = new LatencyWindow()
 
   #admin: AdminState = 'active'
   #check: CheckState

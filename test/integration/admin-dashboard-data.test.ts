@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { adminCall } from '../helpers/admin-client.js'
+import { send } from '../helpers/http-client.js'
 import { stringify } from 'yaml'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startRedis, type RedisServer } from '../helpers/redis-server.js'
@@ -81,6 +82,27 @@ describe.each([
     expect(total).toBeLessThan(50)
     expect(web.p99Seconds.some((value) => value !== null && value > 0 && value <= 60)).toBe(true)
     expect(web.errorsPerSecond.every((value) => value === null || value === 0)).toBe(true)
+  }, 30_000)
+
+  it('GET /pools gives each endpoint\'s p50/p99 over the last minute, counted over all workers', async () => {
+    type Latency = { windowSeconds: number; requests: number; p50Ms: number | null; p99Ms: number | null; buckets: number[] }
+    const webLatency = async (): Promise<Latency[]> => {
+      const reply = await adminCall(latch, 'GET', '/pools')
+      const web = (reply.body.pools as { name: string; endpoints: { latency: Latency }[] }[]).find((pool) => pool.name === 'web')
+      return web?.endpoints.map((endpoint) => endpoint.latency) ?? []
+    }
+    const requests = (latencies: Latency[]): number => latencies.reduce((sum, latency) => sum + latency.requests, 0)
+    const before = requests(await webLatency())
+    // A new connection per request, so with --workers 2 both workers serve some: the supervisor adds up their buckets.
+    for (let i = 0; i < 30; i++) expect((await send({ port: latch.port, path: `/latency-${i}` })).status).toBe(200)
+    const after = await webLatency()
+    expect(requests(after) - before).toBe(30)
+    for (const latency of after) {
+      expect(latency.windowSeconds).toBe(60)
+      expect(latency.buckets.reduce((sum, count) => sum + count, 0)).toBe(latency.requests)
+      expect(latency.p50Ms).toBeGreaterThan(0)
+      expect(latency.p99Ms as number).toBeGreaterThanOrEqual(latency.p50Ms as number)
+    }
   }, 30_000)
 
   it('GET /overview names version, workers, listeners, config file, store, and the last reloads with what changed or why they were refused', async () => {

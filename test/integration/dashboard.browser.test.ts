@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { adminCall } from '../helpers/admin-client.js'
 import { startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startProcessUpstream, type ProcessUpstream } from '../helpers/process-upstream.js'
+import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { clientAgent, runClients, sessionClients, type SessionClient } from '../helpers/session-clients.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -30,6 +31,8 @@ const TOKEN = 'dashboard-browser-test-token-0123'
 const SECRET = 'dashboard-browser-test-secret-0123456789abcdef'
 /** Short, so a drained endpoint's sessions expire within the test. */
 const LIVE_WINDOW_S = 6
+/** The slow upstream's answer time in the latency test. */
+const SLOW_MS = 400
 const SCRIPT_PATH = '/<script>alert(1)</script>'
 /** The page's element whose inline style the CSSOM sets (typed here: the tests compile without the DOM lib). */
 type Styled = { style: { width: string } }
@@ -66,6 +69,14 @@ async function openBrowser(): Promise<OpenBrowser> {
       rmSync(profile, { recursive: true, force: true })
     },
   }
+}
+
+/** Collects the page's console errors and uncaught exceptions into `problems`. */
+function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(message.text())
+  })
+  page.on('pageerror', (error) => problems.push(error.message))
 }
 
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium', () => {
@@ -285,10 +296,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', (
     })
     browser = await openBrowser()
     page = browser.page
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text())
-    })
-    page.on('pageerror', (error) => problems.push(error.message))
+    collectProblems(page, problems)
     page.on('dialog', (dialog: Dialog) => void dialog.accept())
   }, 90_000)
 
@@ -311,6 +319,54 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, --workers 2', (
     const target = upstreams[0] as ProcessUpstream
     await page.locator(`tr.endpoint[data-endpoint="${target.id}"] button[data-action="drain"]`).click()
     await waitFor(async () => (await page.locator(`tr.endpoint[data-endpoint="${target.id}"] .state`).textContent()) === 'draining', 10_000, 100, 'draining shown')
+    expect(problems).toEqual([])
+  }, 60_000)
+})
+
+describe.skipIf(!HAVE_CHROMIUM)('dashboard in headless Chromium, per-endpoint latency', () => {
+  let fast: TestUpstream
+  let slow: TestUpstream
+  let latch: LatchProcess
+  let browser: OpenBrowser
+  let page: Page
+  const problems: string[] = []
+
+  beforeAll(async () => {
+    fast = await startUpstream('fast')
+    slow = await startUpstream('slow', { mode: { kind: 'delay', ms: SLOW_MS } })
+    latch = await startLatch({
+      config: { listen: '127.0.0.1:0', log: { access: 'off' }, pools: [{ name: 'lat', balance: 'round-robin', endpoints: [fast.url, slow.url] }] },
+      timeoutMs: 30_000,
+    })
+    browser = await openBrowser()
+    page = browser.page
+    collectProblems(page, problems)
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await latch?.stop()
+    await Promise.all([fast?.stop(), slow?.stop()])
+  })
+
+  it('an endpoint behind a slow upstream shows a higher p99 than a fast one', async () => {
+    // 40 requests, 4 at a time, round-robin: 20 to each endpoint.
+    for (let batch = 0; batch < 10; batch++) {
+      const statuses = await Promise.all(Array.from({ length: 4 }, async () => (await fetch(`${latch.url}/latency`)).status))
+      expect(statuses).toEqual([200, 200, 200, 200])
+    }
+    await page.goto(`${latch.adminUrl}/`)
+    const cell = (upstream: TestUpstream, column: 'p50' | 'p99'): string => `tr.endpoint[data-pool="lat"][data-endpoint="127.0.0.1:${upstream.port}"] .${column}`
+    const ms = async (selector: string): Promise<number> => Number.parseFloat(((await page.locator(selector).textContent({ timeout: 10_000 })) ?? '').replace(' ms', ''))
+    await waitFor(async () => !Number.isNaN(await ms(cell(fast, 'p99'))) && !Number.isNaN(await ms(cell(slow, 'p99'))), 20_000, 100, 'p99 shown for both endpoints')
+    const fastP99 = await ms(cell(fast, 'p99'))
+    const slowP99 = await ms(cell(slow, 'p99'))
+    // Every request to the slow endpoint takes at least SLOW_MS, so its p99 lies above the 250 ms bound
+    // (how far above depends on the machine's load); the fast one answers on loopback without waiting.
+    expect(slowP99).toBeGreaterThan(250)
+    expect(slowP99).toBeGreaterThan(fastP99)
+    expect(await ms(cell(slow, 'p50'))).toBeGreaterThan(await ms(cell(fast, 'p50')))
+    expect(await page.locator(cell(slow, 'p99')).getAttribute('title')).toBe('20 requests in the last 60 s')
     expect(problems).toEqual([])
   }, 60_000)
 })

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest'
 import type { EndpointSnapshot, PoolSnapshot } from '../../../src/admin/pool-snapshot.js'
 import { parseCliArgs, UsageError } from '../../../src/cli/args.js'
 import { mergePools } from '../../../src/cluster/merge-pools.js'
+import { latencyReading } from '../../../src/observability/endpoint-latency.js'
 
 function endpoint(id: string, overrides: Partial<EndpointSnapshot> = {}): EndpointSnapshot {
   return {
     id, url: `http://${id}`, source: 'static', state: 'healthy', adminState: 'active', checkState: 'unknown', available: true, weight: 1,
-    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, stalls: 0, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0, ...overrides,
+    inflight: 0, total: 0, failures: 0, errors: {}, ejections: 0, ejectedUntil: null, stalls: 0, removalDeadline: null, lastCheck: null, upgraded: 0, sessions: 0, latency: latencyReading([]), ...overrides,
   }
 }
 
@@ -34,6 +35,21 @@ describe('mergePools', () => {
   it('does not add up live-session counts: every worker reads the same cluster-wide counts', () => {
     const merged = mergePools([[pool([endpoint('a:1', { sessions: 40 })])], [pool([endpoint('a:1', { sessions: 42 })])]], [1, 2])
     expect(merged[0]?.endpoints[0]?.sessions).toBe(42)
+  })
+
+  it('adds up the workers\' latency buckets and computes p50/p99 again from the sums', () => {
+    // Worker 1: 60 requests ≤ 1 ms; worker 2: 40 requests in (250 ms, 500 ms]. Neither worker's own p99 is the cluster's.
+    const fast = latencyReading([60])
+    const slow = latencyReading([0, 0, 0, 0, 0, 0, 0, 0, 40])
+    const merged = mergePools([[pool([endpoint('a:1', { latency: fast })])], [pool([endpoint('a:1', { latency: slow })])]], [1, 2])
+    const latency = merged[0]?.endpoints[0]?.latency
+    expect(latency?.requests).toBe(100)
+    expect(latency?.buckets.slice(0, 9)).toEqual([60, 0, 0, 0, 0, 0, 0, 0, 40])
+    // Rank 50 of 100 is in the first bucket: 50/60 of the way to 1 ms.
+    expect(latency?.p50Ms).toBeCloseTo((50 / 60) * 1, 3)
+    // Rank 99 is the 39th of the 40 in (250, 500]: 250 + 250 × 39/40.
+    expect(latency?.p99Ms).toBeCloseTo(250 + 250 * (39 / 40), 3)
+    expect(fast.p99Ms).toBeLessThan(1)
   })
 })
 
