@@ -7,7 +7,7 @@ import { ACCESS_FIELDS, ACCESS_FORMATS, isAccessField } from '../observability/a
 const field = z.string({ error: 'expected a field name' }).refine(isAccessField, { error: (issue) => `unknown access-log field ${JSON.stringify(issue.input)} — expected one of ${ACCESS_FIELDS.join(', ')}, or header:NAME` })
 
 export const AccessFormat = z
-  .union([z.enum(ACCESS_FORMATS), z.array(field).min(1, { error: 'expected at least one field' })], { error: `expected ${ACCESS_FORMATS.join(', ')}, or a list of fields` })
+  .union([z.enum(ACCESS_FORMATS, { error: `expected ${ACCESS_FORMATS.join(', ')}, or a list of fields` }), z.array(field).min(1, { error: 'expected at least one field' })], { error: `expected ${ACCESS_FORMATS.join(', ')}, or a list of fields` })
   .superRefine((format, ctx) => {
     if (!Array.isArray(format)) return
     const seen = new Set<string>()
