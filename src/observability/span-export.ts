@@ -1,23 +1,20 @@
 /**
  * @module One OpenTelemetry span per proxied request, exported over OTLP/HTTP (JSON) in the background.
  *
- * The SDK is loaded with dynamic imports only when `tracing.otlp` is set, so a Latch that does not
- * export spans never loads it (start memory, bench/RESULTS.md). The span is made when the request has
- * finished, from what the exchange recorded (start time, route, pool, endpoint, attempts, affinity,
- * status), and handed to a BatchSpanProcessor: the request pays for building the span, while
- * serialising and sending happen in batches off the request path.
- *
- * Latch chose its span id (and for a trace it started, the trace id) before the request went
- * upstream, because the upstream's `traceparent` names it; an IdGenerator that returns ids set just
- * before `startSpan` makes the SDK's span carry exactly those ids (JavaScript runs one call at a time,
- * so nothing can come in between).
+ * The SDK packages are loaded with dynamic imports only when `tracing.otlp` is set, so a Latch that
+ * does not export spans never loads them (start memory, bench/RESULTS.md). When a sampled request has
+ * finished, its span (request-span.ts: ids chosen before the request went upstream, route, pool,
+ * endpoint, attempts, affinity, status) goes to the SDK's BatchSpanProcessor; batches of up to 512
+ * are serialised by otlp-span-json.ts and sent by the SDK's OTLP/HTTP transport (timeout, retries with
+ * backoff on 429/502/503/504, a bound on concurrent exports). The request pays for copying its fields;
+ * serialising and sending happen once per batch. A full queue drops spans rather than slow the proxy.
  */
-import type { Attributes } from '@opentelemetry/api'
-import type { IdGenerator } from '@opentelemetry/sdk-trace-base'
 import type { TracingConfig } from '../config/tracing-schema.js'
 import type { AccessRecord } from './access-record.js'
 import { LogThrottle } from './log-throttle.js'
 import type { Logger } from './logger.js'
+import { requestSpanSerializer } from './otlp-span-json.js'
+import { RequestSpan } from './request-span.js'
 import { isSampled, type RequestTrace } from './trace-context.js'
 
 /** A finished request as the span is made from it (the exchange implements it). */
@@ -38,90 +35,42 @@ const BATCH_DELAY_MS = 1000
 /** Export failures are logged at most once a minute. */
 const FAILURE_LOG = new LogThrottle(60_000)
 
-/** Returns the ids set before each `startSpan` (see the module comment). */
-class PresetIds implements IdGenerator {
-  traceId = ''
-  spanId = ''
-  generateTraceId(): string {
-    return this.traceId
-  }
-  generateSpanId(): string {
-    return this.spanId
-  }
-}
-
 /** Loads the SDK and starts exporting to `tracing.otlp`; undefined when export is not configured. */
 export async function startSpanExport(tracing: TracingConfig, logger: Logger): Promise<SpanRecorder | undefined> {
   const otlp = tracing.otlp
   if (otlp === undefined) return undefined
-  const [api, sdk, resources, otlpHttp] = await Promise.all([
+  const [api, sdk, resources, exporterBase, nodeHttp, transformer] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/resources'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/otlp-exporter-base'),
+    import('@opentelemetry/otlp-exporter-base/node-http'),
+    import('@opentelemetry/otlp-transformer'),
   ])
-  // The SDK reports failed exports through its diagnostic logger, silent unless one is set.
-  api.diag.setLogger(
-    {
-      error: (message: string) => exportFailed(logger, otlp.endpoint, message),
-      warn: (message: string) => exportFailed(logger, otlp.endpoint, message),
-      info: () => undefined,
-      debug: () => undefined,
-      verbose: () => undefined,
-    },
-    { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true },
-  )
-  const ids = new PresetIds()
-  const exporter = new otlpHttp.OTLPTraceExporter({ url: otlp.endpoint, headers: otlp.headers, timeoutMillis: otlp.timeout })
-  const provider = new sdk.BasicTracerProvider({
-    resource: resources.resourceFromAttributes({ 'service.name': tracing.serviceName }),
-    // Latch samples itself (trace-context.ts) and makes spans only for sampled requests.
-    sampler: new sdk.AlwaysOnSampler(),
-    idGenerator: ids,
-    spanProcessors: [new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: BATCH_DELAY_MS })],
-  })
-  const tracer = provider.getTracer('latch')
-  const kind = api.SpanKind.SERVER
-  const errorStatus = api.SpanStatusCode.ERROR
-  const context = api.context.active()
+  // The SDK reports failed exports and dropped spans through its diagnostic logger, silent unless one is set.
+  const failed = (message: string): void => exportFailed(logger, otlp.endpoint, message)
+  const quiet = (): void => undefined
+  api.diag.setLogger({ error: failed, warn: failed, info: quiet, debug: quiet, verbose: quiet }, { logLevel: api.DiagLogLevel.WARN, suppressOverrideMessage: true })
+  const httpOptions = nodeHttp.convertLegacyHttpOptions({ url: otlp.endpoint, headers: otlp.headers, timeoutMillis: otlp.timeout }, 'TRACES', 'v1/traces', { 'Content-Type': 'application/json' })
+  // The component type is what the SDK's self-metrics call the exporter (none are recorded without a meter provider).
+  const delegate = nodeHttp.createOtlpHttpExportDelegate(httpOptions, requestSpanSerializer(tracing.serviceName), 'otlp_http_span_exporter', transformer.TraceExporterMetricsHelper, undefined)
+  const exporter = new exporterBase.OTLPExporterBase(delegate)
+  const processor = new sdk.BatchSpanProcessor(exporter, { scheduledDelayMillis: BATCH_DELAY_MS })
+  const resource = resources.resourceFromAttributes({ 'service.name': tracing.serviceName })
+  const scope = { name: 'latch' }
   logger.info({ endpoint: otlp.endpoint, serviceName: tracing.serviceName }, 'exporting spans over OTLP/HTTP')
 
   return {
     record(request: SpanSource): void {
       if (!isSampled(request.traceFlags) || request.traceId === undefined || request.traceId === '') return
-      ids.traceId = request.traceId
-      ids.spanId = request.spanId as string
-      const parentSpanId = request.parentSpanId ?? ''
-      const parent = parentSpanId === '' ? context : api.trace.setSpanContext(context, { traceId: request.traceId, spanId: parentSpanId, traceFlags: request.traceFlags as number, isRemote: true })
-      const route = request.routeDescription
-      const span = tracer.startSpan(route === undefined ? request.method : `${request.method} ${route}`, { kind, startTime: performance.timeOrigin + request.startedAt, attributes: attributesOf(request) }, parent)
-      const status = request.status
-      if (status >= 500) span.setStatus({ code: errorStatus, message: request.errorCode ?? `HTTP ${status}` })
-      span.end()
+      const span = new RequestSpan(request, performance.timeOrigin + performance.now(), resource, scope)
+      // The batch processor's onStart does nothing; the span was over before it was made anyway.
+      processor.onEnd(span)
     },
     async shutdown(): Promise<void> {
-      await provider.shutdown()
+      await processor.shutdown()
     },
   }
-}
-
-/** The span's attributes: HTTP semantic conventions, and Latch's own under `latch.`. */
-function attributesOf(request: SpanSource): Attributes {
-  const attributes: Attributes = {
-    'http.request.method': request.method,
-    'url.path': request.logPath,
-    'http.response.status_code': request.status,
-    'client.address': request.clientIp,
-    'latch.request_id': request.requestId,
-    'latch.attempts': request.attempts,
-  }
-  if (request.httpVersion !== undefined) attributes['network.protocol.version'] = request.httpVersion
-  if (request.routeDescription !== undefined) attributes['latch.route'] = request.routeDescription
-  if (request.poolName !== undefined) attributes['latch.pool'] = request.poolName
-  if (request.endpointId !== undefined) attributes['latch.endpoint'] = request.endpointId
-  if (request.affinityOutcome !== undefined) attributes['latch.affinity'] = request.affinityOutcome
-  if (request.errorCode !== undefined) attributes['latch.error_code'] = request.errorCode
-  return attributes
 }
 
 function exportFailed(logger: Logger, endpoint: string, message: string): void {
