@@ -9,7 +9,14 @@
 import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import type { AffinityOutcome } from '../affinity/session-affinity.js'
-import type { SpanSource } from './span-export.js'
+import type { AccessRecord } from './access-record.js'
+import type { RequestTrace } from './trace-context.js'
+
+/** A finished request as its span is made from it (the exchange implements it). */
+export interface SpanSource extends AccessRecord, Readonly<RequestTrace> {
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number
+}
 
 /** OpenTelemetry's SpanKind.SERVER and SpanStatusCode values (numbers in OTLP). */
 export const SPAN_KIND_SERVER = 1

@@ -10,18 +10,11 @@
  * serialising and sending happen once per batch. A full queue drops spans rather than slow the proxy.
  */
 import type { TracingConfig } from '../config/tracing-schema.js'
-import type { AccessRecord } from './access-record.js'
 import { LogThrottle } from './log-throttle.js'
 import type { Logger } from './logger.js'
 import { requestSpanSerializer } from './otlp-span-json.js'
-import { RequestSpan } from './request-span.js'
-import { isSampled, type RequestTrace } from './trace-context.js'
-
-/** A finished request as the span is made from it (the exchange implements it). */
-export interface SpanSource extends AccessRecord, Readonly<RequestTrace> {
-  /** `performance.now()` when the request arrived. */
-  readonly startedAt: number
-}
+import { RequestSpan, type SpanSource } from './request-span.js'
+import { isSampled } from './trace-context.js'
 
 /** Takes finished requests; exports the sampled ones. */
 export interface SpanRecorder {

@@ -7,8 +7,7 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { describe, expect, it } from 'vitest'
 import { requestSpanSerializer, unixNanos } from '../../../src/observability/otlp-span-json.js'
-import { RequestSpan } from '../../../src/observability/request-span.js'
-import type { SpanSource } from '../../../src/observability/span-export.js'
+import { RequestSpan, type SpanSource } from '../../../src/observability/request-span.js'
 
 interface KeyValue {
   key: string
