@@ -1,38 +1,20 @@
 /**
- * @module An OTLP/HTTP traces sink for scenarios with `otlpSink: true`: a node:http server on a free
- * loopback port, pinned with the load side, that answers every export 200 and counts the spans in it
- * (by `"spanId"` keys, without parsing). It writes the running total to its log file once a second and
- * at exit, so the scenario can check that spans were exported. Stopped by PID like everything else.
+ * @module The OTLP/HTTP traces sink of scenarios with `otlpSink: true` (otlp-sink-server.mjs) on a free
+ * loopback port, pinned with the load side; its log file holds the running span count, so the scenario
+ * can check that spans were exported. Stopped by PID like everything else.
  */
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { spawnTracked } from './processes.mjs'
 import { freePort } from './upstreams.mjs'
 
-const SINK_SCRIPT = `
-const { createServer } = require('node:http')
-let spans = 0
-let written = -1
-const report = () => { if (spans !== written) { written = spans; process.stdout.write('spans ' + spans + '\\n') } }
-createServer((req, res) => {
-  let body = ''
-  req.setEncoding('latin1')
-  req.on('data', (chunk) => { body += chunk })
-  req.on('end', () => {
-    spans += body.split('"spanId"').length - 1
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
-  })
-}).listen(Number(process.argv[1]), '127.0.0.1', () => process.stdout.write('listening\\n'))
-setInterval(report, 1000)
-process.on('SIGTERM', () => { report(); process.exit(0) })
-process.stdin.on('close', () => process.exit(0))
-process.stdin.resume()
-`
+const SINK_SERVER = join(import.meta.dirname, 'otlp-sink-server.mjs')
 
 /** Starts the sink; resolves `{ record, url, spans() }` once it listens. */
 export async function startOtlpSink({ cpu, logFile }) {
   const port = await freePort()
-  const record = spawnTracked('otlp sink (node:http)', process.execPath, ['-e', SINK_SCRIPT, String(port)], { cpu, logFile, stdin: 'pipe' })
+  const record = spawnTracked('otlp sink (node:http)', process.execPath, [SINK_SERVER, String(port)], { cpu, logFile, stdin: 'pipe' })
   const deadline = Date.now() + 10_000
   while (!readLog(logFile).includes('listening')) {
     if (record.exit !== undefined || Date.now() > deadline) throw new Error(`the OTLP sink on ${port} did not start (see ${logFile})`)
