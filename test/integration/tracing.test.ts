@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { send } from '../helpers/http-client.js'
 import { accessLines, startLatch, type LatchProcess } from '../helpers/latch-process.js'
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js'
+import { sendAndLeave, upgradeHead } from '../helpers/upgrade-client.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -131,6 +132,15 @@ describe('tracing with OTLP export', () => {
     await send({ port: latch.port, path: '/sampled-after', headers: { traceparent: `00-${sampled}-${hex(8)}-01` } })
     await waitFor(() => receiver.spans.some((span) => span.traceId === sampled), 10_000, 50, 'later span')
     expect(receiver.spans.some((span) => span.traceId === unsampled)).toBe(false)
+  })
+
+  it('gives an upgrade request a trace too: its access line carries the client\'s trace id', async () => {
+    const traceId = hex(16)
+    const head = upgradeHead('/upgrade', 'websocket').replace(/\r\n\r\n$/, `\r\ntraceparent: 00-${traceId}-${hex(8)}-01\r\n\r\n`)
+    await sendAndLeave(latch.port, head, 'close')
+    const line = await waitFor(() => accessLines(latch).find((entry) => entry.path === '/upgrade'), 5000, 20, 'upgrade access line')
+    expect(line.traceId).toBe(traceId)
+    expect(line.spanId).toMatch(/^[0-9a-f]{16}$/)
   })
 
   it('sends OTLP JSON to the configured URL', () => {
