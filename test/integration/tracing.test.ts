@@ -147,6 +147,14 @@ describe('tracing with OTLP export', () => {
     expect(receiver.contentTypes.length).toBeGreaterThan(0)
     expect(receiver.contentTypes.every((type) => type.startsWith('application/json'))).toBe(true)
   })
+
+  // Last in this block: it stops the receiver.
+  it('keeps proxying when the collector is gone, and says so in the log', async () => {
+    await receiver.stop()
+    expect((await send({ port: latch.port, path: '/collector-gone', headers: { traceparent: `00-${hex(16)}-${hex(8)}-01` } })).status).toBe(200)
+    const warning = await waitFor(() => latch.logs.find((line) => line.msg === 'span export failed; spans are dropped until the collector answers'), 20_000, 50, 'export failure warning')
+    expect(warning).toMatchObject({ level: 'warn', endpoint: receiver.url })
+  })
 })
 
 describe('tracing off (the default)', () => {
