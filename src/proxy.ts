@@ -22,6 +22,7 @@ import { formatAddress, type ListenAddress } from './net/address.js'
 import { AccessLog } from './observability/access-log.js'
 import { settleLogger, type Logger } from './observability/logger.js'
 import type { Metrics } from './observability/metrics.js'
+import { startSpanExport } from './observability/span-export.js'
 import type { CountersByPool } from './observability/pool-counters.js'
 import type { RuntimeHolder } from './proxying/handler.js'
 import { buildRuntime, closeRuntime, startDiscovery, type ProxyRuntime, type RuntimeServices } from './proxying/runtime.js'
@@ -107,7 +108,9 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
   const metrics = config.admin.listen === false && worker === undefined ? undefined : new (await import('./observability/metrics.js')).Metrics(() => holder.runtime.pools.values(), { worker: worker?.slot, rules: () => splitRules(holder.runtime) })
   if (redis !== undefined) metrics?.watchRedis(() => redis.connection.stats())
   if (evictions !== undefined) metrics?.watchStoreEvictions(evictions)
-  const services: RuntimeServices = { accessLog: new AccessLog(config.log.access), logger, ring, store, metrics, traffic: newTrafficState() }
+  // The OpenTelemetry SDK is loaded only when spans are exported (tracing.otlp).
+  const spans = await startSpanExport(config.tracing, logger)
+  const services: RuntimeServices = { accessLog: AccessLog.fromConfig(config.log), logger, ring, store, metrics, traffic: newTrafficState(), spans }
   const holder: RuntimeHolder = { runtime: buildRuntime(loaded, services) }
   const tunnels: TunnelRegistry = { sockets: new Set() }
   const listeners = new ListenerSet(holder, logger, createUpgradeHandler(holder, logger, tunnels), metrics)
@@ -196,6 +199,8 @@ export async function startProxy(loaded: LoadedConfig, logger: Logger, source: P
       await closeRuntime(runtime)
       await (redis ?? store).close()
       runtime.accessLog.flush()
+      // Sends the spans still queued (each export is bounded by tracing.otlp.timeout).
+      await spans?.shutdown()
       logger.info({ outcome }, 'latch stopped')
       // stdout is written asynchronously: exiting with a write in flight reorders or loses the last lines.
       await settleLogger(logger)

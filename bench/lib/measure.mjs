@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { runLoad } from './loadgen.mjs'
 import { latchArgs, startLatch } from './latch.mjs'
 import { startRedisServer } from './redis.mjs'
+import { startOtlpSink } from './otlp-sink.mjs'
 import { clockTicksPerSecond, cpuCounters, cpuTicks, statusKb, stopProcess } from './processes.mjs'
 import { sequentialProbe } from './probe.mjs'
 import { SHAPES } from './request-shapes.mjs'
@@ -76,16 +77,19 @@ export async function measureLatch(env, name, repeat) {
   const scenario = SCENARIOS[name]
   const label = `${name}-r${repeat}`
   let redis
+  let sink
   const ctx = {
     upstreams: env.upstreams.urls,
     accessLogFile: join(env.dir, `${label}.access.log`),
     tmpFile: (file) => join(env.dir, `${label}.${file}`),
     redisUrl: () => redis.url,
+    otlpUrl: () => sink.url,
   }
   const base = { repeat, target: 'latch', scenario: name, shape: scenario.shape }
   let latch
   try {
     if (scenario.redis === true) redis = await startRedisServer({ cpu: env.loadgenCpuPin, logFile: join(env.dir, `${label}.redis.log`) })
+    if (scenario.otlpSink === true) sink = await startOtlpSink({ cpu: env.loadgenCpuPin, logFile: join(env.dir, `${label}.otlp-sink.log`) })
     const args = latchArgs(scenario, ctx, env.dir, label)
     base.latchArgs = args.map(env.redact)
     const shape = SHAPES[scenario.shape]
@@ -94,7 +98,8 @@ export async function measureLatch(env, name, repeat) {
     // A shape with a `path` (the routing scenarios) is probed and loaded on that path.
     const url = shape.path === undefined ? latch.url : new URL(shape.path, latch.url).href
     const probe = { ...(await sequentialProbe(url, PROBE_REQUESTS, shape.probeHeaders, scenario.preamble)), expectedUpstreams: env.upstreams.urls.length }
-    const pids = { latch: latch.record.pid, upstreams: env.upstreams.record.pid, redis: redis?.record.pid }
+    // The sink counts with the load side (as redis-server does): it runs on the load generator's CPU.
+    const pids = { latch: latch.record.pid, upstreams: env.upstreams.record.pid, redis: redis?.record.pid ?? sink?.record.pid }
     const figures = await warmAndMeasure(env, url, scenario.shape, label, pids, scenario.preamble)
     const peakRssKb = statusKb(latch.record.pid, 'VmHWM')
     await stopProcess(latch.record, 10_000)
@@ -103,7 +108,9 @@ export async function measureLatch(env, name, repeat) {
     if (!env.keep) rmSync(ctx.accessLogFile, { force: true })
     // A stdout access log makes the Latch log tens of MB a run; it has served its purpose once counted.
     if (!env.keep && scenario.accessLogIn === 'stdout' && latch.record.exit?.code === 0) rmSync(latch.record.logFile, { force: true })
-    const evidence = { probe, load: figures.load, accessLogLines, exit: latch.record.exit }
+    // Latch sends its last spans at shutdown; the sink has written its total within a second of them.
+    if (sink !== undefined) await new Promise((resolve) => setTimeout(resolve, 1100))
+    const evidence = { probe, load: figures.load, accessLogLines, exit: latch.record.exit, spansExported: sink?.spans() }
     const checks = scenario.checks.map((check) => check(evidence))
     return { ...base, ok: true, ...figures, peakRssKb, probe, accessLogLines, exit: latch.record.exit, checks }
   } catch (error) {
@@ -111,5 +118,6 @@ export async function measureLatch(env, name, repeat) {
   } finally {
     await stopProcess(latch?.record)
     await stopProcess(redis?.record)
+    await stopProcess(sink?.record)
   }
 }

@@ -6,14 +6,15 @@
  *   `--log-level info`) or `{ config }` (a config object, written to a temp JSON file and passed as
  *   `--config`; start from `baseConfig(ctx)`, which listens on 127.0.0.1:0). `ctx` has `upstreams` (URLs),
  *   `accessLogFile` (a fresh temp path; its lines are counted after Latch stops), `tmpFile(name)` and
- *   `redisUrl()` (scenarios with `redis: true` get a fresh redis-server per run, pinned with the upstreams).
+ *   `redisUrl()` (scenarios with `redis: true` get a fresh redis-server per run, pinned with the upstreams),
+ *   `otlpUrl()` (scenarios with `otlpSink: true` get an OTLP/HTTP sink per run, pinned likewise; lib/otlp-sink.mjs).
  * - `shape`: a key of SHAPES (request-shapes.mjs).
  * - `baseline`: another scenario's name; when both run, the table shows this ÷ that (same repeat).
  * - `preamble`: a key of PREAMBLES (preambles.mjs): bytes every connection sends first (PROXY protocol);
  *   the direct figure of its shape is measured without it.
  * - `accessLogIn: 'stdout'`: the access lines are counted in Latch's stdout (the bench's Latch log file)
  *   instead of `ctx.accessLogFile`.
- * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit }` returning
+ * - `checks`: functions of the evidence `{ probe, load, accessLogLines, exit, spansExported }` returning
  *   `{ name, ok, detail }`; a failed check marks the run in the table and the JSON.
  */
 import { SHAPES } from './request-shapes.mjs'
@@ -44,6 +45,17 @@ function loadClean({ load }) {
 function accessLogWritten({ load, accessLogLines }) {
   const ok = accessLogLines >= load.requests
   return { name: 'access log: a line per request', ok, detail: `${accessLogLines} lines for ${load.requests} measured requests (plus probe and warm-up)` }
+}
+
+/** The OTLP sink received at least one span per measured request (export was really on). */
+function spansExported({ load, spansExported: spans }) {
+  const ok = spans >= load.requests
+  return { name: 'otlp: a span per request', ok, detail: `${spans} spans for ${load.requests} measured requests (plus probe and warm-up)` }
+}
+
+/** rr with the default access log (stdout) and a `tracing` section. */
+function tracingConfig(ctx, tracing) {
+  return { ...baseConfig(ctx), log: { level: 'info', access: 'stdout' }, tracing }
 }
 
 /** Latch exited 0 on SIGTERM (graceful shutdown, access log flushed). */
@@ -77,6 +89,23 @@ export const SCENARIOS = {
     baseline: 'rr',
     accessLogIn: 'stdout',
     checks: [...COMMON_CHECKS, accessLogWritten],
+  },
+  'rr-trace': {
+    summary: 'rr-log with tracing.enabled: W3C Trace Context (a span id and traceparent per request, trace id in the log), no export',
+    latch: (ctx) => ({ config: tracingConfig(ctx, { enabled: true }) }),
+    shape: 'plain',
+    baseline: 'rr-log',
+    accessLogIn: 'stdout',
+    checks: [...COMMON_CHECKS, accessLogWritten],
+  },
+  'rr-otlp': {
+    summary: 'rr-trace with tracing.otlp: one span per request exported over OTLP/HTTP (JSON) to a sink on the load side',
+    latch: (ctx) => ({ config: tracingConfig(ctx, { otlp: { endpoint: ctx.otlpUrl() } }) }),
+    shape: 'plain',
+    baseline: 'rr-log',
+    accessLogIn: 'stdout',
+    otlpSink: true,
+    checks: [...COMMON_CHECKS, accessLogWritten, spansExported],
   },
   'rr-log-file': {
     summary: 'rr with the access log written to a file (--access-log FILE)',

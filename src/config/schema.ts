@@ -13,6 +13,8 @@ import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, isValidHostHeader, parseListenAddress } from '../net/address.js'
 import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
 import { Store } from './store-schema.js'
+import { Tracing } from './tracing-schema.js'
+import { AccessFormat } from './access-log-schema.js'
 
 export const BALANCE_POLICIES = ['round-robin', 'least-request', 'random', 'least-sessions'] as const
 export type BalancePolicyName = (typeof BALANCE_POLICIES)[number]
@@ -184,6 +186,7 @@ const Reload = z.strictObject({
 const Log = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info').meta({ description: 'Level of the process log (JSON lines on stdout).' }),
   access: z.string({ error: 'expected stdout, stderr, off or a file path' }).min(1).default('stdout').meta({ description: 'Where access log lines go: `stdout`, `stderr`, `off`, or a file path (appended). Lines are written in batches, at most 100 ms after the request; all of them at shutdown.' }),
+  accessFormat: AccessFormat,
 })
 
 /** The whole config file. */
@@ -199,6 +202,7 @@ export const ConfigSchema = z.strictObject({
   server: ServerLimits.prefault({}).meta({ description: 'Limits and timeouts for client connections on every listener.' }),
   headers: HeaderPolicy.prefault({}).meta({ description: 'Which forwarding and request-id headers Latch adds to proxied requests.' }),
   log: Log.prefault({}).meta({ description: 'Process log and access log.' }),
+  tracing: Tracing.prefault({}).meta({ description: 'W3C Trace Context (`traceparent`) and OTLP span export. See docs/guides/tracing-and-logs.md.' }),
   admin: Admin.prefault({}).meta({ description: 'The admin listener (admin API and `/metrics`).' }),
   shutdown: Shutdown.prefault({}).meta({ description: 'Graceful shutdown on SIGTERM/SIGINT.' }),
   reload: Reload.prefault({}).meta({ description: 'Hot reload: SIGHUP, `POST /reload` on the admin API, and file changes.' }),

@@ -86,10 +86,10 @@ export class ConfigReloader {
     const before = previous.loaded.config
     const after = loaded.config
     const changes: string[] = []
-    if (after.log.access !== before.log.access) {
+    if (after.log.access !== before.log.access || JSON.stringify(after.log.accessFormat) !== JSON.stringify(before.log.accessFormat)) {
       previous.accessLog.flush()
-      this.#services = { ...this.#services, accessLog: new AccessLog(after.log.access) }
-      changes.push(`access log now goes to ${after.log.access}`)
+      this.#services = { ...this.#services, accessLog: AccessLog.fromConfig(after.log) }
+      changes.push(after.log.access === before.log.access ? `access log format now ${JSON.stringify(after.log.accessFormat)}` : `access log now goes to ${after.log.access}`)
     }
     if (after.sessionSecrets.length > 0 && JSON.stringify(after.sessionSecrets) !== JSON.stringify(before.sessionSecrets)) {
       ring.replace(after.sessionSecrets)
@@ -97,6 +97,7 @@ export class ConfigReloader {
     }
     if (JSON.stringify(after.admin) !== JSON.stringify(before.admin)) changes.push('admin settings change only on restart (ignored)')
     if (after.workers !== before.workers) changes.push('workers changes only on restart (ignored)')
+    if (JSON.stringify([after.tracing.otlp, after.tracing.serviceName]) !== JSON.stringify([before.tracing.otlp, before.tracing.serviceName])) changes.push('tracing.otlp and tracing.serviceName change only on restart (ignored)')
     const next = buildRuntime(loaded, this.#services, previous)
     holder.runtime = next
     void startDiscovery(next, previous)

@@ -8,13 +8,20 @@
 import type { AccessLineFormat, AccessRecord } from './access-record.js'
 import { IsoClock } from './iso-clock.js'
 import { jsonString } from './json-string.js'
+import { DEFAULT_ACCESS_FIELDS } from './access-fields.js'
 
-/** The documented fields, in the order they are written (the README lists them; a test checks both). */
-export const JSON_ACCESS_FIELDS = ['log', 'time', 'reqId', 'method', 'host', 'path', 'status', 'upstreamStatus', 'durationMs', 'bytes', 'route', 'rule', 'pool', 'endpoint', 'attempts', 'code', 'clientIp', 'affinity', 'upgrade', 'bytesIn', 'outcome'] as const
+/** The documented fields, in the order they are written (the README lists them; a test checks both); `traceId` and `spanId` follow `reqId` when tracing is on. */
+export const JSON_ACCESS_FIELDS = ['log', 'time', ...DEFAULT_ACCESS_FIELDS] as const
 
 /** `,"name":"value"` for an optional string field; nothing when it is undefined. */
 function optional(name: string, value: string | undefined): string {
   return value === undefined ? '' : `,"${name}":${jsonString(value)}`
+}
+
+/** `,"traceId":…,"spanId":…` when the request is traced (ids are hex: no escaping); nothing otherwise. */
+function trace(record: AccessRecord): string {
+  const traceId = record.traceId
+  return traceId === undefined || traceId === '' ? '' : `,"traceId":"${traceId}","spanId":"${record.spanId ?? ''}"`
 }
 
 /** `,"name":number` for an optional number field; nothing when it is undefined. */
@@ -28,7 +35,7 @@ export class JsonAccessFormat implements AccessLineFormat {
 
   format(record: AccessRecord): string {
     return (
-      `{"log":"access","time":"${this.#clock.now()}","reqId":${jsonString(record.requestId)},"method":${jsonString(record.method)}` +
+      `{"log":"access","time":"${this.#clock.now()}","reqId":${jsonString(record.requestId)}${trace(record)},"method":${jsonString(record.method)}` +
       `,"host":${jsonString(record.hostHeader)},"path":${jsonString(record.logPath)},"status":${record.status}${optionalNumber('upstreamStatus', record.upstreamStatus)}` +
       `,"durationMs":${record.durationMs},"bytes":${record.bytesOut}${optional('route', record.routeDescription)}` +
       // The rule's id only when it says more than the route (HTTPRoute rules, canaries); Ingress paths are their own rule.

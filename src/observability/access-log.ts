@@ -5,6 +5,8 @@
  * path is logged without its query string. Every format goes through the same path: a format turns the
  * record into one ASCII line, and the sink batches lines into few writes (see access-log-sink.ts).
  */
+import type { AccessFormatConfig } from '../config/access-log-schema.js'
+import { compileAccessFormat } from './access-format.js'
 import { JsonAccessFormat } from './access-line-json.js'
 import { AccessLogSink } from './access-log-sink.js'
 import type { AccessLineFormat, AccessRecord } from './access-record.js'
@@ -19,6 +21,11 @@ export class AccessLog {
     this.enabled = target !== 'off'
     this.#format = format
     this.#sink = this.enabled ? new AccessLogSink(target) : undefined
+  }
+
+  /** The access log a config's `log` section describes (`log.access`, `log.accessFormat`). */
+  static fromConfig(log: { readonly access: string; readonly accessFormat: AccessFormatConfig }): AccessLog {
+    return new AccessLog(log.access, compileAccessFormat(log.accessFormat))
   }
 
   /** Writes one line for a finished request. */

@@ -31,10 +31,27 @@ export interface AccessRecord {
   readonly bytesIn?: number
   /** Upgrades only: how the connection ended (upgrade-record.ts). */
   readonly outcome?: string | undefined
+  // Below: written only by formats that ask for them (access-format.ts); a record may lack them.
+  /** The trace (trace-context.ts); '' or undefined when the request has none. */
+  readonly traceId?: string
+  /** Latch's span in that trace. */
+  readonly spanId?: string
+  /** The request's HTTP version as the client sent it (`1.1`, `2.0`). */
+  readonly httpVersion?: string
+  /** The query string as sent upstream, without `?`; undefined when there is none. */
+  readonly query?: string | undefined
+  /** Last attempt: milliseconds from dispatch until the request was on a connection (connect and TLS, or ~0 on a kept-alive one). */
+  readonly upstreamConnectMs?: number | undefined
+  /** Last attempt: milliseconds from dispatch to the response head. */
+  readonly upstreamFirstByteMs?: number | undefined
+  /** Last attempt: milliseconds from dispatch to the end of the response. */
+  readonly upstreamTotalMs?: number | undefined
+  /** The value of a request header (lower-case `name`; several joined with `, `); undefined when absent. */
+  requestHeader?(name: string): string | undefined
 }
 
 /**
- * One access-log format (JSON today; `combined` or `common` would be others). `format` returns one whole
+ * One access-log format (access-format.ts compiles `log.accessFormat` into one). `format` returns one whole
  * line ending in `\n`, in ASCII only: anything else in a value is escaped, which keeps lines intact and
  * lets the sink count bytes by characters.
  */

@@ -18,7 +18,7 @@ import { ProxyError, type ErrorCode } from '../errors/proxy-error.js'
 import { isStoreUnavailable, type StoreUnavailableError } from '../stores/store-error.js'
 import { LogThrottle } from '../observability/log-throttle.js'
 import { nextRequestId } from '../observability/request-id.js'
-import type { AccessRecord } from '../observability/access-record.js'
+import type { SpanSource } from '../observability/request-span.js'
 import type { PassiveFailureKind } from '../config/health-schema.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import { noSession, type AffinityOutcome, type SessionAffinity, type SessionLookup } from '../affinity/session-affinity.js'
@@ -47,7 +47,7 @@ const CLIENT_ABORT = new Error('client closed the connection')
 const LOCAL_FAILURE_LOG = new LogThrottle(1000)
 
 /** A request in flight through the proxy. */
-export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionRequest, TimedRequest {
+export class Exchange implements PreparedRequest, SpanSource, Waiter, SessionRequest, TimedRequest {
   // Filled by prepareRequestHeaders.
   upstreamHeaders: string[] = []
   hostHeader = ''
@@ -58,6 +58,11 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   cookieHeader: string | undefined = undefined
   cookieIndex = -1
   secure = false
+  // Trace Context (trace-context.ts), when tracing is on; '' otherwise.
+  traceId = ''
+  spanId = ''
+  parentSpanId = ''
+  traceFlags = 0
 
   readonly req: IncomingMessage
   /** The client connection, kept here: undici sets `req.socket` to null once it sent `req` as a body. */
@@ -116,6 +121,11 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   /** Learn mode wants the first body chunk: the response's raw headers, kept until it arrives. */
   #learnHeaders: Buffer[] | undefined
   #logged = false
+  // performance.now() of the last attempt's dispatch, request on a connection, response head, response end (0: not yet).
+  #dispatchedAt = 0
+  #connectedAt = 0
+  #headersAt = 0
+  #completedAt = 0
 
   constructor(req: IncomingMessage, res: ServerResponse, runtime: ProxyRuntime) {
     this.req = req
@@ -131,6 +141,38 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
 
   get durationMs(): number {
     return Math.round((performance.now() - this.startedAt) * 1000) / 1000
+  }
+
+  get httpVersion(): string {
+    return this.req.httpVersion
+  }
+
+  get query(): string | undefined {
+    const mark = this.target.indexOf('?')
+    return mark === -1 ? undefined : this.target.slice(mark + 1)
+  }
+
+  get upstreamConnectMs(): number | undefined {
+    return sinceDispatch(this.#dispatchedAt, this.#connectedAt)
+  }
+
+  get upstreamFirstByteMs(): number | undefined {
+    return sinceDispatch(this.#dispatchedAt, this.#headersAt)
+  }
+
+  get upstreamTotalMs(): number | undefined {
+    return sinceDispatch(this.#dispatchedAt, this.#completedAt)
+  }
+
+  /** A request header's value for the access log (lower-case `name`); several joined with `, `. */
+  requestHeader(name: string): string | undefined {
+    const raw = this.req.rawHeaders
+    let value: string | undefined
+    for (let i = 0; i < raw.length; i += 2) {
+      const header = raw[i] as string
+      if (header.length === name.length && header.toLowerCase() === name) value = value === undefined ? (raw[i + 1] as string) : `${value}, ${raw[i + 1] as string}`
+    }
+    return value
   }
 
   get poolName(): string | undefined {
@@ -236,6 +278,8 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     endpoint.inflight++
     endpoint.total++
     this.upstreamHeaders[1] = this.filtered?.upstreamHost ?? (this.pool as UpstreamPool).hostFor(this.hostHeader, endpoint)
+    this.#dispatchedAt = performance.now()
+    this.#connectedAt = this.#headersAt = this.#completedAt = 0
     endpoint.dispatcherFor(this.clientIp, this.socket).dispatch({ path: this.target, method: this.method, headers: this.upstreamHeaders, body: this.body }, this)
   }
 
@@ -299,6 +343,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     this.#abort = abort
     this.#phase = AttemptPhase.Sent
     if (this.filtered !== undefined) this.filtered.attemptStarted(this)
+    this.#connectedAt = performance.now()
   }
 
   /** undici: the whole request (body included) is written; from now on the endpoint owes an answer. */
@@ -316,6 +361,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
       return true
     }
     this.#answered = true
+    this.#headersAt = performance.now()
     this.#endAwaiting()
     const pool = this.pool as UpstreamPool
     // Success is only known once the body is complete (onComplete); a 5xx is a failure already.
@@ -355,6 +401,7 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
   }
 
   onComplete(trailers: string[] | Buffer[] | null): void {
+    this.#completedAt = performance.now()
     this.#judge(this.pool as UpstreamPool, this.endpoint as Endpoint, undefined)
     this.#settle()
     if (this.#discarding) return this.#retry()
@@ -571,5 +618,11 @@ export class Exchange implements PreparedRequest, AccessRecord, Waiter, SessionR
     this.runtime.traffic.inflight--
     if (this.runtime.accessLog.enabled) this.runtime.accessLog.write(this)
     this.runtime.requests?.requestFinished(this)
+    this.runtime.spans?.record(this)
   }
+}
+
+/** Milliseconds (to the microsecond) from `from` to `to`; undefined when either did not happen. */
+function sinceDispatch(from: number, to: number): number | undefined {
+  return from === 0 || to === 0 ? undefined : Math.round((to - from) * 1000) / 1000
 }

@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { nextRequestId } from '../observability/request-id.js'
+import { continueTrace, type RequestTrace, type TraceContextPolicy } from '../observability/trace-context.js'
 import { ProxyError } from '../errors/proxy-error.js'
 import { isValidHostHeader } from '../net/address.js'
 import type { TrustedNetworks } from '../net/trusted-networks.js'
@@ -28,10 +29,12 @@ export interface HeaderRules {
   /** Lower-case name of the request-id header. */
   readonly requestIdHeader: string
   readonly maxHeadersCount: number
+  /** W3C Trace Context participation (`tracing`); undefined: trace headers pass through untouched. */
+  readonly tracing: TraceContextPolicy | undefined
 }
 
 /** What the pass learns about the request; the exchange holds these fields. */
-export interface PreparedRequest {
+export interface PreparedRequest extends RequestTrace {
   /** Flat [name, value, ...] list for undici; index 0-1 is Host (patched per attempt if needed). */
   upstreamHeaders: string[]
   /** The client's Host header as sent (with port), or '' for HTTP/1.0 without one. */
@@ -70,6 +73,9 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   let requestId: string | undefined
   let connection: string | undefined
   let via: string | undefined
+  let traceparent: string | undefined
+  let traceparents = 0
+  let tracestate: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const value = raw[i + 1] as string
@@ -114,6 +120,17 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
         break
       case 'te': case 'keep-alive': case 'upgrade': case 'proxy-connection': case 'proxy-authorization': case 'expect':
         break
+      case 'traceparent':
+        if (rules.tracing === undefined) headers.push(name, value)
+        else {
+          traceparents++
+          traceparent = value
+        }
+        break
+      case 'tracestate':
+        if (rules.tracing === undefined) headers.push(name, value)
+        else tracestate = tracestate === undefined ? value : `${tracestate},${value}`
+        break
       case 'cookie':
         if (out.cookieHeader === undefined) {
           out.cookieIndex = headers.length + 1
@@ -152,6 +169,7 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
   out.requestId = requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : nextRequestId()
   const ownStart = headers.length
   headers.push(rules.requestIdHeader, out.requestId)
+  if (rules.tracing !== undefined) continueTrace(rules.tracing, traceparent, traceparents, tracestate, out, headers)
   if (rules.xForwarded) {
     const proto = encrypted ? 'https' : 'http'
     headers.push(
@@ -178,7 +196,7 @@ export function prepareRequestHeaders(req: IncomingMessage, rules: HeaderRules, 
 /** Lower-case name when its length matches a header the pass treats specially; undefined otherwise. */
 function interesting(name: string, requestIdLength: number): string | undefined {
   switch (name.length) {
-    case 2: case 3: case 4: case 6: case 7: case 9: case 10: case 14: case 15: case 16: case 17: case 19:
+    case 2: case 3: case 4: case 6: case 7: case 9: case 10: case 11: case 14: case 15: case 16: case 17: case 19:
       return name.toLowerCase()
     default:
       return name.length === requestIdLength ? name.toLowerCase() : undefined

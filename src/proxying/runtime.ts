@@ -16,6 +16,8 @@ import { TrustedNetworks } from '../net/trusted-networks.js'
 import type { AccessLog } from '../observability/access-log.js'
 import type { AccessRecord } from '../observability/access-record.js'
 import type { Logger } from '../observability/logger.js'
+import type { SpanRecorder } from '../observability/span-export.js'
+import { tracingEnabled } from '../config/tracing-schema.js'
 import { fanOut, poolLogObserver } from '../observability/pool-log.js'
 import { Router } from '../routing/router.js'
 import type { Endpoint } from '../upstream/endpoint.js'
@@ -63,6 +65,8 @@ export interface ProxyRuntime {
   /** Metrics; `undefined` when nothing observes requests. */
   readonly requests: RequestObserver | undefined
   readonly traffic: TrafficState
+  /** Span export (`tracing.otlp`); undefined when spans are not exported. */
+  readonly spans: SpanRecorder | undefined
   /** DNS discovery of each pool that has a `discovery` section, by pool name (started by startDiscovery). */
   readonly discoveries: ReadonlyMap<string, DnsDiscovery>
 }
@@ -79,6 +83,8 @@ export interface RuntimeServices {
   readonly traffic: TrafficState
   /** Metrics: see every finished request, every pool event and every DNS discovery round; undefined when disabled. */
   readonly metrics?: (RequestObserver & PoolObserver & DiscoveryObserver & HealthCheckObserver) | undefined
+  /** Span export, started at launch when `tracing.otlp` is set. */
+  readonly spans?: SpanRecorder | undefined
 }
 
 /**
@@ -119,6 +125,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     via: config.headers.via,
     requestIdHeader: config.headers.requestId.toLowerCase(),
     maxHeadersCount: config.server.maxHeadersCount,
+    tracing: tracingEnabled(config.tracing) ? { startTraces: config.tracing.startTraces, sampleRatio: config.tracing.sampleRatio } : undefined,
   }
   const discoveries = new Map<string, DnsDiscovery>()
   for (const pool of pools.values()) {
@@ -126,7 +133,7 @@ export function buildRuntime(loaded: LoadedConfig, services: RuntimeServices, pr
     const kept = previous?.pools.get(pool.name) === pool ? previous.discoveries.get(pool.name) : undefined
     discoveries.set(pool.name, kept ?? new DnsDiscovery(pool, pool.config.discovery, { logger, observer: metrics }))
   }
-  return { loaded, router, rules, ruleCounters, pools, targets, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, discoveries }
+  return { loaded, router, rules, ruleCounters, pools, targets, headerRules, maxBodySize: config.server.maxBodySize, requestBody: compileRequestBodyPolicy(config.server.requestBody), accessLog, logger, requests: metrics, traffic, spans: headerRules.tracing === undefined ? undefined : services.spans, discoveries }
 }
 
 /** Pool options that start an active health checker when the pool has `healthCheck`; none otherwise. */

@@ -34,6 +34,9 @@ export class UpgradeRecord implements FinishedRequest {
   readonly requestId: string
   readonly hostHeader: string
   readonly clientIp: string
+  /** The trace (tracing on), as the access line shows it; '' without one. */
+  readonly traceId: string
+  readonly spanId: string
   /** The `Upgrade` protocol asked for. */
   readonly upgrade: string
   logPath = ''
@@ -72,6 +75,8 @@ export class UpgradeRecord implements FinishedRequest {
     this.requestId = prepared.requestId
     this.hostHeader = prepared.hostHeader
     this.clientIp = prepared.clientIp
+    this.traceId = prepared.traceId ?? ''
+    this.spanId = prepared.spanId ?? ''
   }
 
   get poolName(): string | undefined {

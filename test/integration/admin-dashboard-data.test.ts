@@ -61,8 +61,8 @@ describe.each([
     const reply = await adminCall(latch, 'GET', '/routes')
     expect(reply.status).toBe(200)
     expect(reply.body.routes).toEqual([
-      { host: 'app.example.com', path: '/api', pathType: 'Prefix', pool: 'api' },
-      { host: '*', path: '/', pathType: 'Prefix', pool: 'web' },
+      { host: 'app.example.com', path: '/api', pathType: 'Prefix', pool: 'api', backends: [{ pool: 'api', weight: 1 }] },
+      { host: '*', path: '/', pathType: 'Prefix', pool: 'web', backends: [{ pool: 'web', weight: 1 }] },
     ])
   })
 
@@ -131,7 +131,7 @@ describe.each([
     expect(Array.isArray(overview.reloads[1]?.changes)).toBe(true)
 
     const routes = await adminCall(latch, 'GET', '/routes')
-    expect(routes.body.routes).toContainEqual({ host: 'app.example.com', path: '/new', pathType: 'Exact', pool: 'api' })
+    expect(routes.body.routes).toContainEqual({ host: 'app.example.com', path: '/new', pathType: 'Exact', pool: 'api', backends: [{ pool: 'api', weight: 1 }] })
   }, 30_000)
 
   it('GET / serves the dashboard page gzipped under a strict Content-Security-Policy; its scripts come from the admin listener', async () => {
