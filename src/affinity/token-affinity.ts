@@ -8,6 +8,7 @@
  */
 import { stringifySetCookie } from 'cookie'
 import { cookiePrefix, type AffinityConfig } from '../config/affinity-schema.js'
+import type { PoolCookieMaxAge } from '../config/pool-session-persistence.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolView } from '../upstream/pool-view.js'
@@ -53,8 +54,8 @@ export interface TokenSettings {
   readonly cookie: TokenCookie
 }
 
-/** The settings of a pool's `cookie` or `header` affinity. */
-export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig): TokenSettings {
+/** The settings of a pool's `cookie` or `header` affinity (`cookieMaxAge`: see poolCookieMaxAge). */
+export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, cookieMaxAge: PoolCookieMaxAge = 'lifetimes'): TokenSettings {
   const options = mode === 'cookie' ? config.cookie : config.header
   return {
     mode,
@@ -63,7 +64,7 @@ export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, con
     maxAgeMs: options.maxAge,
     idleMs: options.idleTimeout,
     liveTtlMs: liveTtl(options.idleTimeout, config.liveSessionWindow),
-    cookieMaxAge: 'lifetimes',
+    cookieMaxAge,
     cookie: config.cookie,
   }
 }
@@ -77,8 +78,8 @@ export function liveTtl(idleMs: number | undefined, windowMs: number): number {
 }
 
 /** A pool's own `cookie` or `header` affinity: tokens scoped to the pool and mode. */
-export function poolTokenAffinity(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore): TokenAffinity {
-  const settings = poolTokenSettings(mode, pool, config)
+export function poolTokenAffinity(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore, cookieMaxAge: PoolCookieMaxAge = 'lifetimes'): TokenAffinity {
+  const settings = poolTokenSettings(mode, pool, config, cookieMaxAge)
   return new TokenAffinity(settings, new SessionTokenCodec(settings.countScope, ring), new EndpointKeyIndex(pool, ring), store)
 }
 

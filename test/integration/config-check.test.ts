@@ -141,7 +141,7 @@ describe.concurrent('command line', () => {
   it('--help says what a bare --listen port binds and how repeated flags combine', async () => {
     const result = await runCli(['--help'], ENV)
     expect(result.stdout).toContain('a port alone (8080, :8080) listens on every interface')
-    expect(result.stdout).toContain('--upstream, --listen, --trust-proxy and --session-secret add up when repeated')
+    expect(result.stdout).toContain('--upstream, --canary, --listen, --trust-proxy and --session-secret add up when repeated')
   })
 
   it('quick mode with an empty --upstream names the flag', async () => {
