@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * @module Prints the config of issue 12's split benchmark: pools main (u1, u2) and canary (u3) behind one
- * inline HTTPRoute rule at 90/10, access log off.
+ * inline HTTPRoute rule at 90/10, access log off, no admin listener (as in quick mode, whose baseline
+ * has none: the admin listener turns on per-request metrics).
  *
  *   node bench/floor/split-config.mjs PORT rule|pool U1 U2 U3 > split.json
  *
@@ -18,6 +19,7 @@ const session = kind === 'rule' ? { sessionPersistence: { type: 'Cookie', sessio
 console.log(JSON.stringify({
   listen: [`127.0.0.1:${port}`],
   log: { level: 'warn', access: 'off' },
+  admin: { listen: false },
   pools: [
     { name: 'main', endpoints: upstreams.slice(0, 2), ...affinity },
     { name: 'canary', endpoints: upstreams.slice(2), ...affinity },

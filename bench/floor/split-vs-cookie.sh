@@ -22,11 +22,6 @@ pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/upstreams.json" ] && break; sleep 0.1; done
 read -r u1 u2 u3 < <(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0];console.log(JSON.parse(l).ports.map(p=>"http://127.0.0.1:"+p).join(" "))' "$tmp/upstreams.json")
 node bench/floor/split-config.mjs 18312 "$kind" "$u1" "$u2" "$u3" > "$tmp/split.json"
-{"listen":["127.0.0.1:18312"],"log":{"level":"warn","access":"off"},
- "pools":[{"name":"main","endpoints":["$u1","$u2"]$pool},{"name":"canary","endpoints":["$u3"]$pool}],
- "routes":[{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"bench"},
-   "spec":{"rules":[{$rule"backendRefs":[{"name":"main","weight":90},{"name":"canary","weight":10}]}]}}]}
-JSON
 taskset -c 0 node dist/cli/main.js --listen 127.0.0.1:18311 --upstream "$u1,$u2,$u3" --affinity cookie --access-log off --log-level warn & A=$!
 pids+=($A)
 taskset -c 0 node dist/cli/main.js --config "$tmp/split.json" & B=$!
