@@ -130,6 +130,23 @@ export class TokenAffinity implements SessionAffinity {
     return { bound, boundGone: bound === undefined, problem: undefined, key: undefined, token, bindable: true }
   }
 
+  /** The cookie or header name and mode, as `mode:name`: affinities with the same one read the same token. */
+  get carrier(): string {
+    return `${this.mode}:${this.#name}`
+  }
+
+  /** The request's token text, without side effects: undefined when absent, null when duplicated. */
+  tokenText(request: AffinityRequest): string | undefined | null {
+    if (this.mode === 'header') return headerValue(request, this.#name)
+    const cookie = readCookie(request.cookieHeader, this.#name)
+    return cookie.count === 0 ? undefined : cookie.count > 1 ? null : (cookie.value as string)
+  }
+
+  /** Whether `text` is a token of this affinity's scope that verified before (a cache lookup, no HMAC). */
+  verifiedBefore(text: string): boolean {
+    return this.#codec.cached(text) !== undefined
+  }
+
   /** The endpoint of this pool that a verified token (of this codec's scope) names, if any. */
   locate(token: SessionToken): Endpoint | undefined {
     return this.#index.lookup(token.keyId, token.endpointKey)
