@@ -17,7 +17,7 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 # stdin: a pipe that stays open and silent (the upstreams exit when it closes; /dev/zero would keep them busy reading)
-taskset -c 1 node bench/lib/upstream-server.mjs 3 $((rounds * seconds + 60)) > "$tmp/upstreams.json" < <(sleep 1800) &
+taskset -c 1 node bench/lib/upstream-server.mjs 3 $((rounds * seconds + 60)) > "$tmp/upstreams.json" < <(sleep $((rounds * seconds + 60))) &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$tmp/upstreams.json" ] && break; sleep 0.1; done
 read -r u1 u2 u3 < <(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0];console.log(JSON.parse(l).ports.map(p=>"http://127.0.0.1:"+p).join(" "))' "$tmp/upstreams.json")
