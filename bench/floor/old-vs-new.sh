@@ -5,7 +5,8 @@
 set -euo pipefail
 old=${1:?usage: bench/floor/old-vs-new.sh OLD_CHECKOUT}
 cd "$(dirname "$0")/../.."
-taskset -c 1 node bench/lib/upstream-server.mjs 3 600 > "$old/.upstreams.json" < /dev/zero &
+# stdin: a pipe that stays open and silent (/dev/zero kept the upstreams busy reading it)
+taskset -c 1 node bench/lib/upstream-server.mjs 3 600 > "$old/.upstreams.json" < <(sleep 600) &
 UP=$!
 sleep 1.5
 PORTS=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").split("\n")[0];console.log(JSON.parse(l).ports.map(p=>"http://127.0.0.1:"+p).join(","))' "$old/.upstreams.json")

@@ -19,11 +19,14 @@
  */
 import { SHAPES } from './request-shapes.mjs'
 
-/** A full config equivalent to quick mode (for `{ config }` scenarios): one pool, round robin, no access log. */
+/** A full config equivalent to quick mode (for `{ config }` scenarios): one pool, round robin, no access log, no admin listener. */
 export function baseConfig(ctx) {
   return {
     listen: ['127.0.0.1:0'],
     log: { level: 'info', access: 'off' },
+    // As quick mode: a config file's default admin listener also turns on the per-request metrics
+    // (about 7 µs of CPU per request), which a quick-mode baseline does not pay.
+    admin: { listen: false },
     pools: [{ name: 'default', endpoints: [...ctx.upstreams] }],
   }
 }
@@ -131,6 +134,20 @@ export const SCENARIOS = {
     baseline: 'rr',
     checks: [...COMMON_CHECKS, sticky],
   },
+  'split-cookie': {
+    summary: 'a 90/10 HTTPRoute split (main: u1,u2; canary: u3) with rule-level sessionPersistence (Cookie), 1000 cookie-jar clients',
+    latch: (ctx) => ({ config: splitConfig(ctx, { sessionPersistence: { type: 'Cookie', sessionName: 'latch-route-session' } }, undefined) }),
+    shape: 'cookie',
+    baseline: 'cookie',
+    checks: [...COMMON_CHECKS, sticky],
+  },
+  'split-pool-cookie': {
+    summary: 'the 90/10 split with the pools\' own cookie affinity instead (as quick mode --canary -a cookie, Ingress canaries)',
+    latch: (ctx) => ({ config: splitConfig(ctx, {}, { mode: 'cookie', responseHeader: true }) }),
+    shape: 'cookie',
+    baseline: 'cookie',
+    checks: [...COMMON_CHECKS, sticky],
+  },
   'client-ip': {
     summary: 'client-ip affinity (X-Forwarded-For from a trusted loopback peer) over 3 upstreams, memory store',
     latch: (ctx) => ({ config: clientIpConfig(ctx, { type: 'memory' }) }),
@@ -192,6 +209,22 @@ function httpRouteTable(routes, rules) {
 function clientIpConfig(ctx, store) {
   const base = baseConfig(ctx)
   return { ...base, store, shutdown: { drainDelay: '0s' }, trustedProxies: ['127.0.0.1/32'], pools: [{ ...base.pools[0], affinity: { mode: 'client-ip' } }] }
+}
+
+/** Pools main (u1, u2) and canary (u3) behind one inline HTTPRoute rule at 90/10; `rule` adds rule fields, `affinity` each pool's affinity. */
+function splitConfig(ctx, rule, affinity) {
+  const base = baseConfig(ctx)
+  const pool = (name, endpoints) => ({ name, endpoints, ...(affinity === undefined ? {} : { affinity }) })
+  return {
+    ...base,
+    pools: [pool('main', ctx.upstreams.slice(0, -1)), pool('canary', ctx.upstreams.slice(-1))],
+    routes: [{
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'bench', namespace: 'default' },
+      spec: { rules: [{ backendRefs: [{ name: 'main', weight: 90 }, { name: 'canary', weight: 10 }], ...rule }] },
+    }],
+  }
 }
 
 /** The CPU list Latch is pinned to in a scenario: its own CPU, or with `proxyCpus: 'all'` both in use. */

@@ -37,9 +37,9 @@ export interface AdminContext {
   readonly pools: () => PoolSnapshot[] | Promise<PoolSnapshot[]>
   /**
    * Route rules with several backends or rule sessions, per backend: weight, requests, live sessions
-   * (`GET /pools` lists them under `rules`); undefined where not wired (the workers' supervisor).
+   * (`GET /pools` lists them under `rules`; the workers' supervisor merges its workers'); undefined where not wired.
    */
-  readonly rules?: (() => readonly RuleReport[]) | undefined
+  readonly rules?: (() => readonly RuleReport[] | Promise<readonly RuleReport[]>) | undefined
   /** Applies an operator action; throws (or rejects with) AdminError. */
   readonly endpointAction: (request: EndpointActionRequest) => EndpointActionResult | Promise<EndpointActionResult>
   readonly readiness: ReadinessSource
@@ -88,7 +88,7 @@ const READ = ['GET', 'HEAD'] as const
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { pattern: /^\/healthz$/, methods: READ, mutating: false, handle: (_context, { res }) => sendJson(res, 200, { status: 'ok' }) },
   { pattern: /^\/readyz$/, methods: READ, mutating: false, handle: readyz },
-  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools(), ...(context.rules === undefined ? {} : { rules: context.rules() }) }) },
+  { pattern: /^\/pools$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, { pools: await context.pools(), ...(context.rules === undefined ? {} : { rules: await context.rules() }) }) },
   { pattern: /^\/metrics$/, methods: READ, mutating: false, handle: metrics },
   { pattern: /^\/overview$/, methods: READ, mutating: false, handle: async (context, { res }) => sendJson(res, 200, await available(context.overview, 'overview')()) },
   { pattern: /^\/routes$/, methods: READ, mutating: false, handle: (context, { res }) => sendJson(res, 200, { routes: available(context.routes, 'routes')() }) },

@@ -2,6 +2,7 @@
  * @module Builds a pool's affinity mode from its config.
  */
 import type { AffinityConfig } from '../config/affinity-schema.js'
+import type { PoolCookieMaxAge } from '../config/pool-session-persistence.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import type { PoolView } from '../upstream/pool-view.js'
 import { ClientIpAffinity } from './client-ip-affinity.js'
@@ -17,14 +18,14 @@ export interface AffinityDeps {
   readonly store: AffinityStore
 }
 
-/** The pool's affinity, or undefined for mode `none`. */
-export function createAffinity(pool: PoolView, config: AffinityConfig, deps: AffinityDeps): SessionAffinity | undefined {
+/** The pool's affinity, or undefined for mode `none`; `cookieMaxAge` as poolCookieMaxAge says (a pool's `sessionPersistence`). */
+export function createAffinity(pool: PoolView, config: AffinityConfig, deps: AffinityDeps, cookieMaxAge: PoolCookieMaxAge = 'lifetimes'): SessionAffinity | undefined {
   switch (config.mode) {
     case 'none':
       return undefined
     case 'cookie':
     case 'header':
-      return poolTokenAffinity(config.mode, pool, config, deps.ring, deps.store)
+      return poolTokenAffinity(config.mode, pool, config, deps.ring, deps.store, cookieMaxAge)
     case 'client-ip':
       return new ClientIpAffinity(pool, config, deps.store)
     case 'hash':

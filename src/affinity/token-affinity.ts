@@ -8,6 +8,7 @@
  */
 import { stringifySetCookie } from 'cookie'
 import { cookiePrefix, type AffinityConfig } from '../config/affinity-schema.js'
+import type { PoolCookieMaxAge } from '../config/pool-session-persistence.js'
 import type { AffinityStore } from '../stores/affinity-store.js'
 import type { Endpoint } from '../upstream/endpoint.js'
 import type { PoolView } from '../upstream/pool-view.js'
@@ -53,8 +54,8 @@ export interface TokenSettings {
   readonly cookie: TokenCookie
 }
 
-/** The settings of a pool's `cookie` or `header` affinity. */
-export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig): TokenSettings {
+/** The settings of a pool's `cookie` or `header` affinity (`cookieMaxAge`: see poolCookieMaxAge). */
+export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, cookieMaxAge: PoolCookieMaxAge = 'lifetimes'): TokenSettings {
   const options = mode === 'cookie' ? config.cookie : config.header
   return {
     mode,
@@ -63,7 +64,7 @@ export function poolTokenSettings(mode: 'cookie' | 'header', pool: PoolView, con
     maxAgeMs: options.maxAge,
     idleMs: options.idleTimeout,
     liveTtlMs: liveTtl(options.idleTimeout, config.liveSessionWindow),
-    cookieMaxAge: 'lifetimes',
+    cookieMaxAge,
     cookie: config.cookie,
   }
 }
@@ -77,8 +78,8 @@ export function liveTtl(idleMs: number | undefined, windowMs: number): number {
 }
 
 /** A pool's own `cookie` or `header` affinity: tokens scoped to the pool and mode. */
-export function poolTokenAffinity(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore): TokenAffinity {
-  const settings = poolTokenSettings(mode, pool, config)
+export function poolTokenAffinity(mode: 'cookie' | 'header', pool: PoolView, config: AffinityConfig, ring: SecretRing, store: AffinityStore, cookieMaxAge: PoolCookieMaxAge = 'lifetimes'): TokenAffinity {
+  const settings = poolTokenSettings(mode, pool, config, cookieMaxAge)
   return new TokenAffinity(settings, new SessionTokenCodec(settings.countScope, ring), new EndpointKeyIndex(pool, ring), store)
 }
 
@@ -127,6 +128,23 @@ export class TokenAffinity implements SessionAffinity {
     }
     const bound = this.#index.lookup(token.keyId, token.endpointKey)
     return { bound, boundGone: bound === undefined, problem: undefined, key: undefined, token, bindable: true }
+  }
+
+  /** The cookie or header name and mode, as `mode:name`: affinities with the same one read the same token. */
+  get carrier(): string {
+    return `${this.mode}:${this.#name}`
+  }
+
+  /** The request's token text, without side effects: undefined when absent, null when duplicated. */
+  tokenText(request: AffinityRequest): string | undefined | null {
+    if (this.mode === 'header') return headerValue(request, this.#name)
+    const cookie = readCookie(request.cookieHeader, this.#name)
+    return cookie.count === 0 ? undefined : cookie.count > 1 ? null : (cookie.value as string)
+  }
+
+  /** Whether `text` is a token of this affinity's scope that verified before (a cache lookup, no HMAC). */
+  verifiedBefore(text: string): boolean {
+    return this.#codec.cached(text) !== undefined
   }
 
   /** The endpoint of this pool that a verified token (of this codec's scope) names, if any. */

@@ -1,7 +1,7 @@
 /**
  * @module The supervisor's admin API backend: asks every worker and merges the answers.
  *
- * `/pools` sums the workers' counters; endpoint actions reach every worker and are answered once all
+ * `/pools` sums the workers' counters (and their route rules' requests, merge-rules.ts); endpoint actions reach every worker and are answered once all
  * applied them (and are replayed to a worker that restarts later); `/readyz` is ready when every
  * worker is; `/metrics` aggregates the workers' registries with prom-client's AggregatorRegistry
  * (counters and amounts summed, states by `max`, each metric's `aggregator`) and adds the supervisor's own.
@@ -20,6 +20,7 @@ import { sumCounters } from '../observability/pool-counters.js'
 import { reloadCounter, storeEvictionCounter } from '../observability/metrics.js'
 import type { EvictionTotals } from '../stores/eviction-report.js'
 import { mergePools } from './merge-pools.js'
+import { mergeRules } from './merge-rules.js'
 import type { LiveWorker, Supervisor } from './supervisor.js'
 
 /** How long the admin API waits for a worker's answer. */
@@ -76,6 +77,12 @@ export class ClusterAdmin implements MetricsSource {
     const workers = this.#supervisor.live
     const snapshots = await Promise.all(workers.map((worker) => ask(worker, () => worker.rpc.request('pools', null, ANSWER_TIMEOUT_MS))))
     return mergePools(snapshots, workers.map((worker) => worker.slot))
+  }
+
+  /** The workers' route-rule reports, merged (`GET /pools` `rules`). */
+  readonly rules: NonNullable<AdminContext['rules']> = async () => {
+    const workers = this.#supervisor.live
+    return mergeRules(await Promise.all(workers.map((worker) => ask(worker, () => worker.rpc.request('rules', null, ANSWER_TIMEOUT_MS)))))
   }
 
   readonly endpointAction: AdminContext['endpointAction'] = async (request) => {

@@ -135,7 +135,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
         return (await admin.redisStatus()) ?? { type: 'redis', target: describeTarget(config.store as RedisStoreConfig), connected: false, breaker: 'open', detail: 'no worker is serving right now' }
       }
       adminListener = await startAdmin(config.admin.listen, {
-        pools: admin.pools, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
+        pools: admin.pools, rules: admin.rules, endpointAction: admin.endpointAction, readiness, metrics: admin, token: config.admin.token, allowedHosts: config.admin.allowedHosts, logger, reload: () => reloader.reload('admin'),
         overview: async () => overview({ workers: { configured: options.workers, serving: supervisor.live.length }, listeners, configFile: file ?? null, reloads: reloads.records, store: await store() }),
         routes: () => routeRows(reloader.applied.loaded.routes),
         counters: admin.counters,

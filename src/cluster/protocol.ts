@@ -8,6 +8,7 @@ import type { CountersByPool } from '../observability/pool-counters.js'
 import type { ReadinessReport } from '../admin/readiness.js'
 import type { ReloadOutcome, ReloadTrigger } from '../lifecycle/reload-candidate.js'
 import type { ListenAddress } from '../net/address.js'
+import type { RuleReport } from '../proxying/rule-target.js'
 import type { StoreOps, StoreWorkerOps } from '../stores/ipc-store-protocol.js'
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
 
@@ -32,6 +33,8 @@ export type SupervisorOps = StoreOps & {
 export type WorkerOps = StoreWorkerOps & {
   reload: { args: { readonly trigger: ReloadTrigger; readonly text: string | undefined }; result: ReloadOutcome }
   pools: { args: null; result: PoolSnapshot[] }
+  /** Route rules with several backends or rule sessions (`GET /pools` `rules`; merged by the supervisor). */
+  rules: { args: null; result: RuleReport[] }
   action: { args: EndpointActionRequest; result: EndpointActionResult }
   readiness: { args: null; result: ReadinessReport }
   /** The worker's registry as prom-client's `getMetricsAsJSON()` (aggregated by the supervisor). */

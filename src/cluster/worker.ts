@@ -8,6 +8,7 @@ import { loadConfigFile, type LoadedConfig } from '../config/load.js'
 import { ConfigError } from '../errors/config-error.js'
 import { StartupError } from '../errors/startup-error.js'
 import type { Logger } from '../observability/logger.js'
+import { splitRules } from '../proxying/rule-target.js'
 import type { RunningProxy } from '../proxy.js'
 import { IpcAffinityStore } from '../stores/ipc-store.js'
 import type { SupervisorOps, WorkerOps } from './protocol.js'
@@ -52,6 +53,7 @@ export async function runWorker(setup: WorkerSetup): Promise<number> {
     {
       reload: ({ trigger, text }) => running().reload(trigger, text),
       pools: () => snapshotPools(running().runtime.pools),
+      rules: () => splitRules(running().runtime),
       action: (request) => running().endpointAction(request),
       readiness: () => running().readiness.report(),
       metrics: async () => (await running().metrics?.registry.getMetricsAsJSON()) ?? [],

@@ -14,6 +14,11 @@ export type AffinityMode = (typeof AFFINITY_MODES)[number]
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const HEADER_NAME = /^[A-Za-z0-9-]+$/
 
+/** Whether `name` may be a cookie's name (an RFC 6265 token). */
+export function isCookieName(name: string): boolean {
+  return COOKIE_NAME.test(name)
+}
+
 const Lifetimes = {
   maxAge: duration().optional().meta({ description: 'Absolute session lifetime from the first binding, enforced by Latch (a session cookie when neither maxAge nor idleTimeout is set).' }),
   idleTimeout: duration().optional().meta({ description: 'Sliding lifetime: a session unused this long expires. The token is re-issued only past half of it, not on every response.' }),

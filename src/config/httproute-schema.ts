@@ -202,10 +202,10 @@ const HTTPBackendRef = z.strictObject({
 
 const CookieLifetime = z.enum(['Session', 'Permanent'], { error: 'expected Session or Permanent' })
 
-const SessionPersistence = z
+export const SessionPersistence = z
   .strictObject({
     type: z.enum(['Cookie', 'Header'], { error: 'expected Cookie or Header' }).default('Cookie').meta({ description: '`Cookie` or `Header`.' }),
-    sessionName: z.string().min(1).max(128).optional().meta({ description: 'Cookie or header name (released experimental field name; default `latch-route-session`).' }),
+    sessionName: z.string().min(1).max(128).optional().meta({ description: 'Cookie or header name (released experimental field name; default on a rule `latch-route-session`, on a pool the affinity default `latch` or `x-latch-session`).' }),
     absoluteTimeout: gatewayDuration().optional().meta({ description: 'A session ends this long after it began, busy or not.' }),
     idleTimeout: gatewayDuration().optional().meta({ description: 'A session ends after this long without a request (released experimental field).' }),
     cookieConfig: z

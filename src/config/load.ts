@@ -157,13 +157,13 @@ function summarizeLeniently(raw: unknown): { pools: PoolSummary[]; routes: Route
   return { pools, routes }
 }
 
-/** Names of the pools whose config sets `affinity` itself (it wins over Ingress annotations). */
+/** Names of the pools whose config sets `affinity` or `sessionPersistence` itself (it wins over Ingress annotations). */
 function explicitAffinityPools(raw: unknown): Set<string> {
   const pools = (raw as { pools?: unknown }).pools
   const names = new Set<string>()
   for (const pool of Array.isArray(pools) ? pools : []) {
-    const { name, affinity } = (pool ?? {}) as { name?: unknown; affinity?: unknown }
-    if (typeof name === 'string' && affinity !== undefined) names.add(name)
+    const { name, affinity, sessionPersistence } = (pool ?? {}) as { name?: unknown; affinity?: unknown; sessionPersistence?: unknown }
+    if (typeof name === 'string' && (affinity !== undefined || sessionPersistence !== undefined)) names.add(name)
   }
   return names
 }

@@ -5,10 +5,11 @@
  * renders the README's configuration reference from this file, and a test fails when they differ.
  */
 import { z } from 'zod'
-import { HTTPRouteManifest } from './httproute-schema.js'
+import { HTTPRouteManifest, SessionPersistence } from './httproute-schema.js'
 import { IngressSpec } from './ingress-schema.js'
 import { cidr, count, duration, endpointUrl, keywordOrName, listenAddress, oneOrMany, ratio, shorthand, size, timerDuration } from './schema-types.js'
 import { Affinity, SessionSecrets } from './affinity-schema.js'
+import { poolSessionPersistenceProblems, sessionPersistenceAffinity } from './pool-session-persistence.js'
 import { ActiveHealthCheck, Discovery, PassiveHealth } from './health-schema.js'
 import { isLoopbackHost, isValidHostHeader, parseListenAddress } from '../net/address.js'
 import { ListenerHttp2, ListenerTls, UpstreamTls } from './tls-schema.js'
@@ -93,7 +94,9 @@ const Pool = z
   retry: Retry.prefault({}).meta({ description: 'When and how much to retry on another endpoint.' }),
   timeouts: PoolTimeouts.prefault({}).meta({ description: 'Timeouts for requests to this pool\'s endpoints. Upgrades (WebSocket, h2c) get `connect` and `responseHeaders` too, up to the endpoint\'s answer to the handshake; an open tunnel is bounded by `server.tunnelIdleTimeout` instead.' }),
   limits: PoolLimits.prefault({}).meta({ description: 'Concurrency, queue and body limits for this pool.' }),
-  affinity: Affinity.prefault({}).meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint.' }),
+  // Optional here (not prefaulted) so a pool giving both affinity and sessionPersistence can be told apart; the transform below fills it.
+  affinity: Affinity.optional().meta({ description: 'Sticky sessions: how a client\'s requests keep reaching the same endpoint. Omitted: `mode: none`, or what `sessionPersistence` maps to.' }),
+  sessionPersistence: SessionPersistence.optional().meta({ description: 'Sticky sessions in Gateway API terms (GEP-1619, as on an HTTPRoute rule, either generation of field names), the default for every route to this pool; instead of `affinity`, onto which it maps: `type: Cookie|Header` → `mode: cookie|header`, `sessionName` (`cookie.name`, `header.name`) → the cookie or header name (default `latch` / `x-latch-session`), `absoluteTimeout` → `maxAge`, `idleTimeout` → `idleTimeout`, `cookie.path` → `cookie.path`; `Permanent` cookies carry `Max-Age` = what is left of absoluteTimeout, `Session` cookies (the default) none.' }),
   healthCheck: ActiveHealthCheck.optional().meta({ description: 'Active health checks, HTTP or gRPC (`type`); omitted = none (passive health still applies).' }),
   passiveHealth: PassiveHealth.prefault({}).meta({ description: 'Passive health: eject endpoints that keep failing real requests (outlier detection).' }),
   discovery: Discovery.optional().meta({ description: 'DNS discovery of endpoints (Kubernetes headless Services, docker-compose service names), beside or instead of static `endpoints`.' }),
@@ -102,6 +105,13 @@ const Pool = z
   drainTimeout: duration().prefault('30s').meta({ description: 'How long an endpoint removed from the config or from discovery keeps finishing in-flight work (and serving bound sessions) before its connections close.' }),
   protocol: z.enum(UPSTREAM_PROTOCOLS, { error: `expected one of ${UPSTREAM_PROTOCOLS.join(', ')}` }).default('http1').meta({ description: 'How Latch speaks to the endpoints: `http1` (HTTP/1.1, default), `h2` (HTTP/2 over TLS, negotiated by ALPN: `https://` endpoints), or `h2c` (cleartext HTTP/2 with prior knowledge: `http://` endpoints). gRPC services need `h2` or `h2c` (see the gRPC guide). All requests of a `h2`/`h2c` pool share one HTTP/2 connection per endpoint; WebSocket upgrades are not proxied to them.' }),
 })
+  .superRefine((pool, ctx) => {
+    if (pool.sessionPersistence === undefined) return
+    if (pool.affinity !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sessionPersistence'], message: 'both affinity and sessionPersistence are set — a pool takes its sticky sessions from one of them (sessionPersistence maps onto affinity); remove one of the two keys' })
+    }
+    for (const [path, message] of poolSessionPersistenceProblems(pool.sessionPersistence)) ctx.addIssue({ code: 'custom', path: ['sessionPersistence', ...path], message })
+  })
   .superRefine((pool, ctx) => {
     if (pool.protocol === 'http1') return
     // PROXY headers go on connections private to one client connection; HTTP/2 multiplexes every client on one.
@@ -112,6 +122,8 @@ const Pool = z
     })
     if (pool.discovery !== undefined && pool.discovery.scheme !== scheme.slice(0, -1)) ctx.addIssue({ code: 'custom', path: ['discovery', 'scheme'], message: `protocol ${pool.protocol} needs discovery.scheme ${scheme.slice(0, -1)}` })
   })
+  // The pool's affinity, whichever key gave it (sessionPersistence maps onto it, at load).
+  .transform((pool) => ({ ...pool, affinity: pool.affinity ?? (pool.sessionPersistence === undefined ? Affinity.parse({}) : sessionPersistenceAffinity(pool.sessionPersistence)) }))
 
 /** Largest `server.requestBody.bufferSize`: a bigger buffer would let each connection pin that much memory. */
 export const MAX_BODY_BUFFER = 16 * 1024 * 1024

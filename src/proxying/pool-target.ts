@@ -7,6 +7,7 @@
  */
 import { createAffinity, type AffinityDeps } from '../affinity/create-affinity.js'
 import type { SessionAffinity } from '../affinity/session-affinity.js'
+import { poolCookieMaxAge } from '../config/pool-session-persistence.js'
 import { LeastSessions } from '../balancing/least-sessions.js'
 import type { UpstreamPool } from '../upstream/upstream-pool.js'
 
@@ -20,7 +21,7 @@ export interface PoolTarget {
 
 /** Builds `pool`'s affinity and wires the live-session counts the pool's readers use (admin, metrics, least-sessions). */
 export function poolTarget(pool: UpstreamPool, deps: AffinityDeps): PoolTarget {
-  const affinity = createAffinity(pool, pool.config.affinity, deps)
+  const affinity = createAffinity(pool, pool.config.affinity, deps, poolCookieMaxAge(pool.config.sessionPersistence))
   if (affinity !== undefined) pool.sessionCounts = () => affinity.sessionCounts()
   if (pool.policy instanceof LeastSessions) {
     pool.policy.counts = affinity === undefined ? () => NO_SESSIONS : () => affinity.sessionCounts()

@@ -132,13 +132,37 @@ export class RuleSessions implements SessionLocator {
 /** Sessions of the backend pools' own token affinity (undefined entries: a pool without cookie/header affinity). */
 export class PoolSessions implements SessionLocator {
   readonly affinities: readonly (PresetAffinity | undefined)[]
+  /**
+   * Set when every pool's token travels in the same cookie or header (quick mode --canary, an Ingress
+   * canary inheriting its main's cookie): a pool's token fails every other pool's verification, and
+   * failures are not cached, so asking the pools in turn would cost an HMAC per request for each
+   * pool before the client's own.
+   */
+  readonly #shared: PresetAffinity | undefined
 
   constructor(affinities: readonly (PresetAffinity | undefined)[]) {
     this.affinities = affinities
+    const defined = affinities.filter((affinity) => affinity !== undefined)
+    this.#shared = new Set(defined.map((affinity) => affinity.inner.carrier)).size === 1 ? defined[0] : undefined
   }
 
   locate(request: AffinityRequest): number {
     const affinities = this.affinities
+    if (this.#shared !== undefined) {
+      // A returning session: one token read, then each pool's cache of verified tokens (no HMAC).
+      const text = this.#shared.inner.tokenText(request)
+      if (typeof text === 'string') {
+        for (let i = 0; i < affinities.length; i++) {
+          const affinity = affinities[i]
+          if (affinity === undefined || !affinity.inner.verifiedBefore(text)) continue
+          const lookup = affinity.inner.lookup(request)
+          // Expired: no session the rule knows (the weights choose anew), as below.
+          if (lookup.token === undefined) break
+          affinity.preset(request, lookup)
+          return i
+        }
+      }
+    }
     for (let i = 0; i < affinities.length; i++) {
       const affinity = affinities[i]
       if (affinity === undefined) continue

@@ -18,7 +18,7 @@ export interface ConfigMistake {
 }
 
 const URL_EXPECTED = 'expected http://host:port or https://host:port'
-const POOL_KEYS = 'expected one of: name, endpoints, balance, hostHeader, retry, timeouts, limits, affinity, healthCheck, passiveHealth, discovery, tls, proxyProtocol, drainTimeout, protocol'
+const POOL_KEYS = 'expected one of: name, endpoints, balance, hostHeader, retry, timeouts, limits, affinity, sessionPersistence, healthCheck, passiveHealth, discovery, tls, proxyProtocol, drainTimeout, protocol'
 
 /** One fixture per class of mistake (plus a combined one), with the exact lines Latch prints. */
 export const CONFIG_MISTAKES: readonly ConfigMistake[] = [

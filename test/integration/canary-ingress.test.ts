@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
 import { cookieClients, movedClients, reloadBySignal, sharePercent, tallyUpstreams } from '../helpers/canary-traffic.js'
 import { runCli, startLatch, type LatchProcess } from '../helpers/latch-process.js'
+import { send } from '../helpers/http-client.js'
 import { runClients } from '../helpers/session-clients.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
@@ -42,6 +43,7 @@ const PAIRS: Record<string, [Record<string, string>, Record<string, string>?]> =
   pattern: [{ [`${P}canary-by-header`]: 'X-Region', [`${P}canary-by-header-pattern`]: '^eu-' }],
   cookie: [{ [`${P}canary-by-cookie`]: 'beta' }],
   precedence: [{ [`${P}canary-by-header`]: 'X-Canary', [`${P}canary-by-cookie`]: 'beta', [`${P}canary-weight`]: '50' }],
+  bound: [{ [`${P}canary-by-header`]: 'X-Canary' }, { [`${P}affinity`]: 'cookie', [`${P}session-cookie-name`]: 'BOUND' }],
   legacy: [{ [`${P}canary-weight`]: '50', [`${P}affinity-canary-behavior`]: 'legacy' }, { [`${P}affinity`]: 'cookie', [`${P}session-cookie-name`]: 'LEGACY' }],
 }
 
@@ -121,6 +123,17 @@ describe('ingress-nginx canary annotations (a main and a canary Ingress for the 
     expect(await canaryShare('/precedence', 20, { 'x-canary': 'other', cookie: 'beta=always' })).toBe(100)
     expect(await canaryShare('/precedence', 20, { cookie: 'beta=never' })).toBe(0)
     expect(await canaryShare('/precedence', 1000)).toBe(50)
+  })
+
+  it('a bound session stays on its version whatever the canary header says (ingress-nginx is_affinitized comes first)', async () => {
+    const onMain = await send({ port: latch.port, path: '/bound/x' })
+    const onCanary = await send({ port: latch.port, path: '/bound/x', headers: { 'x-canary': 'always' } })
+    expect([onMain.headers['x-upstream'], onCanary.headers['x-upstream']].map((name) => String(name)[0])).toEqual(['m', 'c'])
+    const cookieOf = (response: typeof onMain): string => String((response.headers['set-cookie'] ?? [])[0]).split(';')[0] as string
+    for (let i = 0; i < 5; i++) {
+      expect(String((await send({ port: latch.port, path: '/bound/x', headers: { 'x-canary': 'always', cookie: cookieOf(onMain) } })).headers['x-upstream'])).toBe(onMain.headers['x-upstream'])
+      expect(String((await send({ port: latch.port, path: '/bound/x', headers: { 'x-canary': 'never', cookie: cookieOf(onCanary) } })).headers['x-upstream'])).toBe(onCanary.headers['x-upstream'])
+    }
   })
 
   it('affinity-canary-behavior: legacy decides every request anew, a session cookie notwithstanding', async () => {

@@ -23,6 +23,20 @@ describe('SessionTokenCodec', () => {
     })
   })
 
+  it('cached(): only tokens that verified before, under the current secrets (no HMAC; how split rules find a shared cookie\'s pool)', () => {
+    const ring = new SecretRing([NEW])
+    const codec = new SessionTokenCodec('web:cookie', ring)
+    const other = new SessionTokenCodec('canary:cookie', ring)
+    const text = issue(codec, ring)
+    expect(codec.cached(text)).toBeUndefined()
+    expect(other.verify(text)).toBeUndefined()
+    expect(other.cached(text)).toBeUndefined()
+    expect(codec.verify(text)).toBeDefined()
+    expect(codec.cached(text)).toEqual(codec.verify(text))
+    ring.replace([OLD])
+    expect(codec.cached(text)).toBeUndefined()
+  })
+
   it('rejects every single-byte change, truncation, extension, wrong alphabet and random values', () => {
     const ring = new SecretRing([NEW])
     const codec = new SessionTokenCodec('web:cookie', ring)
