@@ -27,6 +27,17 @@ function yamlBlocks(): string[] {
   return [...chapter().matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1] as string)
 }
 
+/** The chapter's examples by what they show: [pool sessionPersistence, Socket.IO config, Ingress manifest, the config that reads it]. */
+function examples(): [string, string, string, string] {
+  const blocks = yamlBlocks()
+  const find = (marker: string): string => {
+    const found = blocks.filter((block) => block.includes(marker))
+    expect(found, marker).toHaveLength(1)
+    return found[0] as string
+  }
+  return [find('sessionPersistence:'), find('name: sid'), find('kind: Ingress'), find('routes: ingress.yaml')]
+}
+
 interface ExampleConfig {
   pools: { name: string; endpoints: string[] }[]
   listen?: unknown
@@ -43,21 +54,19 @@ afterAll(async () => {
 })
 
 describe('docs/concepts/sessions.md examples', () => {
-  it('has a Socket.IO example, an Ingress manifest and the Latch config that reads it', () => {
-    const blocks = yamlBlocks()
-    expect(blocks).toHaveLength(3)
-    expect(blocks[0]).toContain('name: sid')
-    expect(blocks[1]).toContain('kind: Ingress')
-    expect(blocks[2]).toContain('routes: ingress.yaml')
+  it('has a pool sessionPersistence example, a Socket.IO example, an Ingress manifest and the Latch config that reads it', () => {
+    expect(yamlBlocks()).toHaveLength(4)
+    examples()
   })
 
   it('every config example passes `latch check`', async () => {
-    const [socketIo, ingress, latchYaml] = yamlBlocks() as [string, string, string]
+    const [persistence, socketIo, ingress, latchYaml] = examples()
     const dir = mkdtempSync(join(tmpdir(), 'latch-readme-'))
+    writeFileSync(join(dir, 'session-persistence.yaml'), persistence)
     writeFileSync(join(dir, 'socket-io.yaml'), socketIo)
     writeFileSync(join(dir, 'ingress.yaml'), ingress)
     writeFileSync(join(dir, 'latch.yaml'), latchYaml)
-    for (const file of ['socket-io.yaml', 'latch.yaml']) {
+    for (const file of ['session-persistence.yaml', 'socket-io.yaml', 'latch.yaml']) {
       const { code, stdout, stderr } = await runCli(['check', '--config', join(dir, file)], ENV)
       expect(stderr, file).toBe('')
       expect(stdout, file).toMatch(/: ok \(\d+ pools?, \d+ listeners?\)\n$/)
@@ -66,7 +75,7 @@ describe('docs/concepts/sessions.md examples', () => {
   })
 
   it('the Ingress example sets the cookie and prints the warning the doc shows', async () => {
-    const [, ingress, latchYaml] = yamlBlocks() as [string, string, string]
+    const [, , ingress, latchYaml] = examples()
     const text = chapter()
     const claimedCookie = /sets `(INGRESSCOOKIE=…; [^`]+)`/.exec(text)?.[1]
     expect(claimedCookie).toBeDefined()
